@@ -1,0 +1,19 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "luffy-pay",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "luffy-pay", targets: ["luffy-pay"]),
+    ],
+    targets: [
+        // Thin C-interop modules: one per system library, each a module map and a shim header.
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .target(name: "LuffyPay", dependencies: ["CFastCGI", "CMariaDB", "COpenSSL"]),
+        .executableTarget(name: "luffy-pay", dependencies: ["LuffyPay"]),
+        .testTarget(name: "LuffyPayTests", dependencies: ["LuffyPay"]),
+    ]
+)

@@ -1,0 +1,93 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum LogLevel: Int, Sendable, Comparable {
+    case debug, info, warning, error
+
+    init?(name: String) {
+        switch name.lowercased() {
+        case "debug": self = .debug
+        case "info": self = .info
+        case "warning", "warn": self = .warning
+        case "error": self = .error
+        default: return nil
+        }
+    }
+
+    var name: String { ["debug", "info", "warning", "error"][rawValue] }
+
+    public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// Writes one logfmt line per event with a single `write(2)`, so lines from worker threads never
+/// interleave. Callers pass only values that are safe to log: secrets never reach a Logger.
+public struct Logger: Sendable {
+    public let level: LogLevel
+    let fd: Int32
+    /// Fields every line of this logger carries (the request id, for a request's logger).
+    let context: [(String, String)]
+
+    public init(level: LogLevel, file: String?) throws {
+        self.level = level
+        if let file {
+            let fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+            guard fd >= 0 else { throw ConfigError.unreadable(path: file) }
+            self.fd = fd
+        } else {
+            self.fd = 2
+        }
+        self.context = []
+    }
+
+    private init(level: LogLevel, fd: Int32, context: [(String, String)]) {
+        self.level = level
+        self.fd = fd
+        self.context = context
+    }
+
+    public func with(_ key: String, _ value: String) -> Logger {
+        Logger(level: level, fd: fd, context: context + [(key, value)])
+    }
+
+    public func debug(_ message: String, _ fields: (String, String)...) { emit(.debug, message, fields) }
+    public func info(_ message: String, _ fields: (String, String)...) { emit(.info, message, fields) }
+    public func warning(_ message: String, _ fields: (String, String)...) { emit(.warning, message, fields) }
+    public func error(_ message: String, _ fields: (String, String)...) { emit(.error, message, fields) }
+
+    func emit(_ lvl: LogLevel, _ message: String, _ fields: [(String, String)]) {
+        guard lvl >= level else { return }
+        var line = "time=\(Logger.timestamp()) level=\(lvl.name) msg=\(Logger.quote(message))"
+        for (k, v) in context + fields { line += " \(k)=\(Logger.quote(v))" }
+        line += "\n"
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBytes { buf in _ = write(fd, buf.baseAddress, buf.count) }
+    }
+
+    static func quote(_ value: String) -> String {
+        let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }
+        guard needsQuotes else { return value }
+        var out = "\""
+        for ch in value {
+            switch ch {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            default: out.append(ch)
+            }
+        }
+        return out + "\""
+    }
+
+    static func timestamp() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = ts.tv_sec
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                      parts.tm_hour, parts.tm_min, parts.tm_sec, Int(ts.tv_nsec / 1_000_000))
+    }
+}

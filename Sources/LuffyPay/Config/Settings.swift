@@ -1,0 +1,129 @@
+import Foundation
+
+/// Everything deployment-specific, read from the environment and an optional KEY=VALUE file
+/// (`LUFFY_CONFIG`); the environment wins so systemd drop-ins can override the file.
+public struct Settings: Sendable {
+    public var dbHost = "127.0.0.1"
+    public var dbPort: UInt32 = 3306
+    public var dbSocket: String? = nil
+    public var dbUser = "luffy"
+    public var dbPassword = ""
+    public var dbName = "luffycity"
+    public var threads = 8
+    public var fcgiSocket: String? = nil
+    public var jwtSecret = ""
+    public var maxBody = 1 << 20
+    public var orderTimeout = 900
+    public var sweepInterval = 30
+    public var creditRatio = 10
+    public var timeZone = TimeZone(identifier: "Asia/Shanghai")!
+    public var logLevel = LogLevel.info
+    public var logFile: String? = nil
+    public var sqlDir = "sql"
+
+    public init() {}
+
+    /// Reads `LUFFY_CONFIG` (if set) and then the environment.
+    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Settings {
+        var values: [String: String] = [:]
+        if let path = environment["LUFFY_CONFIG"], !path.isEmpty {
+            values = try parseFile(at: path)
+        }
+        for (key, value) in environment where key.hasPrefix("LUFFY_") { values[key] = value }
+        return try Settings(values: values)
+    }
+
+    public init(values: [String: String]) throws {
+        func text(_ key: String) -> String? {
+            guard let v = values[key], !v.isEmpty else { return nil }
+            return v
+        }
+        func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let raw = text(key) else { return nil }
+            guard let v = Int(raw), range.contains(v) else {
+                throw ConfigError.invalid(key: key, value: raw, expected: "an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return v
+        }
+        if let v = text("LUFFY_DB_HOST") { dbHost = v }
+        if let v = try int("LUFFY_DB_PORT", 1...65535) { dbPort = UInt32(v) }
+        dbSocket = text("LUFFY_DB_SOCKET")
+        if let v = text("LUFFY_DB_USER") { dbUser = v }
+        if let v = values["LUFFY_DB_PASSWORD"] { dbPassword = v }
+        if let v = text("LUFFY_DB_NAME") { dbName = v }
+        if let v = try int("LUFFY_THREADS", 1...256) { threads = v }
+        fcgiSocket = text("LUFFY_FCGI_SOCKET")
+        if let v = values["LUFFY_JWT_SECRET"] { jwtSecret = v }
+        if let v = try int("LUFFY_MAX_BODY", 1024...(64 << 20)) { maxBody = v }
+        if let v = try int("LUFFY_ORDER_TIMEOUT", 60...86_400) { orderTimeout = v }
+        if let v = try int("LUFFY_SWEEP_INTERVAL", 0...86_400) { sweepInterval = v }
+        if let v = try int("LUFFY_CREDIT_RATIO", 1...1_000_000) { creditRatio = v }
+        if let v = text("LUFFY_TIMEZONE") {
+            guard let zone = TimeZone(identifier: v) else {
+                throw ConfigError.invalid(key: "LUFFY_TIMEZONE", value: v, expected: "an IANA zone name")
+            }
+            timeZone = zone
+        }
+        if let v = text("LUFFY_LOG_LEVEL") {
+            guard let level = LogLevel(name: v) else {
+                throw ConfigError.invalid(key: "LUFFY_LOG_LEVEL", value: v, expected: "debug, info, warning or error")
+            }
+            logLevel = level
+        }
+        logFile = text("LUFFY_LOG_FILE")
+        if let v = text("LUFFY_SQL_DIR") { sqlDir = v }
+    }
+
+    /// The JWT secret, or a clear start-up error: a service that verifies tokens must not run without one.
+    public func requireJWTSecret() throws -> String {
+        guard jwtSecret.utf8.count >= 16 else {
+            throw ConfigError.invalid(key: "LUFFY_JWT_SECRET", value: "(hidden)", expected: "a secret of at least 16 bytes")
+        }
+        return jwtSecret
+    }
+
+    /// `+08:00` style offset of the shop's zone now, for the database session's `time_zone`.
+    public var utcOffset: String {
+        let seconds = timeZone.secondsFromGMT(for: Date())
+        let sign = seconds < 0 ? "-" : "+"
+        let minutes = abs(seconds) / 60
+        return String(format: "%@%02d:%02d", sign, minutes / 60, minutes % 60)
+    }
+
+    static func parseFile(at path: String) throws -> [String: String] {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError.unreadable(path: path)
+        }
+        return parse(text)
+    }
+
+    /// `KEY=VALUE` lines; `#` comments, blank lines, optional `export ` and surrounding quotes.
+    static func parse(_ text: String) -> [String: String] {
+        var values: [String: String] = [:]
+        for rawLine in text.split(whereSeparator: \.isNewline) {
+            var line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("export ") { line = String(line.dropFirst(7)) }
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
+                value = String(value.dropFirst().dropLast())
+            }
+            values[key] = value
+        }
+        return values
+    }
+}
+
+public enum ConfigError: Error, CustomStringConvertible {
+    case invalid(key: String, value: String, expected: String)
+    case unreadable(path: String)
+
+    public var description: String {
+        switch self {
+        case let .invalid(key, value, expected): return "\(key)=\(value) is not valid: expected \(expected)"
+        case let .unreadable(path): return "cannot read the config file \(path)"
+        }
+    }
+}

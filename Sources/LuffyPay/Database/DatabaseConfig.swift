@@ -1,0 +1,30 @@
+import CMariaDB
+
+public struct DatabaseConfig: Sendable {
+    public var host: String
+    public var port: UInt32
+    public var socket: String?
+    public var user: String
+    public var password: String
+    public var name: String
+    /// `+08:00`: every session runs in the shop's zone so NOW() and stored times agree.
+    public var timeZoneOffset: String
+    public var connectTimeout: UInt32 = 2
+    public var readTimeout: UInt32 = 30
+
+    public init(settings: Settings) {
+        host = settings.dbHost
+        port = settings.dbPort
+        socket = settings.dbSocket
+        user = settings.dbUser
+        password = settings.dbPassword
+        name = settings.dbName
+        timeZoneOffset = settings.utcOffset
+    }
+
+    /// Connector/C keeps global state that is not safe to set up lazily from several threads:
+    /// call this once, before any thread opens a connection.
+    public static func initializeLibrary() {
+        _ = luffy_mysql_library_init()
+    }
+}

@@ -1,0 +1,23 @@
+/// An error the client is told about: a status, a stable machine-readable `code` and a Chinese
+/// message for people, as the shop's front end shows `errmsg`.
+public struct APIError: Error, Sendable {
+    public let status: Int
+    public let code: String
+    public let message: String
+    /// Extra fields of the error body (e.g. the server's figures for `price_changed`).
+    public let details: [(String, JSON)]
+
+    public init(_ status: Int, _ code: String, _ message: String, details: [(String, JSON)] = []) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+    }
+
+    public static let unauthorized = APIError(401, "unauthorized", "身份认证信息未提供或已失效")
+    public static let notFound = APIError(404, "not_found", "请求的资源不存在")
+    public static let methodNotAllowed = APIError(405, "method_not_allowed", "不支持该请求方法")
+    public static let payloadTooLarge = APIError(413, "payload_too_large", "请求体过大")
+    public static let databaseUnavailable = APIError(503, "database_unavailable", "数据库暂时不可用,请稍后重试")
+    public static let internalError = APIError(500, "internal_error", "服务器内部错误,请稍后重试")
+}

@@ -1,0 +1,62 @@
+/// Routes a request to its handler and turns every outcome into a JSON response and one log line.
+public struct Application: Sendable {
+    public let settings: Settings
+    public let log: Logger
+    let router: Router
+    let authenticator: Authenticator
+
+    public init(settings: Settings, log: Logger, router: Router) throws {
+        self.settings = settings
+        self.log = log
+        self.router = router
+        self.authenticator = Authenticator(secret: try settings.requireJWTSecret())
+    }
+
+    public func respond(to request: Request, db: Database) -> Response {
+        let started = Clock.now()
+        let requestLog = log.with("request_id", request.requestID)
+        var request = request
+        let response: Response
+        switch router.match(method: request.method, path: request.path) {
+        case .notFound:
+            response = .error(.notFound)
+        case .methodNotAllowed:
+            response = .error(.methodNotAllowed)
+        case let .found(handler, parameters):
+            request.parameters = parameters
+            let context = RequestContext(settings: settings, db: db, log: requestLog, authenticator: authenticator)
+            response = run(handler, request, context)
+        }
+        logRequest(method: request.method, path: request.path, status: response.status, started: started,
+                   requestID: request.requestID, statements: db.statementCount)
+        return response
+    }
+
+    /// Runs the handler; a connection lost before anything could have been written is retried once
+    /// on a fresh connection (a restarted server costs the client nothing).
+    private func run(_ handler: Handler, _ request: Request, _ context: RequestContext) -> Response {
+        var attempt = 0
+        while true {
+            attempt += 1
+            context.db.beginUnitOfWork()
+            do {
+                return try handler(request, context)
+            } catch let error as APIError {
+                return .error(error)
+            } catch let error as DatabaseError where error.isConnectionFailure {
+                if attempt == 1 && !context.db.mayHaveWritten { continue }
+                context.log.warning("database unavailable", ("error", error.description))
+                return .error(.databaseUnavailable)
+            } catch {
+                context.log.error("request failed", ("error", String(describing: error)))
+                return .error(.internalError)
+            }
+        }
+    }
+
+    func logRequest(method: String, path: String, status: Int, started: Double, requestID: String, statements: Int) {
+        let millis = (Clock.now() - started) * 1000
+        log.info("request", ("request_id", requestID), ("method", method), ("path", path), ("status", String(status)),
+                 ("duration_ms", String(Double(Int(millis * 100)) / 100)), ("queries", String(statements)))
+    }
+}

@@ -1,0 +1,11 @@
+extension Router {
+    /// Every endpoint of the service.
+    public static func luffyPay() -> Router {
+        var router = Router()
+        router.add("GET", "/healthz", HealthHandler.handle)
+        router.add("GET", "/user/order", OrderListHandler.handle)
+        router.add("GET", "/orders/list", OrderListHandler.handle)
+        router.add("GET", "/orders/pay/choices", OrderChoicesHandler.handle)
+        return router
+    }
+}

@@ -1,0 +1,42 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct AuthenticatedUser: Sendable, Equatable {
+    public let id: Int64
+    public let username: String
+}
+
+/// Turns an `Authorization` header into an active user of `ly_users`, or 401.
+public struct Authenticator: Sendable {
+    let jwt: JWT
+    static let prefixes = ["jwt ", "bearer "]
+
+    public init(secret: String) { jwt = JWT(secret: secret) }
+
+    public func authenticate(_ header: String?, db: Database) throws -> AuthenticatedUser {
+        guard let token = Authenticator.token(from: header),
+              let claims = try? jwt.verify(token, now: Int64(time(nil)))
+        else { throw APIError.unauthorized }
+        let rows = try db.query("SELECT id, username FROM ly_users WHERE id = ? AND is_active = 1", [.int(claims.userID)])
+        guard let row = rows.first else { throw APIError.unauthorized }
+        return AuthenticatedUser(id: try row.int(0), username: try row.string(1))
+    }
+
+    /// `jwt <token>` or `Bearer <token>`, prefix case-insensitive.
+    static func token(from header: String?) -> String? {
+        guard let header else { return nil }
+        let trimmed = header.trimmingWhitespace()
+        for prefix in prefixes where trimmed.lowercased().hasPrefix(prefix) {
+            let token = trimmed.dropFirst(prefix.count).trimmingWhitespace()
+            return token.isEmpty ? nil : token
+        }
+        return nil
+    }
+}
+
+extension StringProtocol {
+    func trimmingWhitespace() -> String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import LuffyPay
+
+/// `luffy-pay serve | migrate | token USER_ID | version`: wiring only, the work is in LuffyPay.
+let usage = """
+    usage: luffy-pay <command>
+      serve            run the FastCGI responder (LUFFY_FCGI_SOCKET, or the socket on fd 0)
+      migrate          apply pending sql/NNN_*.sql files (LUFFY_SQL_DIR)
+      token USER_ID    print a JWT for that user, signed with LUFFY_JWT_SECRET
+      version          print the version
+    settings: environment variables LUFFY_*, or a KEY=VALUE file named by LUFFY_CONFIG
+    """
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("luffy-pay: \(message)\n".utf8))
+    exit(1)
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard let command = arguments.first else { fail(usage) }
+
+do {
+    if command == "version" || command == "--version" {
+        print("luffy-pay \(LuffyPayVersion.string)")
+        exit(0)
+    }
+    let settings = try Settings.load()
+    let log = try Logger(level: settings.logLevel, file: settings.logFile)
+    DatabaseConfig.initializeLibrary()
+    switch command {
+    case "serve":
+        let application = try Application(settings: settings, log: log, router: .luffyPay())
+        let server = FastCGIServer(settings: settings, application: application, log: log)
+        exit(try server.run())
+    case "migrate":
+        let db = Database(config: DatabaseConfig(settings: settings))
+        let ran = try Migrator(db: db, log: log).migrate(try Migrator.load(directory: settings.sqlDir))
+        print(ran.isEmpty ? "migrate: nothing to apply" : "migrate: applied \(ran.joined(separator: ", "))")
+    case "token":
+        guard arguments.count == 2, let userID = Int64(arguments[1]) else { fail("usage: luffy-pay token USER_ID") }
+        let db = Database(config: DatabaseConfig(settings: settings))
+        print(try TokenIssuer(secret: try settings.requireJWTSecret()).issue(userID: userID, db: db))
+    default:
+        fail(usage)
+    }
+} catch {
+    fail(String(describing: error))
+}
