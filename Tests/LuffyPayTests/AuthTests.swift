@@ -1,0 +1,68 @@
+import Testing
+@testable import LuffyPay
+
+@Suite struct JWTTests {
+    let jwt = JWT(secret: "unit-test-secret-0123456789")
+    let now: Int64 = 1_800_000_000
+
+    @Test func roundTripsClaims() throws {
+        let claims = JWTClaims(userID: 7, username: "luffy", expires: now + 60, email: "a@b.c")
+        #expect(try jwt.verify(jwt.sign(claims), now: now) == claims)
+    }
+
+    @Test func rejectsExpiredTokens() {
+        let token = jwt.sign(JWTClaims(userID: 7, username: "luffy", expires: now))
+        #expect(throws: JWTError.expired) { try jwt.verify(token, now: now) }
+    }
+
+    @Test func rejectsAnotherSecret() {
+        let token = JWT(secret: "another-secret-0123456789").sign(JWTClaims(userID: 7, username: "x", expires: now + 60))
+        #expect(throws: JWTError.badSignature) { try jwt.verify(token, now: now) }
+    }
+
+    @Test func rejectsAlgNoneAndOtherAlgorithms() {
+        let payload = Base64.urlEncode(Array(#"{"user_id":7,"username":"x","exp":1900000000}"#.utf8))
+        for header in [#"{"alg":"none","typ":"JWT"}"#, #"{"alg":"HS512"}"#, #"{"alg":"hs256"}"#, #"{"typ":"JWT"}"#] {
+            let token = Base64.urlEncode(Array(header.utf8)) + "." + payload + "."
+            #expect(throws: JWTError.unsupportedAlgorithm) { try jwt.verify(token, now: now) }
+        }
+    }
+
+    @Test func rejectsTamperedPayload() {
+        let token = jwt.sign(JWTClaims(userID: 7, username: "x", expires: now + 60))
+        let parts = token.split(separator: ".")
+        let forged = Base64.urlEncode(Array(#"{"user_id":1,"username":"x","exp":1900000000}"#.utf8))
+        #expect(throws: JWTError.badSignature) { try jwt.verify("\(parts[0]).\(forged).\(parts[2])", now: now) }
+    }
+
+    @Test(arguments: ["", "a.b", "a.b.c.d", "!!.!!.!!", "eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.AAAA"])
+    func rejectsMalformedTokens(token: String) {
+        #expect(throws: JWTError.self) { try jwt.verify(token, now: now) }
+    }
+
+    @Test func readsBothHeaderPrefixes() {
+        #expect(Authenticator.token(from: "jwt abc") == "abc")
+        #expect(Authenticator.token(from: "Bearer abc") == "abc")
+        #expect(Authenticator.token(from: "JWT  abc ") == "abc")
+        #expect(Authenticator.token(from: "Basic abc") == nil)
+        #expect(Authenticator.token(from: "jwt ") == nil)
+        #expect(Authenticator.token(from: nil) == nil)
+    }
+
+    @Test func hmacMatchesRFC4231Case2() {
+        let mac = Digest.hmacSHA256(key: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8))
+        #expect(Digest.hex(mac) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    }
+
+    @Test func base64RoundTripsAndRejectsJunk() {
+        for n in 0..<8 {
+            let bytes = (0..<n).map { UInt8($0 * 37 % 256) }
+            #expect(Base64.decode(Base64.encode(bytes)) == bytes)
+            #expect(Base64.urlDecode(Base64.urlEncode(bytes)) == bytes)
+        }
+        #expect(Base64.encode(Array("foobar".utf8)) == "Zm9vYmFy")
+        #expect(Base64.encode(Array("fo".utf8)) == "Zm8=")
+        #expect(Base64.decode("Zm8*") == nil)
+        #expect(Base64.decode("Z") == nil)
+    }
+}
