@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# scripts/deps.sh — install the Debian packages the project needs, only those missing.
+# Calls apt-get (update once, then install) only when dpkg-query reports something missing.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PACKAGES=(
+    pkg-config libfcgi-dev libmariadb-dev libssl-dev   # build: FastCGI, Connector/C, OpenSSL 3
+    mariadb-server nginx                               # the local stacks
+    wrk curl openssl procps                            # bench, checks, secrets, pgrep
+)
+
+installed() {
+    [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
+}
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    installed "$pkg" || missing+=("$pkg")
+done
+
+# The integration tests need `python3 -m venv` with pip; Debian's python3 needs python3-venv
+# for that, other pythons (pyenv) bring it along.
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && ! installed python3-venv; then
+    missing+=(python3-venv)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+    step "installing missing packages: ${missing[*]}"
+    sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || die "not root and no sudo: install ${missing[*]} by hand"
+        sudo=(sudo)
+    fi
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v swift >/dev/null 2>&1 || die "swift not found (expected in /opt/swift/usr/bin)"
