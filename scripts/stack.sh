@@ -1,0 +1,576 @@
+#!/usr/bin/env bash
+# scripts/stack.sh NAME ACTION — a local luffy-pay stack: MariaDB + app + sandbox + nginx.
+#
+#   NAME    dev (make up/down) | test (make test)
+#   ACTION  up | down | status | info | summary | token USER_ID
+#           db-stop | db-start | app-stop | app-start | app-pid
+#
+# Everything a stack owns lives in var/NAME/ (see docs/ARCHITECTURE.md):
+#   luffy-pay.env       settings and secrets (LUFFY_CONFIG of every process of the stack)
+#   mariadb-client.cnf  `mariadb --defaults-file=…` logs in as the app's user
+#   mysql/              MariaDB datadir        run/  sockets and pid files
+#   log/                app.log, mariadb.log, nginx-error.log, nginx-access.log, …
+#   nginx/              rendered nginx.conf and nginx's temp folders
+# Processes are found through their pid files, and a pid only counts when it is the
+# expected program and belongs to this stack folder; `down` stops each with its signal,
+# waits, then KILLs it and its children. Nothing outside var/NAME/ is touched.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+shopt -u patsub_replacement 2>/dev/null || true   # `&` in ${var//x/y} stays literal
+
+usage() {
+    sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+# ---------------------------------------------------------------- the one place for ports
+select_stack() {
+    STACK=$1
+    case "$STACK" in
+        dev)  NGINX_PORT=8080  DB_PORT=3307  SANDBOX_PORT=8090
+              DB_EXTRA_OPTS=() ;;
+        test) NGINX_PORT=18080 DB_PORT=13307 SANDBOX_PORT=18090
+              # throwaway data: trade durability for speed
+              DB_EXTRA_OPTS=(--innodb-flush-log-at-trx-commit=2) ;;
+        *)    die "unknown stack '$STACK' (dev or test)" ;;
+    esac
+    STACK_DIR=$ROOT/var/$STACK
+    RUN_DIR=$STACK_DIR/run
+    LOG_DIR=$STACK_DIR/log
+    DATA_DIR=$STACK_DIR/mysql
+    NGINX_DIR=$STACK_DIR/nginx
+    ENV_FILE=$STACK_DIR/luffy-pay.env
+    CLIENT_CNF=$STACK_DIR/mariadb-client.cnf
+    DB_SOCKET=$RUN_DIR/mysqld.sock
+    APP_SOCKET=$RUN_DIR/app.sock
+    APP_BIN=$ROOT/.build/release/luffy-pay
+    SANDBOX_BIN=$ROOT/.build/release/alipay-sandbox
+    BASE_URL=http://127.0.0.1:$NGINX_PORT
+}
+
+# Every process of a stack reads the stack's settings file and nothing else: drop LUFFY_*
+# variables inherited from the caller (env would win over the file), keep LUFFY_CONFIG.
+isolate_environment() {
+    local v
+    for v in $(compgen -v LUFFY_ || true); do unset "$v"; done
+    export LUFFY_CONFIG=$ENV_FILE
+}
+
+# ---------------------------------------------------------------- small helpers
+port_open() {   # something accepts TCP connections on 127.0.0.1:$1
+    timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+
+pid_alive() {   # exists and is not a zombie
+    local state
+    [ -r "/proc/$1/stat" ] || return 1
+    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# The pid runs one of our programs and belongs to this stack (its command line or its
+# environment names the stack folder) — guards against stale pid files and reused pids.
+pid_ours() {
+    local pid=$1 exe
+    pid_alive "$pid" || return 1
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+    exe=${exe% (deleted)}
+    case "${exe##*/}" in
+        mariadbd|nginx|luffy-pay|alipay-sandbox) ;;
+        *) return 1 ;;
+    esac
+    grep -qaF "$STACK_DIR/" "/proc/$pid/cmdline" "/proc/$pid/environ" 2>/dev/null
+}
+
+descendants() {   # all children, grandchildren, … of $1
+    local child
+    for child in $(pgrep -P "$1" 2>/dev/null || true); do
+        echo "$child"
+        descendants "$child"
+    done
+}
+
+# Wait up to $2 seconds for a condition command ($3…) to succeed.
+wait_for() {
+    local what=$1 secs=$2 i
+    shift 2
+    for ((i = 0; i < secs * 10; i++)); do
+        "$@" && return 0
+        sleep 0.1
+    done
+    warn "timed out after ${secs}s waiting for $what"
+    return 1
+}
+
+show_log() {   # last lines of a log, for failures
+    [ -f "$1" ] || return 0
+    say "---- last lines of ${1#"$ROOT"/} ----"
+    tail -n "${2:-25}" "$1" >&2 || true
+    say "----"
+}
+
+# ---------------------------------------------------------------- generic service control
+# A service NAME has run/NAME.pid and log/NAME.log.
+svc_pid() {   # print the pid of a running service of this stack, or fail
+    local file=$RUN_DIR/$1.pid pid
+    [ -f "$file" ] || return 1
+    pid=$(head -n1 "$file" 2>/dev/null) || return 1
+    [[ "$pid" =~ ^[0-9]+$ ]] && pid_ours "$pid" || return 1
+    echo "$pid"
+}
+
+# svc_launch NAME CMD… — start CMD in the background (no stdin, output to its log, without
+# the stack lock's fd 9) and record its pid. Called from this script, so $! is CMD itself.
+svc_launch() {
+    local name=$1 pid
+    shift
+    "$@" </dev/null >>"$LOG_DIR/$name.log" 2>&1 9>&- &
+    pid=$!
+    echo "$pid" >"$RUN_DIR/$name.pid"
+    # a start that dies at once is reported by the caller's readiness check
+}
+
+# svc_stop NAME SIGNAL GRACE_SECONDS
+svc_stop() {
+    local name=$1 sig=$2 grace=$3 pid kids
+    if ! pid=$(svc_pid "$name"); then
+        rm -f "$RUN_DIR/$name.pid"
+        return 0
+    fi
+    say "stopping $name (pid $pid, SIG$sig)"
+    kids=$(descendants "$pid")
+    kill -s "$sig" "$pid" 2>/dev/null || true
+    if ! wait_for "$name to exit" "$grace" eval "! pid_alive $pid"; then
+        say "killing $name (pid $pid${kids:+ and children $(echo "$kids" | tr '\n' ' ')})"
+        # shellcheck disable=SC2086
+        kill -KILL "$pid" $kids 2>/dev/null || true
+        wait_for "$name to die" 5 eval "! pid_alive $pid" || die "$name (pid $pid) survived SIGKILL"
+    fi
+    # children that outlived their parent (e.g. nginx workers after a KILLed master)
+    local kid
+    for kid in $kids; do
+        if pid_alive "$kid"; then kill -KILL "$kid" 2>/dev/null || true; fi
+    done
+    rm -f "$RUN_DIR/$name.pid"
+}
+
+# Processes of this stack without (valid) pid file: a crashed script, a lost pid file.
+stray_pids() {
+    local d pid
+    for d in /proc/[0-9]*; do
+        pid=${d#/proc/}
+        pid_ours "$pid" && echo "$pid"
+    done
+    return 0
+}
+
+# ---------------------------------------------------------------- settings and secrets
+env_get() {   # value of KEY in the settings file
+    sed -n "s/^$1=//p" "$ENV_FILE" | tail -n1
+}
+
+env_set() {   # KEY VALUE: (re)write a key the stack owns (paths, ports)
+    local key=$1 value=$2 tmp
+    if grep -q "^$key=" "$ENV_FILE"; then
+        [ "$(env_get "$key")" = "$value" ] && return 0
+        tmp=$(mktemp "$ENV_FILE.XXXXXX")
+        awk -v k="$key" -v v="$value" 'index($0, k "=") == 1 { print k "=" v; next } { print }' \
+            "$ENV_FILE" >"$tmp"
+        chmod 600 "$tmp"
+        mv "$tmp" "$ENV_FILE"
+    else
+        echo "$key=$value" >>"$ENV_FILE"
+    fi
+}
+
+env_default() {   # KEY VALUE: add a key only when missing (secrets, tunables you may edit)
+    grep -q "^$1=" "$ENV_FILE" || echo "$1=$2" >>"$ENV_FILE"
+}
+
+ensure_settings() {
+    mkdir -p "$RUN_DIR" "$LOG_DIR" "$NGINX_DIR"
+    if [ ! -f "$ENV_FILE" ]; then
+        step "generating settings and secrets: ${ENV_FILE#"$ROOT"/}"
+        (umask 077 && cat >"$ENV_FILE" <<EOF
+# luffy-pay settings of the local '$STACK' stack (generated by scripts/stack.sh; git-ignored).
+# Paths and ports are rewritten on every start; secrets are generated once; other keys
+# (docs/ARCHITECTURE.md) may be added or edited here: restart the stack to apply them.
+EOF
+        )
+    fi
+    chmod 600 "$ENV_FILE"
+    env_set LUFFY_DB_HOST 127.0.0.1
+    env_set LUFFY_DB_PORT "$DB_PORT"
+    env_set LUFFY_DB_SOCKET "$DB_SOCKET"
+    env_set LUFFY_DB_USER luffy
+    env_set LUFFY_DB_NAME luffycity
+    env_set LUFFY_FCGI_SOCKET "$APP_SOCKET"
+    env_set LUFFY_SQL_DIR "$ROOT/sql"
+    env_default LUFFY_DB_PASSWORD "$(openssl rand -hex 16)"
+    env_default LUFFY_JWT_SECRET "$(openssl rand -hex 32)"
+    env_default LUFFY_LOG_LEVEL info
+
+    # client settings for `mariadb --defaults-file=…` as the app's user
+    (umask 077 && cat >"$CLIENT_CNF" <<EOF
+[client]
+user=$(env_get LUFFY_DB_USER)
+password=$(env_get LUFFY_DB_PASSWORD)
+socket=$DB_SOCKET
+database=$(env_get LUFFY_DB_NAME)
+default-character-set=utf8mb4
+EOF
+    )
+}
+
+# ---------------------------------------------------------------- MariaDB
+db_root() {   # mariadb client as root (unix_socket authentication on the stack's socket)
+    mariadb --no-defaults --socket="$DB_SOCKET" --user="$(id -un)" \
+        --default-character-set=utf8mb4 "$@"
+}
+
+db_init() {
+    [ -d "$DATA_DIR/mysql" ] && return 0
+    step "initialising MariaDB datadir ${DATA_DIR#"$ROOT"/}"
+    rm -rf "$DATA_DIR"
+    local os_user extra=()
+    os_user=$(id -un)
+    [ "$os_user" = root ] || extra=(--auth-root-socket-user="$os_user")
+    if ! mariadb-install-db --no-defaults --user="$os_user" --datadir="$DATA_DIR" \
+            --auth-root-authentication-method=socket "${extra[@]}" --skip-test-db \
+            >>"$LOG_DIR/mariadb-install.log" 2>&1; then
+        show_log "$LOG_DIR/mariadb-install.log"
+        rm -rf "$DATA_DIR"
+        die "mariadb-install-db failed"
+    fi
+    rm -f "$STACK_DIR/.dev-data-loaded"
+}
+
+db_ready() { mariadb-admin --no-defaults --socket="$DB_SOCKET" --user="$(id -un)" ping >/dev/null 2>&1; }
+
+db_start() {
+    local pid
+    if pid=$(svc_pid mariadb); then
+        say "mariadb already running (pid $pid, port $DB_PORT)"
+        return 0
+    fi
+    db_init
+    port_open "$DB_PORT" && die "port $DB_PORT is taken by another process: cannot start MariaDB of stack $STACK"
+    step "starting MariaDB on 127.0.0.1:$DB_PORT"
+    rm -f "$DB_SOCKET" "$DB_SOCKET.lock"
+    svc_launch mariadb mariadbd --no-defaults --user="$(id -un)" \
+        --datadir="$DATA_DIR" --socket="$DB_SOCKET" --port="$DB_PORT" \
+        --bind-address=127.0.0.1 --skip-name-resolve \
+        --pid-file="$RUN_DIR/mariadb.pid" --log-error="$LOG_DIR/mariadb.log" \
+        --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+        "${DB_EXTRA_OPTS[@]}"
+    if ! wait_for "MariaDB" 60 db_up_or_dead; then
+        show_log "$LOG_DIR/mariadb.log"; die "MariaDB did not start"
+    fi
+    svc_pid mariadb >/dev/null || { show_log "$LOG_DIR/mariadb.log"; die "MariaDB exited"; }
+}
+
+db_up_or_dead() {   # stop waiting when the server answers or its process is gone
+    local pid
+    pid=$(head -n1 "$RUN_DIR/mariadb.pid" 2>/dev/null) || return 0
+    pid_alive "$pid" || return 0
+    db_ready
+}
+
+db_stop() { svc_stop mariadb TERM 60; }
+
+# Database and users; re-run on every `up` (keeps the password in step with the settings).
+db_setup() {
+    local db user pw host
+    db=$(env_get LUFFY_DB_NAME) user=$(env_get LUFFY_DB_USER) pw=$(env_get LUFFY_DB_PASSWORD)
+    {
+        echo "CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;"
+        for host in localhost 127.0.0.1; do
+            echo "CREATE USER IF NOT EXISTS '$user'@'$host' IDENTIFIED BY '$pw';"
+            echo "ALTER USER '$user'@'$host' IDENTIFIED BY '$pw';"
+            echo "GRANT ALL PRIVILEGES ON \`$db\`.* TO '$user'@'$host';"
+        done
+    } | db_root || die "creating database $db and user $user failed"
+    # the app's credentials work over the socket and over TCP
+    mariadb --defaults-file="$CLIENT_CNF" -e 'SELECT 1' >/dev/null \
+        || die "cannot log in as $user over the socket"
+    mariadb --defaults-file="$CLIENT_CNF" --protocol=TCP --host=127.0.0.1 --port="$DB_PORT" \
+        -e 'SELECT 1' >/dev/null || die "cannot log in as $user over TCP"
+}
+
+# Dev data is loaded once per datadir (marker .dev-data-loaded), after the first successful
+# migrate: later `up`s keep whatever you changed. Fresh data: make down; rm -rf var/dev.
+db_load_dev_data() {
+    local file=$ROOT/sql/dev-data.sql marker=$STACK_DIR/.dev-data-loaded
+    [ -f "$marker" ] && return 0
+    [ -f "$file" ] || { warn "no sql/dev-data.sql yet: no demo data"; return 0; }
+    step "loading sql/dev-data.sql"
+    db_root "$(env_get LUFFY_DB_NAME)" <"$file" || die "loading sql/dev-data.sql failed"
+    touch "$marker"
+}
+
+# ---------------------------------------------------------------- the app
+have_package() { [ -f "$ROOT/Package.swift" ]; }
+
+app_build() {
+    if ! have_package; then
+        warn "no Package.swift yet: skipping build, migrate and the app"
+        return 0
+    fi
+    step "swift build -c release"
+    (cd "$ROOT" && swift build -c release) >&2 || die "swift build failed"
+}
+
+app_migrate() {
+    [ -x "$APP_BIN" ] || return 0
+    step "luffy-pay migrate"
+    "$APP_BIN" migrate >&2 || die "luffy-pay migrate failed"
+}
+
+app_ready() {   # the socket exists, or the process is gone (caller re-checks)
+    local pid
+    pid=$(head -n1 "$RUN_DIR/app.pid" 2>/dev/null) || return 0
+    pid_alive "$pid" || return 0
+    [ -S "$APP_SOCKET" ]
+}
+
+app_start() {
+    local pid
+    [ -x "$APP_BIN" ] || { warn "no ${APP_BIN#"$ROOT"/}: app not started"; return 0; }
+    if pid=$(svc_pid app); then
+        if [ "$APP_BIN" -nt "$RUN_DIR/app.pid" ]; then
+            say "luffy-pay was rebuilt: restarting it"
+            svc_stop app TERM 15
+        else
+            say "app already running (pid $pid)"
+            return 0
+        fi
+    fi
+    step "starting luffy-pay serve on ${APP_SOCKET#"$ROOT"/}"
+    rm -f "$APP_SOCKET"
+    svc_launch app "$APP_BIN" serve
+    if ! wait_for "the app's socket" 20 app_ready || ! svc_pid app >/dev/null; then
+        show_log "$LOG_DIR/app.log"; die "luffy-pay serve did not start"
+    fi
+    # nginx must be able to connect; the app makes its socket 0666 itself, this is a backstop
+    chmod 0666 "$APP_SOCKET"
+}
+
+app_stop() { svc_stop app TERM 15; }
+
+# ---------------------------------------------------------------- the Alipay sandbox
+sandbox_start() {
+    local pid
+    [ -x "$SANDBOX_BIN" ] || return 0      # arrives with a later issue
+    if pid=$(svc_pid sandbox); then
+        if [ "$SANDBOX_BIN" -nt "$RUN_DIR/sandbox.pid" ]; then
+            svc_stop sandbox TERM 5
+        else
+            say "sandbox already running (pid $pid, port $SANDBOX_PORT)"
+            return 0
+        fi
+    fi
+    port_open "$SANDBOX_PORT" && die "port $SANDBOX_PORT is taken: cannot start the sandbox of stack $STACK"
+    step "starting alipay-sandbox on 127.0.0.1:$SANDBOX_PORT"
+    svc_launch sandbox "$SANDBOX_BIN"
+    if ! wait_for "the sandbox" 20 port_open "$SANDBOX_PORT" || ! svc_pid sandbox >/dev/null; then
+        show_log "$LOG_DIR/sandbox.log"; die "alipay-sandbox did not start"
+    fi
+}
+
+sandbox_stop() { svc_stop sandbox TERM 5; }
+
+# ---------------------------------------------------------------- nginx
+# nginx/luffy-pay.conf rewritten for this stack: its listen lines, socket, html root, logs.
+render_server_block() {
+    local text
+    text=$(sed -e '/^[[:space:]]*listen[[:space:]]*\[::\]/d' \
+               -e "s|^\([[:space:]]*\)listen[[:space:]].*|\1listen 127.0.0.1:$NGINX_PORT;|" \
+               "$ROOT/nginx/luffy-pay.conf")
+    text=${text//unix:\/run\/luffy-pay\/luffy-pay.sock/unix:$APP_SOCKET}
+    text=${text//\/usr\/local\/share\/luffy-pay\/html/$ROOT/nginx/html}
+    text=${text//\/var\/log\/nginx\/luffy-pay.access.log/$LOG_DIR/nginx-access.log}
+    text=${text//\/var\/log\/nginx\/luffy-pay.error.log/$LOG_DIR/nginx-error.log}
+    printf '%s\n' "$text"
+}
+
+render_main_conf() {
+    local text user_directive=""
+    [ "$(id -u)" -eq 0 ] && user_directive="user root;   # workers must reach the stack's files and socket"
+    text=$(<"$ROOT/nginx/stack.conf.in")
+    text=${text//@USER_DIRECTIVE@/$user_directive}
+    text=${text//@RUN_DIR@/$RUN_DIR}
+    text=${text//@LOG_DIR@/$LOG_DIR}
+    text=${text//@NGINX_DIR@/$NGINX_DIR}
+    printf '%s\n' "$text"
+}
+
+# Renders into $NGINX_DIR; returns 0 when the rendered files changed.
+nginx_render() {
+    local new=$NGINX_DIR/.render changed=1 f leftover
+    mkdir -p "$NGINX_DIR/tmp" "$new"
+    cp /etc/nginx/mime.types /etc/nginx/fastcgi_params "$new/"
+    render_server_block >"$new/luffy-pay.conf"
+    render_main_conf >"$new/nginx.conf"
+    leftover=$(grep -nE '@[A-Z_]+@|/run/luffy-pay/|/var/log/nginx/|/usr/local/share/luffy-pay/|listen +80|\[::\]' \
+        "$new/nginx.conf" "$new/luffy-pay.conf" | grep -v '^[^:]*:[0-9]*:[[:space:]]*#' || true)
+    [ -z "$leftover" ] || die "rendering nginx config left production values behind:"$'\n'"$leftover"
+    for f in mime.types fastcgi_params luffy-pay.conf nginx.conf; do
+        if ! cmp -s "$new/$f" "$NGINX_DIR/$f"; then
+            mv "$new/$f" "$NGINX_DIR/$f"
+            changed=0
+        fi
+    done
+    rm -rf "$new"
+    return $changed
+}
+
+nginx_cmd() {
+    nginx -p "$NGINX_DIR/" -c "$NGINX_DIR/nginx.conf" -e "$LOG_DIR/nginx-error.log" "$@"
+}
+
+nginx_start() {
+    local pid changed=1
+    [ -d "$ROOT/nginx/html" ] || warn "no nginx/html yet: static pages will answer 404"
+    nginx_render && changed=0
+    if ! nginx_cmd -t -q >>"$LOG_DIR/nginx.log" 2>&1; then
+        show_log "$LOG_DIR/nginx.log" 10; die "nginx config test failed (var/$STACK/nginx/nginx.conf)"
+    fi
+    if pid=$(svc_pid nginx); then
+        if [ $changed -eq 0 ]; then
+            say "nginx config changed: reloading (pid $pid)"
+            kill -HUP "$pid"
+        else
+            say "nginx already running (pid $pid, port $NGINX_PORT)"
+        fi
+        return 0
+    fi
+    port_open "$NGINX_PORT" && die "port $NGINX_PORT is taken by another process: cannot start nginx of stack $STACK"
+    step "starting nginx on 127.0.0.1:$NGINX_PORT"
+    svc_launch nginx nginx -p "$NGINX_DIR/" -c "$NGINX_DIR/nginx.conf" \
+        -e "$LOG_DIR/nginx-error.log" -g 'daemon off;'
+    if ! wait_for "nginx" 20 port_open "$NGINX_PORT" || ! svc_pid nginx >/dev/null; then
+        show_log "$LOG_DIR/nginx-error.log"; die "nginx did not start"
+    fi
+}
+
+nginx_stop() { svc_stop nginx QUIT 10; }
+
+# ---------------------------------------------------------------- actions
+stack_up() {
+    "$ROOT/scripts/deps.sh"
+    app_build
+    ensure_settings
+    db_start
+    db_setup
+    app_migrate
+    if [ -x "$APP_BIN" ]; then db_load_dev_data; fi
+    app_start
+    sandbox_start
+    nginx_start
+    step "stack $STACK is up: $BASE_URL/"
+}
+
+stack_down() {
+    local pid
+    nginx_stop
+    sandbox_stop
+    app_stop
+    db_stop
+    for pid in $(stray_pids); do
+        warn "stopping stray process $pid of stack $STACK: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+        kill -TERM "$pid" 2>/dev/null || true
+        wait_for "pid $pid" 10 eval "! pid_alive $pid" || kill -KILL "$pid" 2>/dev/null || true
+    done
+    rm -f "$APP_SOCKET"
+    say "stack $STACK is down (data stays in ${DATA_DIR#"$ROOT"/})"
+}
+
+stack_status() {
+    local name pid rc=0
+    for name in mariadb app sandbox nginx; do
+        if pid=$(svc_pid "$name"); then
+            printf '%-8s running  pid %s\n' "$name" "$pid"
+        else
+            printf '%-8s stopped\n' "$name"
+            case "$name" in
+                sandbox) ;;                         # optional until it exists
+                app) [ -x "$APP_BIN" ] && rc=1 ;;
+                *) rc=1 ;;
+            esac
+        fi
+    done
+    return $rc
+}
+
+stack_info() {   # shell-quoted facts about the stack, for other scripts (eval)
+    local k
+    for k in STACK STACK_DIR ENV_FILE CLIENT_CNF BASE_URL NGINX_PORT DB_PORT DB_SOCKET \
+             SANDBOX_PORT APP_SOCKET APP_BIN SANDBOX_BIN LOG_DIR; do
+        printf '%s=%q\n' "$k" "${!k}"
+    done
+}
+
+# What `make up` prints: where things are and how to use them.
+stack_summary() {
+    local token="(no app binary yet)" rel=${STACK_DIR#"$ROOT"/}
+    if [ -x "$APP_BIN" ]; then
+        token=$("$APP_BIN" token 1 2>/dev/null) || token="(luffy-pay token 1 failed: is user 1 in the data?)"
+    fi
+    cat <<EOF
+
+luffy-pay '$STACK' stack
+  site         $BASE_URL/
+  health       $BASE_URL/healthz
+  API example  curl -H "Authorization: jwt \$(make -s token)" '$BASE_URL/user/order?page=1&size=5'
+EOF
+    [ -x "$SANDBOX_BIN" ] && echo "  sandbox      http://127.0.0.1:$SANDBOX_PORT/gateway.do"
+    cat <<EOF
+  demo token   user 1 (make token USER=<id> for others):
+               $token
+  settings     $rel/luffy-pay.env  (secrets; edit, then make down && make up)
+  database     MariaDB 127.0.0.1:$DB_PORT, socket $rel/run/mysqld.sock, database luffycity
+               shell: mariadb --defaults-file=$rel/mariadb-client.cnf
+  logs         $rel/log/  (app.log, mariadb.log, nginx-error.log, nginx-access.log)
+  stop         make down  (the data in $rel/mysql stays)
+EOF
+}
+
+stack_token() {
+    local user=${1:-}
+    [[ "$user" =~ ^[0-9]+$ ]] || die "usage: stack.sh $STACK token USER_ID (a number)"
+    [ -f "$ENV_FILE" ] || die "stack $STACK has no settings yet: start it first (make up)"
+    [ -x "$APP_BIN" ] || die "no ${APP_BIN#"$ROOT"/}: build it first (make up)"
+    "$APP_BIN" token "$user"
+}
+
+# Serialise actions on one stack (two shells running `make up` at once).
+lock_stack() {
+    mkdir -p "$STACK_DIR"
+    exec 9>"$STACK_DIR/.lock"
+    flock -w 300 9 || die "stack $STACK is busy (another stack.sh holds var/$STACK/.lock)"
+}
+
+main() {
+    [ $# -ge 2 ] || usage
+    select_stack "$1"
+    isolate_environment
+    local action=$2
+    shift 2
+    case "$action" in
+        up)        lock_stack; stack_up ;;
+        down)      lock_stack; stack_down ;;
+        status)    stack_status ;;
+        info)      stack_info ;;
+        token)     stack_token "$@" ;;
+        summary)   stack_summary ;;
+        db-stop)   lock_stack; db_stop ;;
+        db-start)  lock_stack; ensure_settings; db_start ;;
+        app-stop)  lock_stack; app_stop ;;
+        app-start) lock_stack; app_start ;;
+        app-pid)   svc_pid app ;;
+        *)         usage ;;
+    esac
+}
+
+main "$@"
