@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# scripts/test.sh [PYTEST_ARGS…] — what `make test` (and CI) runs:
+#   1. swift build + swift test (unit tests)
+#   2. a fresh private `test` stack (var/test, nginx 18080, MariaDB 13307; see stack.sh)
+#   3. the pytest suite in tests/integration, in the project venv .venv
+# The test stack is always stopped at the end, also when something fails; var/test stays for
+# its logs and is removed at the start of the next run. Exits non-zero on any failure.
+#
+# The tests get the stack through the environment:
+#   LUFFY_TEST_BASE_URL      http://127.0.0.1:18080 (nginx of the test stack)
+#   LUFFY_CONFIG             var/test/luffy-pay.env (DB credentials, JWT secret, …; absolute)
+#   LUFFY_TEST_STACK_DIR     var/test (absolute): run/ sockets, log/app.log, …
+#   LUFFY_TEST_STACK_SCRIPT  scripts/stack.sh (absolute); call it with LUFFY_TEST_STACK and
+#   LUFFY_TEST_STACK         test  — e.g. [script, stack, "db-stop"], also db-start, app-stop,
+#                            app-start, app-pid
+#   LUFFY_TEST_APP_BIN       .build/release/luffy-pay (absolute), e.g. for `token` or `sweep`
+#   LUFFY_TEST_SANDBOX_URL   http://127.0.0.1:18090 (the Alipay sandbox, when it exists)
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+STACK_SH=$ROOT/scripts/stack.sh
+VENV=$ROOT/.venv
+PY_PACKAGES=(pytest requests pymysql)
+
+ensure_venv() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        step "creating the test venv .venv"
+        local python=python3
+        python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || python=/usr/bin/python3
+        "$python" -m venv "$VENV"
+    fi
+    if ! "$VENV/bin/python" -c 'import pytest, requests, pymysql' >/dev/null 2>&1; then
+        step "pip install ${PY_PACKAGES[*]}"
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
+    fi
+    if [ -f tests/integration/requirements.txt ]; then
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+            -r tests/integration/requirements.txt
+    fi
+}
+
+# Runs on every exit. On success it prints nothing after pytest's summary line (CI reads it).
+STACK_STARTED=0
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+finish() {
+    local rc=$? log
+    if [ "$STACK_STARTED" = 1 ]; then
+        if [ "$rc" -ne 0 ]; then
+            for log in app.log nginx-error.log mariadb.log; do
+                [ -s "$ROOT/var/test/log/$log" ] || continue
+                say "---- tail of var/test/log/$log ----"
+                tail -n 40 "$ROOT/var/test/log/$log" >&2 || true
+            done
+        fi
+        if ! "$STACK_SH" test down >"$ROOT/var/test/stack-down.log" 2>&1; then
+            cat "$ROOT/var/test/stack-down.log" >&2
+            say "stopping the test stack failed"
+            rc=1
+        fi
+    fi
+    [ "$rc" -eq 0 ] || say "make test: FAILED (exit $rc)"
+    exit "$rc"
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$ROOT/scripts/deps.sh"
+
+step "swift build"
+swift build
+step "swift test"
+swift test
+
+# A leftover test stack (an interrupted run) is stopped before its folder goes away.
+"$STACK_SH" test down >/dev/null 2>&1 || true
+rm -rf "$ROOT/var/test"
+
+STACK_STARTED=1
+"$STACK_SH" test up
+eval "$("$STACK_SH" test info)"
+
+if [ ! -d tests/integration ]; then
+    warn "no tests/integration yet: integration tests skipped"
+    exit 0
+fi
+ensure_venv
+
+export LUFFY_TEST_BASE_URL=$BASE_URL
+export LUFFY_CONFIG=$ENV_FILE
+export LUFFY_TEST_STACK_DIR=$STACK_DIR
+export LUFFY_TEST_STACK_SCRIPT=$STACK_SH
+export LUFFY_TEST_STACK=$STACK
+export LUFFY_TEST_APP_BIN=$APP_BIN
+export LUFFY_TEST_SANDBOX_URL=http://127.0.0.1:$SANDBOX_PORT
+
+step "pytest tests/integration against $BASE_URL"
+rc=0
+"$VENV/bin/python" -m pytest tests/integration -ra "$@" || rc=$?
+if [ "$rc" -eq 5 ]; then
+    warn "pytest collected no tests"
+    rc=0
+fi
+exit "$rc"
