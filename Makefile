@@ -1,0 +1,46 @@
+# luffy-pay — developer entry points. The work is done by scripts/*.sh; see docs/ARCHITECTURE.md.
+#   make up                 start the dev stack (http://127.0.0.1:8080), idempotent
+#   make down               stop the dev stack (data in var/dev stays)
+#   make status             what runs in the dev stack
+#   make token [USER=<id>]  print a JWT for a user of the dev stack (default 1)
+#   make test               unit tests, then integration tests against a fresh private stack
+#   make bench              wrk through nginx against the dev stack
+#   make deps               install missing Debian packages
+
+SHELL := /bin/bash
+
+# Swift is installed in /opt/swift on our machines.
+ifeq ($(shell command -v swift 2>/dev/null),)
+export PATH := /opt/swift/usr/bin:$(PATH)
+endif
+
+# USER is also the login name in the environment: only a USER= given to make counts.
+TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),1)
+
+.DEFAULT_GOAL := help
+.PHONY: help up down status token test bench deps
+
+help:
+	@sed -n '2,8s/^# \{0,1\}//p' Makefile
+
+up:
+	@scripts/stack.sh dev up
+	@scripts/stack.sh dev summary
+
+down:
+	@scripts/stack.sh dev down
+
+status:
+	@scripts/stack.sh dev status || true
+
+token:
+	@scripts/stack.sh dev token $(TOKEN_USER)
+
+test:
+	@scripts/test.sh
+
+bench:
+	@scripts/bench.sh
+
+deps:
+	@scripts/deps.sh
