@@ -72,6 +72,7 @@ TRUNCATE TABLE ly_order;
 TRUNCATE TABLE ly_order_course;
 TRUNCATE TABLE ly_user_course;
 TRUNCATE TABLE ly_credit;
+TRUNCATE TABLE ly_idempotency_key;
 
 -- ---------------------------------------------------------------- users
 INSERT INTO ly_users (id, password, last_login, is_superuser, username, first_name, last_name, email,

@@ -6,6 +6,10 @@ extension Router {
         router.add("GET", "/user/order", OrderListHandler.handle)
         router.add("GET", "/orders/list", OrderListHandler.handle)
         router.add("GET", "/orders/pay/choices", OrderChoicesHandler.handle)
+        router.add("POST", "/orders", OrderCreation.handle)
+        router.add("PUT", "/orders/:id", OrderClosing.handleCancel)
+        router.add("GET", "/coupon/enable", CouponHandlers.enable)
+        router.add("GET", "/coupon", CouponHandlers.list)
         return router
     }
 }

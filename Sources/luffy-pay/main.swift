@@ -1,11 +1,12 @@
 import Foundation
 import LuffyPay
 
-/// `luffy-pay serve | migrate | token USER_ID | version`: wiring only, the work is in LuffyPay.
+/// `luffy-pay serve | migrate | sweep | token USER_ID | version`: wiring only, the work is in LuffyPay.
 let usage = """
     usage: luffy-pay <command>
       serve            run the FastCGI responder (LUFFY_FCGI_SOCKET, or the socket on fd 0)
       migrate          apply pending sql/NNN_*.sql files (LUFFY_SQL_DIR)
+      sweep            one pass of the order-timeout sweeper (serve also runs it periodically)
       token USER_ID    print a JWT for that user, signed with LUFFY_JWT_SECRET
       version          print the version
     settings: environment variables LUFFY_*, or a KEY=VALUE file named by LUFFY_CONFIG
@@ -31,11 +32,15 @@ do {
     case "serve":
         let application = try Application(settings: settings, log: log, router: .luffyPay())
         let server = FastCGIServer(settings: settings, application: application, log: log)
-        exit(try server.run())
+        let sweeper = OrderSweeper(settings: settings, log: log)
+        exit(try server.run(background: [("sweeper", { stop in sweeper.run(until: stop) })]))
     case "migrate":
         let db = Database(config: DatabaseConfig(settings: settings))
         let ran = try Migrator(db: db, log: log).migrate(try Migrator.load(directory: settings.sqlDir))
         print(ran.isEmpty ? "migrate: nothing to apply" : "migrate: applied \(ran.joined(separator: ", "))")
+    case "sweep":
+        let closed = try OrderSweeper(settings: settings, log: log).runOnce(db: Database(config: DatabaseConfig(settings: settings)))
+        print("sweep: \(closed) order(s) timed out")
     case "token":
         guard arguments.count == 2, let userID = Int64(arguments[1]) else { fail("usage: luffy-pay token USER_ID") }
         let db = Database(config: DatabaseConfig(settings: settings))

@@ -1,0 +1,38 @@
+/// `GET /coupon/enable?course_ids=1,2` and `GET /coupon`.
+enum CouponHandlers {
+    static func enable(_ request: Request, _ context: RequestContext) throws -> Response {
+        let user = try context.user(request)
+        let ids = try CourseCatalog.parseIDList(request.queryValue("course_ids"))
+        let db = context.db
+        let courses = try CourseCatalog.offers(ids, db: db)
+        if courses.count != ids.count {
+            let found = Set(courses.map(\.id))
+            throw OrderError.courseNotFound(ids.filter { !found.contains($0) })
+        }
+        let ratio = Int64(context.settings.creditRatio)
+        let balance = try db.query("SELECT credit FROM ly_users WHERE id = ?", [.int(user.id)]).first?.int(0) ?? 0
+        var items: [JSON] = []
+        for coupon in try CouponWallet.coupons(userID: user.id, db: db) where coupon.state == .usable {
+            guard let discount = Pricing.couponDiscount(coupon.terms, courses: courses) else { continue }
+            let terms = coupon.terms
+            let enabled: JSON = terms.scope == .all ? "__all__" : .array(courses.filter(terms.covers).map { .int($0.id) })
+            items.append(coupon.json(extra: [("enable_course", enabled), ("discount_price", .money(discount.amount))]))
+        }
+        return .json([
+            "errmsg": "ok",
+            "has_credit": .int(balance),
+            "credit_to_money": .int(ratio),
+            "max_use_credit": .int(Pricing.maxUsableCredit(courses: courses, balance: balance, ratio: ratio)),
+            "coupon_list": .array(items),
+        ])
+    }
+
+    static func list(_ request: Request, _ context: RequestContext) throws -> Response {
+        let user = try context.user(request)
+        let coupons = try CouponWallet.coupons(userID: user.id, db: context.db)
+        return .json([
+            "errmsg": "ok",
+            "coupon_list": .array(coupons.map { $0.json(extra: [("state", .string($0.state.rawValue))]) }),
+        ])
+    }
+}

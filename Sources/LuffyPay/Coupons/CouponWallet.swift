@@ -1,0 +1,142 @@
+/// A user's coupon (`ly_coupon_log` row) with its coupon's terms and where it stands now.
+struct UserCoupon {
+    enum State: String {
+        case usable, used, bound, notStarted = "not_started", expired
+    }
+
+    let logID: Int64
+    let couponID: Int64
+    let name: String
+    let discount: Int64
+    let couponType: Int64
+    let startTime: String
+    let endTime: String
+    let getType: Int64
+    let condition: Int64
+    let sale: String
+    let state: State
+    var directions: [(Int64, String)] = []
+    var categories: [(Int64, String)] = []
+    var courses: [(Int64, String)] = []
+
+    var terms: CouponTerms {
+        let scope: CouponTerms.Scope
+        switch couponType {
+        case 1: scope = .directions(Set(directions.map(\.0)))
+        case 2: scope = .categories(Set(categories.map(\.0)))
+        case 3: scope = .courses(Set(courses.map(\.0)))
+        default: scope = .all
+        }
+        return CouponTerms(scope: scope, sale: sale, condition: condition)
+    }
+
+    /// The refusal `POST /orders` gives for a coupon in this state, nil when usable.
+    var refusal: APIError? {
+        switch state {
+        case .usable: return nil
+        case .used, .bound: return OrderError.couponUsed
+        case .notStarted: return OrderError.couponNotStarted
+        case .expired: return OrderError.couponExpired
+        }
+    }
+
+    static let discountNames: [Int64: String] = [1: "减免", 2: "折扣"]
+    static let typeNames: [Int64: String] = [0: "通用类型", 1: "指定方向", 2: "指定分类", 3: "指定课程"]
+    static let getTypeNames: [Int64: String] = [0: "系统赠送", 1: "自行领取"]
+
+    /// The item shape the shop's Vue client reads (types as the seeds' Redis copy had them).
+    func json(extra: [(String, JSON)] = []) -> JSON {
+        var fields: [(String, JSON)] = [
+            ("user_coupon_id", .int(logID)),
+            ("coupon_id", .int(couponID)),
+            ("name", .string(name)),
+            ("discount", .string(String(discount))),
+            ("get_discount_display", .string(UserCoupon.discountNames[discount] ?? "")),
+            ("coupon_type", .string(String(couponType))),
+            ("get_coupon_type_display", .string(UserCoupon.typeNames[couponType] ?? "")),
+            ("start_time", shopTime(startTime)),
+            ("end_time", shopTime(endTime)),
+            ("get_type", .string(String(getType))),
+            ("get_get_type_display", .string(UserCoupon.getTypeNames[getType] ?? "")),
+            ("condition", .string(String(condition))),
+            ("sale", .string(sale)),
+            ("to_direction", .array(directions.map { ["direction__id": .int($0.0), "direction__name": .string($0.1)] })),
+            ("to_category", .array(categories.map { ["category__id": .int($0.0), "category__name": .string($0.1)] })),
+            ("to_course", .array(courses.map { ["course__id": .int($0.0), "course__name": .string($0.1)] })),
+        ]
+        fields.append(contentsOf: extra)
+        return .object(fields)
+    }
+}
+
+enum CouponWallet {
+    /// Every coupon of the user, or just `logID`; deleted coupons and deleted log rows are not there.
+    /// Two statements whatever the number of coupons.
+    static func coupons(userID: Int64, logID: Int64? = nil, db: Database) throws -> [UserCoupon] {
+        var sql = """
+            SELECT cl.id, cp.id, cp.name, cp.discount, cp.coupon_type, cp.start_time, cp.end_time, cp.get_type,
+                   cp.`condition`, cp.sale, cl.use_status, o.order_status,
+                   cp.start_time <= NOW(), cp.end_time >= NOW()
+            FROM ly_coupon_log cl
+            JOIN ly_coupon cp ON cp.id = cl.coupon_id AND cp.is_deleted = 0
+            LEFT JOIN ly_order o ON o.id = cl.order_id
+            WHERE cl.user_id = ? AND cl.is_deleted = 0
+            """
+        var params: [SQLValue] = [.int(userID)]
+        if let logID {
+            sql += " AND cl.id = ?"
+            params.append(.int(logID))
+        }
+        var coupons = try db.query(sql + " ORDER BY cl.id", params).map { row -> UserCoupon in
+            let useStatus = try row.optionalInt(10) ?? 0
+            let boundStatus = try row.optionalInt(11)
+            let state: UserCoupon.State
+            if useStatus != 0 {
+                state = .used
+            } else if let boundStatus, boundStatus == OrderStatus.unpaid.rawValue || boundStatus == OrderStatus.paid.rawValue {
+                // Bound to a live order; an order that was cancelled or timed out frees it.
+                state = .bound
+            } else if try row.int(12) == 0 {
+                state = .notStarted
+            } else if try row.int(13) == 0 {
+                state = .expired
+            } else {
+                state = .usable
+            }
+            return UserCoupon(logID: try row.int(0), couponID: try row.int(1), name: try row.string(2),
+                              discount: try row.int(3), couponType: try row.int(4), startTime: try row.string(5),
+                              endTime: try row.string(6), getType: try row.int(7), condition: try row.int(8),
+                              sale: try row.string(9), state: state)
+        }
+        guard !coupons.isEmpty else { return [] }
+        let ids = CourseCatalog.jsonIDs(Array(Set(coupons.map(\.couponID))))
+        let scopeRows = try db.query("""
+            SELECT 1, s.coupon_id, s.direction_id, d.name FROM ly_coupon_course_direction s
+              JOIN ly_course_direction d ON d.id = s.direction_id
+              WHERE s.coupon_id IN (SELECT id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS t)
+            UNION ALL
+            SELECT 2, s.coupon_id, s.category_id, c.name FROM ly_coupon_course_category s
+              JOIN ly_course_category c ON c.id = s.category_id
+              WHERE s.coupon_id IN (SELECT id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS t)
+            UNION ALL
+            SELECT 3, s.coupon_id, s.course_id, c.name FROM ly_coupon_course s
+              JOIN ly_course c ON c.id = s.course_id
+              WHERE s.coupon_id IN (SELECT id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS t)
+            ORDER BY 1, 2, 3
+            """, [ids, ids, ids])
+        var scopes: [Int64: [(kind: Int64, id: Int64, name: String)]] = [:]
+        for row in scopeRows {
+            scopes[try row.int(1), default: []].append((try row.int(0), try row.int(2), try row.string(3)))
+        }
+        for i in coupons.indices {
+            for entry in scopes[coupons[i].couponID] ?? [] {
+                switch entry.kind {
+                case 1: coupons[i].directions.append((entry.id, entry.name))
+                case 2: coupons[i].categories.append((entry.id, entry.name))
+                default: coupons[i].courses.append((entry.id, entry.name))
+                }
+            }
+        }
+        return coupons
+    }
+}

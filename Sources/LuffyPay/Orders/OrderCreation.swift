@@ -1,0 +1,153 @@
+/// `POST /orders`: price the courses, check the coupon or credit, and write the order, its
+/// courses, the coupon binding and the credit deduction in one transaction.
+struct OrderCreation {
+    let context: RequestContext
+    let user: AuthenticatedUser
+    var db: Database { context.db }
+
+    static func handle(_ request: Request, _ context: RequestContext) throws -> Response {
+        let user = try context.user(request)
+        let order = try OrderRequest.parse(request.body)
+        let creation = OrderCreation(context: context, user: user)
+        guard let key = request.header("idempotency-key") else {
+            return try context.db.transaction { try creation.create(order, idempotencyKey: nil) }
+        }
+        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw OrderError.idempotencyKeyInvalid
+        }
+        do {
+            return try context.db.transaction { try creation.create(order, idempotencyKey: key) }
+        } catch let error as DatabaseError where error.isDuplicateKey && error.message.contains("ly_idempotency_key_user_key") {
+            // Another request with this key committed first (we waited on its row lock): replay it.
+            return try creation.replay(key: key, fingerprint: order.fingerprint)
+        }
+    }
+
+    /// Runs inside the transaction; any throw rolls everything back, the idempotency key included.
+    func create(_ order: OrderRequest, idempotencyKey: String?) throws -> Response {
+        var keyRowID: Int64?
+        if let idempotencyKey {
+            keyRowID = Int64(try db.execute("""
+                INSERT INTO ly_idempotency_key (user_id, idem_key, request_hash, status_code, response_body, order_id, created_time)
+                VALUES (?, ?, ?, NULL, NULL, NULL, NOW(6))
+                """, [.int(user.id), .text(idempotencyKey), .text(order.fingerprint)]).insertID)
+        }
+
+        let courses = try CourseCatalog.offers(order.courseIDs, db: db)
+        if courses.count != order.courseIDs.count {
+            let found = Set(courses.map(\.id))
+            throw OrderError.courseNotFound(order.courseIDs.filter { !found.contains($0) })
+        }
+        let owned = try CourseCatalog.owned(order.courseIDs, userID: user.id, db: db)
+        if !owned.isEmpty { throw OrderError.courseAlreadyPurchased(owned) }
+
+        var discount = Fen.zero
+        if let couponID = order.userCouponID {
+            discount = try couponDiscount(logID: couponID, courses: courses)
+        } else if order.credit > 0 {
+            let balance = try db.query("SELECT credit FROM ly_users WHERE id = ?", [.int(user.id)]).first?.int(0) ?? 0
+            try Pricing.checkCredit(order.credit, courses: courses, balance: balance, ratio: Int64(context.settings.creditRatio))
+            discount = Pricing.creditValue(order.credit, ratio: Int64(context.settings.creditRatio))
+        }
+        let quote = OrderQuote(courses: courses, discount: discount)
+        if let expected = order.expectedRealPrice, expected != quote.realPrice {
+            throw OrderError.priceChanged(quote)
+        }
+
+        let (orderID, orderNumber) = try insertOrder(quote, order)
+        if let couponID = order.userCouponID {
+            try db.execute("UPDATE ly_coupon_log SET order_id = ?, updated_time = NOW(6) WHERE id = ?", [.int(orderID), .int(couponID)])
+        }
+        if order.credit > 0 {
+            // The balance can never go negative, whatever runs concurrently: the condition decides.
+            let debit = try db.execute("UPDATE ly_users SET credit = credit - ? WHERE id = ? AND credit >= ?",
+                                       [.int(order.credit), .int(user.id), .int(order.credit)])
+            if debit.affectedRows != 1 { throw OrderError.creditInsufficient }
+        }
+        var status = OrderStatus.unpaid
+        if quote.realPrice == .zero {
+            // Nothing to pay: settled at once, no Alipay step.
+            _ = try Settlement.settle(orderID: orderID, tradeNo: nil, db: db)
+            status = .paid
+        }
+
+        let response = Response.json(responseBody(orderID: orderID, orderNumber: orderNumber, quote: quote, order: order, status: status), status: 201)
+        if let keyRowID {
+            try db.execute("UPDATE ly_idempotency_key SET status_code = ?, response_body = ?, order_id = ? WHERE id = ?",
+                           [.int(Int64(response.status)), .text(String(decoding: response.body, as: UTF8.self)),
+                            .int(orderID), .int(keyRowID)])
+        }
+        return response
+    }
+
+    /// Locks the user's coupon row (two orders can never bind one coupon), then checks it.
+    private func couponDiscount(logID: Int64, courses: [CourseOffer]) throws -> Fen {
+        let locked = try db.query("SELECT id FROM ly_coupon_log WHERE id = ? AND user_id = ? AND is_deleted = 0 FOR UPDATE",
+                                  [.int(logID), .int(user.id)])
+        guard !locked.isEmpty, let coupon = try CouponWallet.coupons(userID: user.id, logID: logID, db: db).first else {
+            throw OrderError.couponNotFound
+        }
+        if let refusal = coupon.refusal { throw refusal }
+        guard let discount = Pricing.couponDiscount(coupon.terms, courses: courses) else { throw OrderError.couponNotApplicable }
+        return discount.amount
+    }
+
+    private func insertOrder(_ quote: OrderQuote, _ order: OrderRequest) throws -> (id: Int64, number: String) {
+        // SPEC 7.5: YYYYMMDD + %08d user id + %08d from the database sequence.
+        guard let numbering = try db.query("SELECT DATE_FORMAT(NOW(), '%Y%m%d'), NEXT VALUE FOR ly_order_number_seq").first else {
+            throw DatabaseError.unexpected("no order number")
+        }
+        let orderNumber = try numbering.string(0) + zeroPadded(user.id) + zeroPadded(try numbering.int(1))
+        let orderID = Int64(try db.execute("""
+            INSERT INTO ly_order (name, is_deleted, orders, is_show, created_time, updated_time, total_price, real_price,
+                                  order_number, order_status, pay_type, order_desc, pay_time, credit, user_id, trade_no)
+            VALUES ('购买课程', 0, 0, 1, NOW(6), NOW(6), ?, ?, ?, 0, ?, NULL, NULL, ?, ?, NULL)
+            """, [.fen(quote.totalPrice), .fen(quote.realPrice), .text(orderNumber), .int(order.payType),
+                  .int(order.credit), .int(user.id)]).insertID)
+        for course in quote.courses {
+            try db.execute("""
+                INSERT INTO ly_order_course (name, is_deleted, orders, is_show, created_time, updated_time, price, real_price,
+                                             discount_name, course_id, order_id)
+                VALUES (?, 0, 0, 1, NOW(6), NOW(6), ?, ?, ?, ?, ?)
+                """, [.text(course.name), .fen(course.listPrice), .fen(course.realPrice), .text(course.discountName),
+                      .int(course.id), .int(orderID)])
+        }
+        return (orderID, orderNumber)
+    }
+
+    private func zeroPadded(_ n: Int64) -> String {
+        let digits = String(n)
+        return digits.count >= 8 ? digits : String(repeating: "0", count: 8 - digits.count) + digits
+    }
+
+    private func responseBody(orderID: Int64, orderNumber: String, quote: OrderQuote, order: OrderRequest, status: OrderStatus) -> JSON {
+        [
+            "id": .int(orderID),
+            "order_number": .string(orderNumber),
+            "order_timeout": .int(Int64(context.settings.orderTimeout)),
+            "total_price": .money(quote.totalPrice),
+            "real_price": .money(quote.realPrice),
+            "discount_price": .money(quote.discountPrice),
+            "credit": .int(order.credit),
+            "user_coupon_id": .int(order.userCouponID ?? -1),
+            "pay_type": .int(order.payType),
+            "order_status": .int(status.rawValue),
+            "order_courses": .array(quote.courses.map {
+                ["course_id": .int($0.id), "course_name": .string($0.name), "price": .money($0.listPrice),
+                 "real_price": .money($0.realPrice), "discount_name": .string($0.discountName)]
+            }),
+        ]
+    }
+
+    func replay(key: String, fingerprint: String) throws -> Response {
+        guard let row = try db.query("SELECT request_hash, status_code, response_body FROM ly_idempotency_key WHERE user_id = ? AND idem_key = ?",
+                                     [.int(user.id), .text(key)]).first else {
+            throw DatabaseError.unexpected("idempotency key vanished")
+        }
+        guard try row.string(0) == fingerprint else { throw OrderError.idempotencyKeyReused }
+        var response = Response(status: Int(try row.int(1)), headers: [("Content-Type", "application/json; charset=utf-8")],
+                                body: Array(try row.string(2).utf8))
+        response.headers.append(("Idempotent-Replayed", "true"))
+        return response
+    }
+}

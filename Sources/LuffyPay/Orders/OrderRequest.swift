@@ -1,0 +1,62 @@
+/// The body of `POST /orders`, validated before anything touches the database.
+public struct OrderRequest: Sendable, Equatable {
+    public var courseIDs: [Int64]
+    public var payType: Int64
+    /// `ly_coupon_log.id`, nil for none (`-1` or absent).
+    public var userCouponID: Int64?
+    public var credit: Int64
+    public var expectedRealPrice: Fen?
+
+    public static func parse(_ body: [UInt8]) throws -> OrderRequest {
+        guard let json = try? JSON.parse(body), case .object = json else { throw OrderError.invalidBody }
+
+        var ids: [Int64] = []
+        switch json["course_ids"] {
+        case nil, .null?: throw OrderError.coursesRequired
+        case let .array(items)?:
+            for item in items {
+                guard let id = item.intValue, id > 0 else { throw OrderError.invalidBody }
+                ids.append(id)
+            }
+        default: throw OrderError.invalidBody
+        }
+        ids = try CourseCatalog.validateIDs(ids)
+
+        var payType: Int64 = PayType.alipay.rawValue
+        if let value = json["pay_type"], value != .null {
+            guard let number = value.intValue else { throw OrderError.invalidBody }
+            payType = number
+        }
+        guard payType == PayType.alipay.rawValue else { throw OrderError.payTypeUnsupported }
+
+        var couponID: Int64?
+        if let value = json["user_coupon_id"], value != .null {
+            guard let number = value.intValue else { throw OrderError.invalidBody }
+            if number != -1 {
+                guard number > 0 else { throw OrderError.couponNotFound }
+                couponID = number
+            }
+        }
+
+        var credit: Int64 = 0
+        if let value = json["credit"], value != .null {
+            guard let number = value.intValue, number >= 0 else { throw OrderError.creditInvalid }
+            credit = number
+        }
+        if couponID != nil && credit > 0 { throw OrderError.couponAndCreditExclusive }
+
+        var expected: Fen?
+        if let value = json["expected_real_price"], value != .null {
+            guard let amount = value.fenValue, amount.value >= 0 else { throw OrderError.invalidBody }
+            expected = amount
+        }
+        return OrderRequest(courseIDs: ids, payType: payType, userCouponID: couponID, credit: credit, expectedRealPrice: expected)
+    }
+
+    /// What an Idempotency-Key is bound to: the meaning of the request, not its whitespace.
+    public var fingerprint: String {
+        let text = "course_ids=\(courseIDs.map(String.init).joined(separator: ","));pay_type=\(payType);"
+            + "user_coupon_id=\(userCouponID ?? -1);credit=\(credit);expected_real_price=\(expectedRealPrice?.description ?? "")"
+        return Digest.hex(Digest.sha256(Array(text.utf8)))
+    }
+}

@@ -1,0 +1,201 @@
+/// The shop's price rules as pure functions over fen (SPEC 7.1–7.4). `POST /orders` and
+/// `GET /coupon/enable` both call these, so the discount a buyer is shown is the one charged.
+
+/// A running activity's discount for one course, latest first as the database lists them.
+public struct ActivityRule: Sendable, Equatable {
+    /// Minimum list price in whole yuan for the rule to apply.
+    public let condition: Int64
+    /// `"0"`/empty: free; `"*0.8"`: multiply; `"-100"`: subtract.
+    public let sale: String
+    /// The discount type's name, shown as the order course's `discount_name`.
+    public let typeName: String
+
+    public init(condition: Int64, sale: String, typeName: String) {
+        self.condition = condition
+        self.sale = sale
+        self.typeName = typeName
+    }
+}
+
+/// A course as the shop sells it right now.
+public struct CourseOffer: Sendable, Equatable {
+    public let id: Int64
+    public let name: String
+    public let cover: String?
+    public let listPrice: Fen
+    /// The most credit this course accepts.
+    public let credit: Int64
+    public let directionID: Int64?
+    public let categoryID: Int64?
+    /// The activity price and its name, when a running activity applies.
+    public let activity: (price: Fen, name: String)?
+
+    public init(id: Int64, name: String, cover: String? = nil, listPrice: Fen, credit: Int64 = 0,
+                directionID: Int64? = nil, categoryID: Int64? = nil, activity: (price: Fen, name: String)? = nil) {
+        self.id = id
+        self.name = name
+        self.cover = cover
+        self.listPrice = listPrice
+        self.credit = credit
+        self.directionID = directionID
+        self.categoryID = categoryID
+        self.activity = activity
+    }
+
+    public var realPrice: Fen { activity?.price ?? listPrice }
+    public var discountName: String { activity?.name ?? "" }
+
+    public static func == (a: CourseOffer, b: CourseOffer) -> Bool {
+        a.id == b.id && a.listPrice == b.listPrice && a.activity?.price == b.activity?.price && a.activity?.name == b.activity?.name
+    }
+}
+
+/// What a coupon (`ly_coupon` with its scope rows) promises.
+public struct CouponTerms: Sendable, Equatable {
+    public enum Scope: Sendable, Equatable {
+        case all
+        case directions(Set<Int64>)
+        case categories(Set<Int64>)
+        case courses(Set<Int64>)
+    }
+
+    public let scope: Scope
+    /// `-30` (amount off) or `*0.88` (pay 88%).
+    public let sale: String
+    /// Minimum real price of the target course, in whole yuan.
+    public let condition: Int64
+
+    public init(scope: Scope, sale: String, condition: Int64) {
+        self.scope = scope
+        self.sale = sale
+        self.condition = condition
+    }
+
+    public func covers(_ course: CourseOffer) -> Bool {
+        switch scope {
+        case .all: return true
+        case let .directions(ids): return course.directionID.map(ids.contains) ?? false
+        case let .categories(ids): return course.categoryID.map(ids.contains) ?? false
+        case let .courses(ids): return ids.contains(course.id)
+        }
+    }
+}
+
+public struct CouponDiscount: Sendable, Equatable {
+    public let targetCourseID: Int64
+    public let amount: Fen
+}
+
+public enum Pricing {
+    /// A decimal factor such as `0.88` as numerator/denominator, so multiplying stays exact.
+    struct Factor: Equatable {
+        let numerator: Int64
+        let denominator: Int64
+
+        init?(_ text: some StringProtocol) {
+            let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let whole = parts.first, !whole.isEmpty, whole.count <= 6, whole.allSatisfy(\.isASCIIDigit) else { return nil }
+            let fraction = parts.count == 2 ? parts[1] : ""
+            guard parts.count == 1 || !fraction.isEmpty, fraction.count <= 6, fraction.allSatisfy(\.isASCIIDigit) else { return nil }
+            var denominator: Int64 = 1
+            for _ in fraction { denominator *= 10 }
+            numerator = Int64(whole)! * denominator + (fraction.isEmpty ? 0 : Int64(fraction)!)
+            self.denominator = denominator
+        }
+
+        /// amount × factor, rounded half-up to the fen.
+        func times(_ amount: Fen) -> Fen {
+            Fen((amount.value * numerator * 2 + denominator) / (denominator * 2))
+        }
+    }
+
+    /// SPEC 7.1: the latest rule whose condition the list price meets; nil when none applies.
+    public static func activityPrice(listPrice: Fen, rules: [ActivityRule]) -> (price: Fen, name: String)? {
+        for rule in rules where rule.condition * 100 <= listPrice.value {
+            guard let price = applySale(rule.sale, to: listPrice) else { continue }
+            return (price, rule.typeName)
+        }
+        return nil
+    }
+
+    /// `"0"`/empty → free, `"*x"` → price·x half-up, `"-x"` → price − x (not below 0); nil when the
+    /// formula is not one of these (such a rule is ignored, never guessed at).
+    static func applySale(_ sale: String, to price: Fen) -> Fen? {
+        let formula = sale.trimmingWhitespace()
+        if formula.isEmpty || formula == "0" { return .zero }
+        if formula.hasPrefix("*"), let factor = Factor(formula.dropFirst()), factor.numerator <= factor.denominator {
+            return factor.times(price)
+        }
+        if formula.hasPrefix("-"), let off = Fen(decimal: formula.dropFirst()), off.value >= 0 {
+            return Fen(max(0, price.value - off.value))
+        }
+        return nil
+    }
+
+    /// SPEC 7.3: the target is the most expensive covered course without an activity price whose
+    /// real price meets the condition; nil means `coupon_not_applicable`.
+    public static func couponDiscount(_ terms: CouponTerms, courses: [CourseOffer]) -> CouponDiscount? {
+        let candidates = courses.filter { terms.covers($0) && $0.activity == nil && $0.realPrice.value >= terms.condition * 100 }
+        // Ties go to the course listed first, so the choice is stable.
+        guard let target = candidates.max(by: { $0.realPrice < $1.realPrice }).flatMap({ best in
+            candidates.first { $0.realPrice == best.realPrice }
+        }) else { return nil }
+        let price = target.realPrice
+        let formula = terms.sale.trimmingWhitespace()
+        let amount: Fen
+        if formula.hasPrefix("-"), let off = Fen(decimal: formula.dropFirst()), off.value > 0 {
+            amount = min(off, price)
+        } else if formula.hasPrefix("*"), let factor = Factor(formula.dropFirst()), factor.numerator < factor.denominator {
+            // price × (1 − r), half-up.
+            amount = Factor(numerator: factor.denominator - factor.numerator, denominator: factor.denominator).times(price)
+        } else {
+            return nil
+        }
+        return CouponDiscount(targetCourseID: target.id, amount: amount)
+    }
+
+    /// SPEC 7.4: credit's money value, rounded down to the fen.
+    public static func creditValue(_ credit: Int64, ratio: Int64) -> Fen {
+        Fen(credit * 100 / ratio)
+    }
+
+    /// The most credit an order of these courses may use: the balance, the courses' own caps, and
+    /// no more than the order is worth.
+    public static func maxUsableCredit(courses: [CourseOffer], balance: Int64, ratio: Int64) -> Int64 {
+        let total = courses.reduce(Fen.zero) { $0 + $1.realPrice }
+        let courseCap = courses.reduce(Int64(0)) { $0 + max(0, $1.credit) }
+        return max(0, min(balance, courseCap, total.value * ratio / 100))
+    }
+
+    /// Checks a requested credit against SPEC 7.4, in the order the buyer can fix them.
+    public static func checkCredit(_ credit: Int64, courses: [CourseOffer], balance: Int64, ratio: Int64) throws {
+        guard credit > 0 else { return }
+        if credit > balance { throw OrderError.creditInsufficient }
+        let courseCap = courses.reduce(Int64(0)) { $0 + max(0, $1.credit) }
+        let total = courses.reduce(Fen.zero) { $0 + $1.realPrice }
+        if credit > courseCap || creditValue(credit, ratio: ratio) > total { throw OrderError.creditOverLimit }
+    }
+}
+
+extension Pricing.Factor {
+    init(numerator: Int64, denominator: Int64) {
+        self.numerator = numerator
+        self.denominator = denominator
+    }
+}
+
+/// An order's figures before anything is written.
+public struct OrderQuote: Sendable, Equatable {
+    public let courses: [CourseOffer]
+    public let totalPrice: Fen
+    public let discountPrice: Fen
+    public let realPrice: Fen
+
+    /// SPEC 7.2: total = Σ real prices; real = total − (coupon or credit discount), never below 0.
+    public init(courses: [CourseOffer], discount: Fen) {
+        self.courses = courses
+        totalPrice = courses.reduce(Fen.zero) { $0 + $1.realPrice }
+        discountPrice = min(discount, totalPrice)
+        realPrice = totalPrice - discountPrice
+    }
+}
