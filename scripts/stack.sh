@@ -429,6 +429,16 @@ nginx_cmd() {
     nginx -p "$NGINX_DIR/" -c "$NGINX_DIR/nginx.conf" -e "$LOG_DIR/nginx-error.log" "$@"
 }
 
+# HUP is asynchronous: wait until the old workers are gone (they finish their requests first).
+nginx_reload() {
+    local master=$1 old w
+    old=$(pgrep -P "$master" || true)
+    kill -HUP "$master"
+    for w in $old; do
+        wait_for "old nginx worker $w to finish" 10 eval "! pid_alive $w" || return 0
+    done
+}
+
 nginx_start() {
     local pid changed=1
     [ -d "$ROOT/nginx/html" ] || warn "no nginx/html yet: static pages will answer 404"
@@ -439,7 +449,7 @@ nginx_start() {
     if pid=$(svc_pid nginx); then
         if [ $changed -eq 0 ]; then
             say "nginx config changed: reloading (pid $pid)"
-            kill -HUP "$pid"
+            nginx_reload "$pid"
         else
             say "nginx already running (pid $pid, port $NGINX_PORT)"
         fi
