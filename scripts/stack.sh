@@ -121,11 +121,12 @@ svc_pid() {   # print the pid of a running service of this stack, or fail
 }
 
 # svc_launch NAME CMD… — start CMD in the background (no stdin, output to its log, without
-# the stack lock's fd 9) and record its pid. Called from this script, so $! is CMD itself.
+# the lock fds 8 and 9 of test.sh and stack.sh) and record its pid. Called from this script,
+# so $! is CMD itself.
 svc_launch() {
     local name=$1 pid
     shift
-    "$@" </dev/null >>"$LOG_DIR/$name.log" 2>&1 9>&- &
+    "$@" </dev/null >>"$LOG_DIR/$name.log" 2>&1 8>&- 9>&- &
     pid=$!
     echo "$pid" >"$RUN_DIR/$name.pid"
     # a start that dies at once is reported by the caller's readiness check

@@ -67,6 +67,15 @@ trap finish EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# One `make test` at a time per work tree: a second one waits instead of pulling var/test away
+# from under the first. (fd 8; stack.sh closes it for the processes it starts.)
+mkdir -p "$ROOT/var"
+exec 8>"$ROOT/var/test-run.lock"
+if ! flock -n 8; then
+    step "another make test is running in this folder: waiting for it"
+    flock -w 3600 8 || die "gave up waiting for the other make test"
+fi
+
 "$ROOT/scripts/deps.sh"
 
 step "swift build"
