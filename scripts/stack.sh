@@ -190,6 +190,10 @@ env_default() {   # KEY VALUE: add a key only when missing (secrets, tunables yo
 }
 
 ensure_settings() {
+    local sock
+    for sock in "$DB_SOCKET" "$APP_SOCKET"; do   # sun_path holds 107 bytes
+        [ ${#sock} -le 100 ] || die "unix socket path too long (${#sock} bytes): $sock; use a shorter work tree path"
+    done
     mkdir -p "$RUN_DIR" "$LOG_DIR" "$NGINX_DIR"
     if [ ! -f "$ENV_FILE" ]; then
         step "generating settings and secrets: ${ENV_FILE#"$ROOT"/}"
