@@ -11,7 +11,8 @@ import Glibc
 /// accept. Here TERM/INT/HUP are blocked in every thread and taken by `sigwait` in the main
 /// thread; the listening socket is non-blocking and each worker waits in epoll on it and on a
 /// stop pipe, so a stop wakes idle workers without touching the socket (which systemd may own and
-/// pass to the next instance) and without interrupting a request in flight.
+/// pass to the next instance) and without interrupting a request in flight. A stopping worker
+/// first drains the connections already queued, so none is reset when the process exits.
 public final class FastCGIServer: @unchecked Sendable {
     let settings: Settings
     let application: Application
@@ -66,7 +67,7 @@ public final class FastCGIServer: @unchecked Sendable {
         let group = DispatchGroup()
         for index in 0..<settings.threads {
             startThread(name: "worker-\(index)", group: group) { [self] in
-                self.work(listenFD: listenFD, stop: stop, index: index)
+                self.work(listenFD: listenFD, drainOnStop: ownedPath != nil, stop: stop, index: index)
             }
         }
         for (name, task) in background {
@@ -77,10 +78,13 @@ public final class FastCGIServer: @unchecked Sendable {
 
         let signalNumber = luffy_wait_for_stop_signal()
         log.info("stopping", ("signal", String(signalNumber)))
+        // New connections fail at once (nginx answers a clean 502) instead of queuing on a
+        // socket nobody will accept from; connections already queued are drained below. A socket
+        // inherited from systemd stays: what queues there is served by the next instance.
+        if let ownedPath { unlink(ownedPath) }
         stop.fire()
         // systemd allows 15 s; answer well within 10 s even if a request hangs.
         let finished = group.wait(timeout: .now() + 9) == .success
-        if let ownedPath { unlink(ownedPath) }
         log.info(finished ? "stopped" : "stopped with requests still running")
         return 0
     }
@@ -95,7 +99,9 @@ public final class FastCGIServer: @unchecked Sendable {
         thread.start()
     }
 
-    private func work(listenFD: Int32, stop: StopSignal, index: Int) {
+    /// `drainOnStop`: serve what is already queued before exiting. Only for a socket we own and
+    /// have unlinked (nothing new can arrive); systemd's socket keeps its queue for the next instance.
+    private func work(listenFD: Int32, drainOnStop: Bool, stop: StopSignal, index: Int) {
         let db = Database(config: DatabaseConfig(settings: settings))
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
@@ -106,14 +112,20 @@ public final class FastCGIServer: @unchecked Sendable {
             return
         }
         defer { close(ep) }
+        var stopping = false
         while true {
-            let ready = luffy_listener_wait(ep, stop.readFD)
-            if ready <= 0 { break }
+            if !stopping && luffy_listener_wait(ep, stop.readFD) <= 0 {
+                stopping = true
+                if !drainOnStop { break }
+            }
             let rc = FCGX_Accept_r(request)
             if rc < 0 {
-                // EAGAIN: another worker took the connection first.
+                // EAGAIN: the backlog is empty (another worker took the connection first). When
+                // stopping, that means every queued connection has been served: done.
+                if stopping && (-rc == EAGAIN || -rc == EWOULDBLOCK) { break }
                 if -rc != EAGAIN && -rc != EINTR && -rc != ECONNABORTED {
                     log.warning("accept failed", ("errno", String(-rc)))
+                    if stopping { break }
                 }
                 continue
             }
