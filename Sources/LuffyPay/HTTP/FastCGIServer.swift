@@ -65,9 +65,10 @@ public final class FastCGIServer: @unchecked Sendable {
         let stop = StopSignal(readFD: pipeFDs[0], writeFD: pipeFDs[1])
 
         let group = DispatchGroup()
+        let drain = ownedPath != nil
         for index in 0..<settings.threads {
             startThread(name: "worker-\(index)", group: group) { [self] in
-                self.work(listenFD: listenFD, drainOnStop: ownedPath != nil, stop: stop, index: index)
+                self.work(listenFD: listenFD, drainOnStop: drain, stop: stop, index: index)
             }
         }
         for (name, task) in background {
