@@ -216,8 +216,8 @@ import Testing
 
     @Test(arguments: [
         (#"{"alipay_trade_query_response":{"code":"40004","msg":"Business Failed"}}"#, AlipayResponseError.missingSignature),
-        (#"{"alipay_trade_query_response":{"code":"10000"},"sign":"AAAA","sign":"BBBB"}"#, .ambiguous("sign")),
-        (#"{"alipay_trade_query_response":{"code":"10000"},"alipay_trade_query_response":{},"sign":"AAAA"}"#, .ambiguous("alipay_trade_query_response")),
+        (#"{"alipay_trade_query_response":{"code":"10000"},"sign":"AAAA","sign":"BBBB"}"#, .malformed),
+        (#"{"alipay_trade_query_response":{"code":"10000"},"alipay_trade_query_response":{},"sign":"AAAA"}"#, .malformed),
         (#"{"alipay_trade_query_response":{"code":"10000"},"sign":42}"#, .malformed),
         (#"{"alipay_trade_query_response":{"code":"10000"},"sign":"AAAA""#, .malformed),
         (#"["alipay_trade_query_response"]"#, .malformed),

@@ -9,6 +9,9 @@ enum CouponHandlers {
             let found = Set(courses.map(\.id))
             throw OrderError.courseNotFound(ids.filter { !found.contains($0) })
         }
+        // Only what POST /orders would accept: it refuses courses the user owns.
+        let owned = try CourseCatalog.owned(ids, userID: user.id, db: db)
+        if !owned.isEmpty { throw OrderError.courseAlreadyPurchased(owned) }
         let ratio = Int64(context.settings.creditRatio)
         let balance = try db.query("SELECT credit FROM ly_users WHERE id = ?", [.int(user.id)]).first?.int(0) ?? 0
         var items: [JSON] = []

@@ -140,9 +140,9 @@ public final class FastCGIServer: @unchecked Sendable {
         var params: [String: String] = [:]
         if var cursor = fcgi.pointee.envp {
             while let entry = cursor.pointee {
-                let text = String(cString: entry)
-                if let eq = text.firstIndex(of: "=") {
-                    params[String(text[..<eq])] = String(text[text.index(after: eq)...])
+                if let eq = strchr(entry, 0x3D) {
+                    let name = String(decoding: UnsafeRawBufferPointer(start: entry, count: eq - entry), as: UTF8.self)
+                    params[name] = String(cString: eq + 1)
                 }
                 cursor += 1
             }
@@ -224,11 +224,20 @@ struct FastCGIInput {
         }
         var headers: [String: String] = [:]
         for (name, value) in params where name.hasPrefix("HTTP_") {
-            headers[name.dropFirst(5).lowercased().replacingOccurrences(of: "_", with: "-")] = value
+            headers[FastCGIInput.headerName(fromParam: name)] = value
         }
         if let type = params["CONTENT_TYPE"], !type.isEmpty { headers["content-type"] = type }
         self.headers = headers
         contentLength = max(0, Int(params["CONTENT_LENGTH"] ?? "") ?? 0)
+    }
+
+    /// `HTTP_X_REQUEST_ID` → `x-request-id` (byte-wise: this runs for every header of every request).
+    static func headerName(fromParam name: String) -> String {
+        String(decoding: name.utf8.dropFirst(5).map { b -> UInt8 in
+            if b == UInt8(ascii: "_") { return UInt8(ascii: "-") }
+            if b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") { return b + 32 }
+            return b
+        }, as: UTF8.self)
     }
 }
 

@@ -128,7 +128,7 @@ public struct JSONParseError: Error, Equatable {
 
 extension JSON {
     /// Strict RFC 8259 parsing of a whole document; nesting is capped so hostile input cannot
-    /// exhaust the stack.
+    /// exhaust the stack, and duplicate object keys are refused.
     public static func parse(_ bytes: [UInt8]) throws -> JSON {
         var parser = JSONParser(bytes: bytes)
         let value = try parser.parseValue(depth: 0)
@@ -172,6 +172,8 @@ struct JSONParser {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail() }
                 let key = try parseString()
+                // A repeated key means different things to different parsers: refuse it.
+                if fields.contains(where: { $0.0 == key }) { throw fail() }
                 skipWhitespace()
                 try expect(":")
                 fields.append((key, try parseValue(depth: depth + 1)))

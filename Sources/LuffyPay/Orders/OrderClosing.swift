@@ -44,9 +44,10 @@ public enum OrderClosing {
                     WHERE order_status = 0 AND created_time < NOW(6) - INTERVAL ? SECOND
                     ORDER BY created_time LIMIT ? FOR UPDATE SKIP LOCKED
                     """, [.int(Int64(timeout)), .int(Int64(batchSize))])
-                for row in rows {
-                    try close(orderID: try row.int(0), userID: try row.int(1), credit: try row.optionalInt(2) ?? 0,
-                              to: .timedOut, db: db)
+                // Users' credit rows in one order across sweepers, so two batches cannot deadlock.
+                let orders = try rows.map { (id: try $0.int(0), user: try $0.int(1), credit: try $0.optionalInt(2) ?? 0) }
+                for order in orders.sorted(by: { ($0.user, $0.id) < ($1.user, $1.id) }) {
+                    try close(orderID: order.id, userID: order.user, credit: order.credit, to: .timedOut, db: db)
                 }
                 return rows.count
             }

@@ -27,7 +27,8 @@ public struct Authenticator: Sendable {
     static func token(from header: String?) -> String? {
         guard let header else { return nil }
         let trimmed = header.trimmingWhitespace()
-        for prefix in prefixes where trimmed.lowercased().hasPrefix(prefix) {
+        let lowered = trimmed.lowercased()
+        for prefix in prefixes where lowered.hasPrefix(prefix) {
             let token = trimmed.dropFirst(prefix.count).trimmingWhitespace()
             return token.isEmpty ? nil : token
         }
@@ -36,7 +37,13 @@ public struct Authenticator: Sendable {
 }
 
 extension StringProtocol {
+    /// Without spaces and tabs at either end (ASCII scan; no Foundation, no Character walking).
     func trimmingWhitespace() -> String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+        let bytes = Array(utf8)
+        var start = 0
+        var end = bytes.count
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 }
