@@ -4,16 +4,10 @@ enum CouponHandlers {
         let user = try context.user(request)
         let ids = try CourseCatalog.parseIDList(request.queryValue("course_ids"))
         let db = context.db
-        let courses = try CourseCatalog.offers(ids, db: db)
-        if courses.count != ids.count {
-            let found = Set(courses.map(\.id))
-            throw OrderError.courseNotFound(ids.filter { !found.contains($0) })
-        }
-        // Only what POST /orders would accept: it refuses courses the user owns.
-        let owned = try CourseCatalog.owned(ids, userID: user.id, db: db)
-        if !owned.isEmpty { throw OrderError.courseAlreadyPurchased(owned) }
+        // Only what POST /orders would accept: the same checks, the same prices.
+        let courses = try CourseCatalog.purchasable(ids, userID: user.id, db: db)
         let ratio = Int64(context.settings.creditRatio)
-        let balance = try db.query("SELECT credit FROM ly_users WHERE id = ?", [.int(user.id)]).first?.int(0) ?? 0
+        let balance = user.credit
         var items: [JSON] = []
         for coupon in try CouponWallet.coupons(userID: user.id, db: db) where coupon.state == .usable {
             guard let discount = Pricing.couponDiscount(coupon.terms, courses: courses) else { continue }

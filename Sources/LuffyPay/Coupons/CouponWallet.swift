@@ -87,7 +87,8 @@ enum CouponWallet {
             sql += " AND cl.id = ?"
             params.append(.int(logID))
         }
-        var coupons = try db.query(sql + " ORDER BY cl.id", params).map { row -> UserCoupon in
+        // Sorted here, not by ORDER BY: see CourseCatalog.purchasable.
+        var coupons = try db.query(sql, params).map { row -> UserCoupon in
             let useStatus = try row.optionalInt(10) ?? 0
             let boundStatus = try row.optionalInt(11)
             let state: UserCoupon.State
@@ -108,6 +109,7 @@ enum CouponWallet {
                               endTime: try row.string(6), getType: try row.int(7), condition: try row.int(8),
                               sale: try row.string(9), state: state)
         }
+        coupons.sort { $0.logID < $1.logID }
         guard !coupons.isEmpty else { return [] }
         let ids = CourseCatalog.jsonIDs(Array(Set(coupons.map(\.couponID))))
         let scopeRows = try db.query("""
@@ -122,12 +124,12 @@ enum CouponWallet {
             SELECT 3, s.coupon_id, s.course_id, c.name FROM ly_coupon_course s
               JOIN ly_course c ON c.id = s.course_id
               WHERE s.coupon_id IN (SELECT id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS t)
-            ORDER BY 1, 2, 3
             """, [ids, ids, ids])
         var scopes: [Int64: [(kind: Int64, id: Int64, name: String)]] = [:]
         for row in scopeRows {
             scopes[try row.int(1), default: []].append((try row.int(0), try row.int(2), try row.string(3)))
         }
+        for key in scopes.keys { scopes[key]!.sort { ($0.kind, $0.id) < ($1.kind, $1.id) } }
         for i in coupons.indices {
             for entry in scopes[coupons[i].couponID] ?? [] {
                 switch entry.kind {

@@ -33,20 +33,14 @@ struct OrderCreation {
                 """, [.int(user.id), .text(idempotencyKey), .text(order.fingerprint)]).insertID)
         }
 
-        let courses = try CourseCatalog.offers(order.courseIDs, db: db)
-        if courses.count != order.courseIDs.count {
-            let found = Set(courses.map(\.id))
-            throw OrderError.courseNotFound(order.courseIDs.filter { !found.contains($0) })
-        }
-        let owned = try CourseCatalog.owned(order.courseIDs, userID: user.id, db: db)
-        if !owned.isEmpty { throw OrderError.courseAlreadyPurchased(owned) }
+        let courses = try CourseCatalog.purchasable(order.courseIDs, userID: user.id, db: db)
 
         var discount = Fen.zero
         if let couponID = order.userCouponID {
             discount = try couponDiscount(logID: couponID, courses: courses)
         } else if order.credit > 0 {
-            let balance = try db.query("SELECT credit FROM ly_users WHERE id = ?", [.int(user.id)]).first?.int(0) ?? 0
-            try Pricing.checkCredit(order.credit, courses: courses, balance: balance, ratio: Int64(context.settings.creditRatio))
+            // The balance read at sign-in gives the clear error; the conditional debit below decides.
+            try Pricing.checkCredit(order.credit, courses: courses, balance: user.credit, ratio: Int64(context.settings.creditRatio))
             discount = Pricing.creditValue(order.credit, ratio: Int64(context.settings.creditRatio))
         }
         let quote = OrderQuote(courses: courses, discount: discount)

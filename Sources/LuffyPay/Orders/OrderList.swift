@@ -80,8 +80,9 @@ struct OrderListHandler {
             for row in try db.query("""
                 SELECT oc.order_id, oc.id, oc.price, oc.real_price, oc.discount_name, oc.course_id, c.name, c.course_cover
                 FROM ly_order_course oc LEFT JOIN ly_course c ON c.id = oc.course_id
-                WHERE oc.order_id IN (\(placeholders)) ORDER BY oc.order_id, oc.id
-                """, ids.map { .int($0) }) {
+                WHERE oc.order_id IN (\(placeholders))
+                """, ids.map { .int($0) }).sorted(by: { try $0.int(1) < $1.int(1) }) {
+                // Sorted here rather than by ORDER BY, which costs MariaDB a filesort.
                 courses[try row.int(0), default: []].append([
                     "id": .int(try row.int(1)),
                     "price": .money(try row.fen(2)),

@@ -5,6 +5,9 @@ import Glibc
 public struct AuthenticatedUser: Sendable, Equatable {
     public let id: Int64
     public let username: String
+    /// The credit balance when the request signed in (for display and early checks; debits are
+    /// conditional updates that never trust it).
+    public let credit: Int64
 }
 
 /// Turns an `Authorization` header into an active user of `ly_users`, or 401.
@@ -18,9 +21,9 @@ public struct Authenticator: Sendable {
         guard let token = Authenticator.token(from: header),
               let claims = try? jwt.verify(token, now: Int64(time(nil)))
         else { throw APIError.unauthorized }
-        let rows = try db.query("SELECT id, username FROM ly_users WHERE id = ? AND is_active = 1", [.int(claims.userID)])
+        let rows = try db.query("SELECT id, username, credit FROM ly_users WHERE id = ? AND is_active = 1", [.int(claims.userID)])
         guard let row = rows.first else { throw APIError.unauthorized }
-        return AuthenticatedUser(id: try row.int(0), username: try row.string(1))
+        return AuthenticatedUser(id: try row.int(0), username: try row.string(1), credit: try row.int(2))
     }
 
     /// `jwt <token>` or `Bearer <token>`, prefix case-insensitive.
