@@ -31,7 +31,8 @@ do {
     switch command {
     case "serve":
         let application = try Application(settings: settings, log: log, router: .luffyPay())
-        let server = FastCGIServer(settings: settings, application: application, log: log)
+        let options = FastCGIServer.Options(socketPath: settings.fcgiSocket, threads: settings.threads, maxBody: settings.maxBody)
+        let server = FastCGIServer(options: options, log: log, makeResponder: application.makeWorker)
         let sweeper = OrderSweeper(settings: settings, log: log)
         exit(try server.run(background: [("sweeper", { stop in sweeper.run(until: stop) })]))
     case "migrate":

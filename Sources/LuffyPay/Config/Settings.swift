@@ -20,6 +20,7 @@ public struct Settings: Sendable {
     public var logLevel = LogLevel.info
     public var logFile: String? = nil
     public var sqlDir = "sql"
+    public var alipay = AlipaySettings()
 
     public init() {}
 
@@ -72,6 +73,14 @@ public struct Settings: Sendable {
         }
         logFile = text("LUFFY_LOG_FILE")
         if let v = text("LUFFY_SQL_DIR") { sqlDir = v }
+        alipay.appID = text("LUFFY_ALIPAY_APP_ID")
+        if let v = text("LUFFY_ALIPAY_GATEWAY") { alipay.gateway = v }
+        alipay.appPrivateKeyPath = text("LUFFY_ALIPAY_APP_PRIVATE_KEY")
+        alipay.alipayPublicKeyPath = text("LUFFY_ALIPAY_PUBLIC_KEY")
+        alipay.sellerID = text("LUFFY_ALIPAY_SELLER_ID")
+        if let v = text("LUFFY_ALIPAY_RETURN_URL") { alipay.returnURL = v }
+        if let v = text("LUFFY_ALIPAY_NOTIFY_URL") { alipay.notifyURL = v }
+        if let v = try int("LUFFY_ALIPAY_TIMEOUT", 1...60) { alipay.timeout = v }
     }
 
     /// The JWT secret, or a clear start-up error: a service that verifies tokens must not run without one.
@@ -114,6 +123,27 @@ public struct Settings: Sendable {
         }
         return values
     }
+}
+
+/// Alipay's side of the configuration (SPEC 3). Key paths and the app id have no default: a
+/// service that takes payments must be told whose they are.
+public struct AlipaySettings: Sendable {
+    public var appID: String?
+    /// Production `https://openapi.alipay.com/gateway.do`; Alipay's sandbox
+    /// `https://openapi-sandbox.dl.alipaydev.com/gateway.do`; or the local alipay-sandbox.
+    public var gateway = "https://openapi.alipay.com/gateway.do"
+    /// PEM, PKCS#1 (`RSA PRIVATE KEY`) or PKCS#8 (`PRIVATE KEY`).
+    public var appPrivateKeyPath: String?
+    /// PEM, or the bare base64 line Alipay's console shows.
+    public var alipayPublicKeyPath: String?
+    /// When set, notifications for another seller are refused.
+    public var sellerID: String?
+    public var returnURL = "http://127.0.0.1:8080/alipay"
+    public var notifyURL = "http://127.0.0.1:8080/payments/alipay/notify"
+    /// Seconds for one gateway call, connect to answer.
+    public var timeout = 5
+
+    public init() {}
 }
 
 public enum ConfigError: Error, CustomStringConvertible {

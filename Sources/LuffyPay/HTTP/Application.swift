@@ -54,6 +54,19 @@ public struct Application: Sendable {
         }
     }
 
+    /// A worker's responder: this application with the worker's own database connection.
+    public func makeWorker() -> any Responder {
+        Worker(application: self, db: Database(config: DatabaseConfig(settings: settings)))
+    }
+
+    struct Worker: Responder {
+        let application: Application
+        let db: Database
+
+        func respond(to request: Request) -> Response { application.respond(to: request, db: db) }
+        func finish() { db.disconnect() }
+    }
+
     func logRequest(method: String, path: String, status: Int, started: Double, requestID: String, statements: Int) {
         let millis = (Clock.now() - started) * 1000
         log.info("request", ("request_id", requestID), ("method", method), ("path", path), ("status", String(status)),

@@ -14,14 +14,29 @@ import Glibc
 /// pass to the next instance) and without interrupting a request in flight. A stopping worker
 /// first drains the connections already queued, so none is reset when the process exits.
 public final class FastCGIServer: @unchecked Sendable {
-    let settings: Settings
-    let application: Application
-    let log: Logger
+    public struct Options: Sendable {
+        /// Unix socket to create; nil: the listening socket inherited as fd 0.
+        public var socketPath: String?
+        public var threads: Int
+        public var maxBody: Int
 
-    public init(settings: Settings, application: Application, log: Logger) {
-        self.settings = settings
-        self.application = application
+        public init(socketPath: String?, threads: Int, maxBody: Int) {
+            self.socketPath = socketPath
+            self.threads = threads
+            self.maxBody = maxBody
+        }
+    }
+
+    let options: Options
+    let log: Logger
+    /// Called once on each worker thread: what it returns (a database connection, say) stays
+    /// on that thread.
+    let makeResponder: @Sendable () -> any Responder
+
+    public init(options: Options, log: Logger, makeResponder: @escaping @Sendable () -> any Responder) {
+        self.options = options
         self.log = log
+        self.makeResponder = makeResponder
     }
 
     public enum StartError: Error, CustomStringConvertible {
@@ -45,7 +60,7 @@ public final class FastCGIServer: @unchecked Sendable {
 
         let listenFD: Int32
         var ownedPath: String?
-        if let path = settings.fcgiSocket {
+        if let path = options.socketPath {
             unlink(path)
             listenFD = FCGX_OpenSocket(path, 1024)
             guard listenFD >= 0 else { throw StartError.socket(path) }
@@ -66,7 +81,7 @@ public final class FastCGIServer: @unchecked Sendable {
 
         let group = DispatchGroup()
         let drain = ownedPath != nil
-        for index in 0..<settings.threads {
+        for index in 0..<options.threads {
             startThread(name: "worker-\(index)", group: group) { [self] in
                 self.work(listenFD: listenFD, drainOnStop: drain, stop: stop, index: index)
             }
@@ -74,7 +89,7 @@ public final class FastCGIServer: @unchecked Sendable {
         for (name, task) in background {
             startThread(name: name, group: group) { task(stop) }
         }
-        log.info("serving", ("socket", ownedPath ?? "fd 0"), ("threads", String(settings.threads)),
+        log.info("serving", ("socket", ownedPath ?? "fd 0"), ("threads", String(options.threads)),
                  ("pid", String(getpid())))
 
         let signalNumber = luffy_wait_for_stop_signal()
@@ -103,7 +118,7 @@ public final class FastCGIServer: @unchecked Sendable {
     /// `drainOnStop`: serve what is already queued before exiting. Only for a socket we own and
     /// have unlinked (nothing new can arrive); systemd's socket keeps its queue for the next instance.
     private func work(listenFD: Int32, drainOnStop: Bool, stop: StopSignal, index: Int) {
-        let db = Database(config: DatabaseConfig(settings: settings))
+        let responder = makeResponder()
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
         FCGX_InitRequest(request, listenFD, 0)
@@ -130,13 +145,13 @@ public final class FastCGIServer: @unchecked Sendable {
                 }
                 continue
             }
-            serve(request, db: db)
+            serve(request, responder: responder)
             FCGX_Finish_r(request)
         }
-        db.disconnect()
+        responder.finish()
     }
 
-    private func serve(_ fcgi: UnsafeMutablePointer<FCGX_Request>, db: Database) {
+    private func serve(_ fcgi: UnsafeMutablePointer<FCGX_Request>, responder: any Responder) {
         var params: [String: String] = [:]
         if var cursor = fcgi.pointee.envp {
             while let entry = cursor.pointee {
@@ -150,10 +165,10 @@ public final class FastCGIServer: @unchecked Sendable {
         let input = FastCGIInput(params: params)
         let requestID = RequestID.accept(input.headers["x-request-id"])
         var response: Response
-        if input.contentLength > settings.maxBody {
+        if input.contentLength > options.maxBody {
             response = .error(.payloadTooLarge)
-            application.logRequest(method: input.method, path: input.path, status: response.status, started: Clock.now(),
-                                   requestID: requestID, statements: 0)
+            log.info("request", ("request_id", requestID), ("method", input.method), ("path", input.path),
+                     ("status", String(response.status)))
         } else {
             var body = [UInt8](repeating: 0, count: input.contentLength)
             var read = 0
@@ -169,7 +184,7 @@ public final class FastCGIServer: @unchecked Sendable {
             body.removeLast(body.count - read)
             let request = Request(method: input.method, path: input.path, rawQuery: input.query, headers: input.headers,
                                   body: body, requestID: requestID)
-            response = application.respond(to: request, db: db)
+            response = responder.respond(to: request)
         }
         var bytes = response.head(requestID: requestID)
         if input.method != "HEAD" { bytes += response.body }
@@ -179,6 +194,13 @@ public final class FastCGIServer: @unchecked Sendable {
             }
         }
     }
+}
+
+/// What a worker thread answers requests with; created on that thread, used only there.
+public protocol Responder {
+    func respond(to request: Request) -> Response
+    /// The server is stopping: release what the worker holds.
+    func finish()
 }
 
 /// The stop pipe: once written, it stays readable, so every waiter sees it.
