@@ -73,6 +73,8 @@ TRUNCATE TABLE ly_order_course;
 TRUNCATE TABLE ly_user_course;
 TRUNCATE TABLE ly_credit;
 TRUNCATE TABLE ly_idempotency_key;
+TRUNCATE TABLE ly_alipay_notification;
+TRUNCATE TABLE ly_payment_refund;
 
 -- ---------------------------------------------------------------- users
 INSERT INTO ly_users (id, password, last_login, is_superuser, username, first_name, last_name, email,

@@ -10,6 +10,10 @@ extension Router {
         router.add("PUT", "/orders/:id", OrderClosing.handleCancel)
         router.add("GET", "/coupon/enable", CouponHandlers.enable)
         router.add("GET", "/coupon", CouponHandlers.list)
+        router.add("GET", "/payments/alipay/result", PaymentHandlers.result)
+        router.add("POST", "/payments/alipay/notify", PaymentHandlers.notify)
+        router.add("GET", "/payments/alipay/query/:number", PaymentHandlers.query)
+        router.add("GET", "/payments/alipay/:number", PaymentHandlers.payLink)
         return router
     }
 }

@@ -30,17 +30,20 @@ do {
     DatabaseConfig.initializeLibrary()
     switch command {
     case "serve":
-        let application = try Application(settings: settings, log: log, router: .luffyPay())
+        // Keys load before anything listens: a service that cannot verify Alipay must not start.
+        let gateway = try AlipayGateway(settings: settings)
+        let application = try Application(settings: settings, log: log, router: .luffyPay(), gateway: gateway)
         let options = FastCGIServer.Options(socketPath: settings.fcgiSocket, threads: settings.threads, maxBody: settings.maxBody)
         let server = FastCGIServer(options: options, log: log, makeResponder: application.makeWorker)
-        let sweeper = OrderSweeper(settings: settings, log: log)
+        let sweeper = OrderSweeper(settings: settings, log: log, gateway: gateway)
         exit(try server.run(background: [("sweeper", { stop in sweeper.run(until: stop) })]))
     case "migrate":
         let db = Database(config: DatabaseConfig(settings: settings))
         let ran = try Migrator(db: db, log: log).migrate(try Migrator.load(directory: settings.sqlDir))
         print(ran.isEmpty ? "migrate: nothing to apply" : "migrate: applied \(ran.joined(separator: ", "))")
     case "sweep":
-        let closed = try OrderSweeper(settings: settings, log: log).runOnce(db: Database(config: DatabaseConfig(settings: settings)))
+        let sweeper = OrderSweeper(settings: settings, log: log, gateway: try AlipayGateway(settings: settings))
+        let closed = try sweeper.runOnce(db: Database(config: DatabaseConfig(settings: settings)))
         print("sweep: \(closed) order(s) timed out")
     case "token":
         guard arguments.count == 2, let userID = Int64(arguments[1]) else { fail("usage: luffy-pay token USER_ID") }

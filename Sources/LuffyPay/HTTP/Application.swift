@@ -4,12 +4,14 @@ public struct Application: Sendable {
     public let log: Logger
     let router: Router
     let authenticator: Authenticator
+    let gateway: AlipayGateway
 
-    public init(settings: Settings, log: Logger, router: Router) throws {
+    public init(settings: Settings, log: Logger, router: Router, gateway: AlipayGateway) throws {
         self.settings = settings
         self.log = log
         self.router = router
         self.authenticator = Authenticator(secret: try settings.requireJWTSecret())
+        self.gateway = gateway
     }
 
     public func respond(to request: Request, db: Database) -> Response {
@@ -24,7 +26,8 @@ public struct Application: Sendable {
             response = .error(.methodNotAllowed)
         case let .found(handler, parameters):
             request.parameters = parameters
-            let context = RequestContext(settings: settings, db: db, log: requestLog, authenticator: authenticator)
+            let context = RequestContext(settings: settings, db: db, log: requestLog, authenticator: authenticator,
+                                         gateway: gateway)
             response = run(handler, request, context)
         }
         logRequest(method: request.method, path: request.path, status: response.status, started: started,

@@ -4,6 +4,7 @@ public struct RequestContext {
     public let db: Database
     public let log: Logger
     public let authenticator: Authenticator
+    public let gateway: AlipayGateway
 
     /// The signed-in user, or 401.
     public func user(_ request: Request) throws -> AuthenticatedUser {

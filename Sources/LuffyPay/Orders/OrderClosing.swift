@@ -14,34 +14,44 @@ public enum OrderClosing {
                        [.int(orderID)])
     }
 
-    /// `PUT /orders/<id>`: the owner cancels an unpaid order.
+    /// `PUT /orders/<id>`: the owner cancels an unpaid order. When a pay link was issued the trade
+    /// is closed at the gateway first; a trade the buyer already paid settles the order instead.
     static func handleCancel(_ request: Request, _ context: RequestContext) throws -> Response {
         let user = try context.user(request)
         guard let orderID = request.parameters["id"].flatMap({ Int64($0) }), orderID > 0 else { throw OrderError.orderNotFound }
         let db = context.db
+        guard let row = try db.query("SELECT order_number FROM ly_order WHERE id = ? AND user_id = ? AND is_deleted = 0",
+                                     [.int(orderID), .int(user.id)]).first,
+              let order = try PaymentOrder.find(number: try row.string(0), userID: user.id,
+                                                timeout: context.settings.orderTimeout, db: db)
+        else { throw OrderError.orderNotFound }
+        guard order.status == .unpaid else { throw OrderError.orderNotCancellable }
+        if order.payLinkIssued {
+            let confirmation = PaymentConfirmation(gateway: context.gateway, db: db, log: context.log)
+            if let outcome = try confirmation.closeTrade(order, source: .cancel) {
+                throw outcome == .settled || outcome == .alreadyPaid ? PaymentError.orderPaid : OrderError.orderNotCancellable
+            }
+        }
         try db.transaction {
-            guard let order = try db.query("""
-                SELECT order_status, credit FROM ly_order WHERE id = ? AND user_id = ? AND is_deleted = 0 FOR UPDATE
-                """, [.int(orderID), .int(user.id)]).first else { throw OrderError.orderNotFound }
-            guard try order.int(0) == OrderStatus.unpaid.rawValue else { throw OrderError.orderNotCancellable }
-            // The Alipay step (ask the gateway; settle a paid trade instead, else close it) belongs here,
-            // before the order is closed: see the Alipay issue.
-            try close(orderID: orderID, userID: user.id, credit: try order.optionalInt(1) ?? 0, to: .cancelled, db: db)
+            guard let locked = try db.query("SELECT order_status, credit FROM ly_order WHERE id = ? FOR UPDATE",
+                                            [.int(orderID)]).first else { throw OrderError.orderNotFound }
+            guard try locked.int(0) == OrderStatus.unpaid.rawValue else { throw OrderError.orderNotCancellable }
+            try close(orderID: orderID, userID: user.id, credit: try locked.optionalInt(1) ?? 0, to: .cancelled, db: db)
         }
         context.log.info("order cancelled", ("order_id", String(orderID)))
         return .json(["errmsg": "当前订单已取消!", "order_status": .int(OrderStatus.cancelled.rawValue)])
     }
 
-    /// One sweeper pass: unpaid orders older than `timeout` seconds become status 3, in batches,
-    /// skipping rows another process holds (that process is closing or paying them).
-    /// Returns how many orders this pass closed.
-    public static func sweep(timeout: Int, batchSize: Int = 100, db: Database) throws -> Int {
+    /// Times out the expired unpaid orders nobody got a pay link for (so nobody can have paid
+    /// them): status 3, in batches, skipping rows another process holds (that process is closing
+    /// or paying them). Returns how many it closed.
+    static func sweepUnlinked(timeout: Int, batchSize: Int = 100, db: Database) throws -> Int {
         var total = 0
         while true {
             let closed = try db.transaction { () -> Int in
                 let rows = try db.query("""
                     SELECT id, user_id, credit FROM ly_order
-                    WHERE order_status = 0 AND created_time < NOW(6) - INTERVAL ? SECOND
+                    WHERE order_status = 0 AND created_time < NOW(6) - INTERVAL ? SECOND AND pay_link_time IS NULL
                     ORDER BY created_time LIMIT ? FOR UPDATE SKIP LOCKED
                     """, [.int(Int64(timeout)), .int(Int64(batchSize))])
                 // Users' credit rows in one order across sweepers, so two batches cannot deadlock.

@@ -61,7 +61,7 @@ struct OrderCreation {
         var status = OrderStatus.unpaid
         if quote.realPrice == .zero {
             // Nothing to pay: settled at once, no Alipay step.
-            _ = try Settlement.settle(orderID: orderID, tradeNo: nil, db: db)
+            _ = try Settlement.settle(orderID: orderID, tradeNo: nil, amount: nil, source: .free, db: db)
             status = .paid
         }
 

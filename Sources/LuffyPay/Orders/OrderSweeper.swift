@@ -3,16 +3,51 @@
 public struct OrderSweeper: Sendable {
     let settings: Settings
     let log: Logger
+    let gateway: AlipayGateway
 
-    public init(settings: Settings, log: Logger) {
+    public init(settings: Settings, log: Logger, gateway: AlipayGateway) {
         self.settings = settings
         self.log = log.with("task", "sweeper")
+        self.gateway = gateway
     }
 
-    /// One pass on its own connection; returns the number of orders timed out.
+    /// One pass; returns the number of orders timed out.
     public func runOnce(db: Database) throws -> Int {
-        let closed = try OrderClosing.sweep(timeout: settings.orderTimeout, db: db)
+        var closed = try OrderClosing.sweepUnlinked(timeout: settings.orderTimeout, db: db)
+        closed += try sweepLinked(db: db)
         if closed > 0 { log.info("orders timed out", ("count", String(closed))) }
+        return closed
+    }
+
+    /// Expired orders with a pay link: the trade is closed at the gateway first (a paid one is
+    /// settled instead). One batch a pass; an order the gateway cannot be asked about waits for
+    /// the next pass.
+    func sweepLinked(db: Database, batchSize: Int = 100) throws -> Int {
+        let numbers = try db.query("""
+            SELECT order_number FROM ly_order
+            WHERE order_status = 0 AND created_time < NOW(6) - INTERVAL ? SECOND AND pay_link_time IS NOT NULL
+            ORDER BY created_time LIMIT ?
+            """, [.int(Int64(settings.orderTimeout)), .int(Int64(batchSize))]).map { try $0.string(0) }
+        let confirmation = PaymentConfirmation(gateway: gateway, db: db, log: log)
+        var closed = 0
+        for number in numbers {
+            guard let order = try PaymentOrder.find(number: number, userID: nil, timeout: settings.orderTimeout, db: db),
+                  order.status == .unpaid else { continue }
+            do {
+                if try confirmation.closeTrade(order, source: .sweeper) != nil { continue }
+            } catch let error as APIError {
+                // Gateway down, or its answer is not one to act on: leave the order for the next pass.
+                log.warning("order left for the next pass", ("order_number", number), ("reason", error.code))
+                continue
+            }
+            closed += try db.transaction { () -> Int in
+                guard let row = try db.query("SELECT user_id, credit FROM ly_order WHERE id = ? AND order_status = 0 FOR UPDATE SKIP LOCKED",
+                                             [.int(order.id)]).first else { return 0 }
+                try OrderClosing.close(orderID: order.id, userID: try row.int(0), credit: try row.optionalInt(1) ?? 0,
+                                       to: .timedOut, db: db)
+                return 1
+            }
+        }
         return closed
     }
 

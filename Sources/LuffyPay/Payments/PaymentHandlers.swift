@@ -1,0 +1,150 @@
+/// The Alipay endpoints (SPEC 6.3–6.5, 6.7).
+enum PaymentHandlers {
+    /// `GET /payments/alipay/<order_number>`: a signed page-pay link for the owner's unpaid order.
+    static func payLink(_ request: Request, _ context: RequestContext) throws -> Response {
+        let user = try context.user(request)
+        let db = context.db
+        guard let number = request.parameters["number"],
+              let order = try PaymentOrder.find(number: number, userID: user.id, timeout: context.settings.orderTimeout, db: db)
+        else { throw OrderError.orderNotFound }
+        switch order.status {
+        case .paid: throw PaymentError.orderPaid
+        case .cancelled: throw PaymentError.orderCancelled
+        case .timedOut: throw PaymentError.orderExpired
+        case .unpaid: if order.expired { throw PaymentError.orderExpired }
+        }
+        let link = try context.gateway.pagePayLink(orderNumber: order.number, amount: order.realPrice, subject: order.subject,
+                                                   timeExpire: order.expiresAt)
+        if !order.payLinkIssued {
+            // From now on cancel and the sweeper must ask the gateway before closing the order.
+            try db.execute("UPDATE ly_order SET pay_link_time = NOW(6) WHERE id = ? AND pay_link_time IS NULL", [.int(order.id)])
+        }
+        return .json(["pay_type": .int(PayType.alipay.rawValue), "get_pay_type_display": .string(PayType.alipay.display),
+                      "link": .string(link)])
+    }
+
+    /// `POST /payments/alipay/notify`: Alipay's asynchronous notification. Answers exactly
+    /// `success` once handled (or handled before), `fail` to make Alipay retry.
+    static func notify(_ request: Request, _ context: RequestContext) throws -> Response {
+        let log = context.log
+        let params = URLCoding.decodeForm(String(decoding: request.body, as: UTF8.self))
+        func value(_ key: String) -> String? { params.first { $0.0 == key }?.1 }
+        func refuse(_ why: String) -> Response {
+            log.warning("notification refused", ("reason", why), ("out_trade_no", value("out_trade_no") ?? ""))
+            return .text("fail")
+        }
+        let gateway = context.gateway
+        guard AlipayParameters.verify(params: params, publicKey: gateway.alipayKey) else { return refuse("signature") }
+        guard value("app_id") == gateway.appID else { return refuse("app_id") }
+        if let seller = gateway.sellerID, value("seller_id") != seller { return refuse("seller_id") }
+        guard let number = value("out_trade_no"), let tradeNo = value("trade_no"), !tradeNo.isEmpty,
+              let status = value("trade_status"), let amount = value("total_amount").flatMap({ Fen(decimal: $0) })
+        else { return refuse("fields") }
+        let db = context.db
+        guard let order = try PaymentOrder.find(number: number, userID: nil, timeout: context.settings.orderTimeout, db: db) else {
+            return refuse("unknown order")
+        }
+        guard amount == order.realPrice else { return refuse("amount") }
+
+        let paid = status == "TRADE_SUCCESS" || status == "TRADE_FINISHED"
+        let outcome = try db.transaction { () -> String in
+            let result: String
+            if paid {
+                switch try Settlement.settle(orderID: order.id, tradeNo: tradeNo, amount: amount, source: .notify, db: db) {
+                case .settled: result = "settled"
+                case .alreadyPaid: result = "already_paid"
+                case let .refundNeeded(reason): result = "refund_needed:\(reason)"
+                case .closed: result = "closed"
+                }
+            } else {
+                result = "recorded"
+            }
+            let raw = JSON.object(params.map { ($0.0, .string($0.1)) })
+            try db.execute("""
+                INSERT INTO ly_alipay_notification (notify_id, out_trade_no, trade_no, trade_status, total_amount, params, outcome,
+                                                    order_id, created_time)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, NOW(6))
+                """, [.text(value("notify_id") ?? ""), .text(number), .text(tradeNo), .text(status), .fen(amount),
+                      .text(String(decoding: raw.serialized, as: UTF8.self)), .text(result), .int(order.id)])
+            return result
+        }
+        log.info("notification handled", ("out_trade_no", number), ("trade_status", status), ("outcome", outcome))
+        return .text("success")
+    }
+
+    /// `GET /payments/alipay/result?…`: the buyer's browser back from Alipay. The return proves
+    /// nothing by itself: an unpaid order is settled only when the gateway confirms the trade.
+    static func result(_ request: Request, _ context: RequestContext) throws -> Response {
+        let gateway = context.gateway
+        func value(_ key: String) -> String? { request.queryValue(key) }
+        guard AlipayParameters.verify(params: request.query, publicKey: gateway.alipayKey), value("app_id") == gateway.appID
+        else { throw PaymentError.invalidSignature }
+        let db = context.db
+        guard let number = value("out_trade_no"),
+              let order = try PaymentOrder.find(number: number, userID: nil, timeout: context.settings.orderTimeout, db: db)
+        else { throw OrderError.orderNotFound }
+        guard value("total_amount").flatMap({ Fen(decimal: $0) }) == order.realPrice else { throw PaymentError.amountMismatch }
+
+        let confirmation = PaymentConfirmation(gateway: gateway, db: db, log: context.log)
+        switch order.status {
+        case .paid:
+            break
+        case .cancelled, .timedOut:
+            // A payment that reached a closed order is recorded for refund, never applied.
+            _ = try confirmation.confirm(order, source: .return)
+            throw PaymentError.orderClosed
+        case .unpaid:
+            switch try confirmation.confirm(order, source: .return) {
+            case nil: throw PaymentError.paymentPending
+            case .settled?, .alreadyPaid?: break
+            case .refundNeeded?, .closed?: throw PaymentError.orderClosed
+            }
+        }
+        return .json(try paidOrderSummary(orderID: order.id, db: db))
+    }
+
+    /// `GET /payments/alipay/query/<order_number>`: the owner asks whether it is paid yet.
+    static func query(_ request: Request, _ context: RequestContext) throws -> Response {
+        let user = try context.user(request)
+        let db = context.db
+        guard let number = request.parameters["number"],
+              let order = try PaymentOrder.find(number: number, userID: user.id, timeout: context.settings.orderTimeout, db: db)
+        else { throw OrderError.orderNotFound }
+        let paidAnswer = Response.json(["errmsg": "当前订单已支付!", "order_status": .int(OrderStatus.paid.rawValue)])
+        let confirmation = PaymentConfirmation(gateway: context.gateway, db: db, log: context.log)
+        switch order.status {
+        case .paid:
+            return paidAnswer
+        case .cancelled, .timedOut:
+            if order.payLinkIssued { _ = try confirmation.confirm(order, source: .query) }
+            throw PaymentError.orderClosed
+        case .unpaid:
+            switch try confirmation.confirm(order, source: .query) {
+            case nil: throw PaymentError.orderUnpaid
+            case .settled?, .alreadyPaid?: return paidAnswer
+            case .refundNeeded?, .closed?: throw PaymentError.orderClosed
+            }
+        }
+    }
+
+    /// What the success page shows: the order and its courses.
+    static func paidOrderSummary(orderID: Int64, db: Database) throws -> JSON {
+        let rows = try db.query("""
+            SELECT o.order_number, o.order_status, o.pay_time, o.real_price, c.id, c.name, c.course_cover
+            FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id LEFT JOIN ly_course c ON c.id = oc.course_id
+            WHERE o.id = ?
+            """, [.int(orderID)])
+        guard let first = rows.first else { throw OrderError.orderNotFound }
+        let courses: [JSON] = try rows.sorted { try $0.int(4) < $1.int(4) }.map { row in
+            ["id": .int(try row.int(4)), "name": .string(row.optionalString(5) ?? ""),
+             "course_cover": row.optionalString(6).map(JSON.string) ?? .null]
+        }
+        return [
+            "order_number": .string(try first.string(0)),
+            "order_status": .int(try first.int(1)),
+            "pay_time": shopTime(first.optionalString(2)),
+            "real_price": .money(try first.fen(3)),
+            "course_list": .array(courses),
+        ]
+    }
+}
