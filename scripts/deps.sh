@@ -9,6 +9,7 @@ PACKAGES=(
     pkg-config libfcgi-dev libmariadb-dev libssl-dev   # build: FastCGI, Connector/C, OpenSSL 3
     mariadb-server nginx                               # the local stacks
     wrk curl openssl procps                            # bench, checks, secrets, pgrep
+    chromium                                           # headless browser of the return-page test
 )
 
 installed() {
