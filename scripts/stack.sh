@@ -4,13 +4,15 @@
 #   NAME    dev (make up/down) | test (make test)
 #   ACTION  up | down | status | info | summary | token USER_ID
 #           db-stop | db-start | app-stop | app-start | app-pid
+#           sandbox-stop | sandbox-start | sandbox-pid
 #
 # Everything a stack owns lives in var/NAME/ (see docs/ARCHITECTURE.md):
 #   luffy-pay.env       settings and secrets (LUFFY_CONFIG of every process of the stack)
 #   mariadb-client.cnf  `mariadb --defaults-file=…` logs in as the app's user
 #   mysql/              MariaDB datadir        run/  sockets and pid files
-#   log/                app.log, mariadb.log, nginx-error.log, nginx-access.log, …
+#   log/                app.log, sandbox.log, mariadb.log, nginx-error.log, nginx-access.log, …
 #   nginx/              rendered nginx.conf and nginx's temp folders
+#   keys/               (test stack) RSA dev keys; the dev stack's live in keys/dev/
 # Processes are found through their pid files, and a pid only counts when it is the
 # expected program and belongs to this stack folder; `down` stops each with its signal,
 # waits, then KILLs it and its children. Nothing outside var/NAME/ is touched.
@@ -20,7 +22,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 shopt -u patsub_replacement 2>/dev/null || true   # `&` in ${var//x/y} stays literal
 
 usage() {
-    sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -44,6 +46,12 @@ select_stack() {
     CLIENT_CNF=$STACK_DIR/mariadb-client.cnf
     DB_SOCKET=$RUN_DIR/mysqld.sock
     APP_SOCKET=$RUN_DIR/app.sock
+    SANDBOX_SOCKET=$RUN_DIR/sandbox.sock
+    # RSA key pairs of the app and of the local "Alipay" (scripts/keys.sh, keys/README.md)
+    case "$STACK" in
+        dev) KEYS_DIR=$ROOT/keys/dev ;;
+        *)   KEYS_DIR=$STACK_DIR/keys ;;
+    esac
     APP_BIN=$ROOT/.build/release/luffy-pay
     SANDBOX_BIN=$ROOT/.build/release/alipay-sandbox
     BASE_URL=http://127.0.0.1:$NGINX_PORT
@@ -191,7 +199,7 @@ env_default() {   # KEY VALUE: add a key only when missing (secrets, tunables yo
 
 ensure_settings() {
     local sock
-    for sock in "$DB_SOCKET" "$APP_SOCKET"; do   # sun_path holds 107 bytes
+    for sock in "$DB_SOCKET" "$APP_SOCKET" "$SANDBOX_SOCKET"; do   # sun_path holds 107 bytes
         [ ${#sock} -le 100 ] || die "unix socket path too long (${#sock} bytes): $sock; use a shorter work tree path"
     done
     mkdir -p "$RUN_DIR" "$LOG_DIR" "$NGINX_DIR"
@@ -215,6 +223,23 @@ EOF
     env_default LUFFY_DB_PASSWORD "$(openssl rand -hex 16)"
     env_default LUFFY_JWT_SECRET "$(openssl rand -hex 32)"
     env_default LUFFY_LOG_LEVEL info
+
+    # Alipay: the app pays through this stack's alipay-sandbox with generated dev keys. Key paths
+    # and sockets are rewritten on every start; the app id, seller id and URLs are defaults you may
+    # edit (e.g. Alipay's own sandbox gateway with real keys, see keys/README.md).
+    "$ROOT/scripts/keys.sh" "$KEYS_DIR"
+    env_default LUFFY_ALIPAY_APP_ID 9021000000000001
+    env_default LUFFY_ALIPAY_SELLER_ID 2088000000000001
+    env_default LUFFY_ALIPAY_GATEWAY "http://127.0.0.1:$SANDBOX_PORT/gateway.do"
+    env_default LUFFY_ALIPAY_RETURN_URL "$BASE_URL/alipay"
+    env_default LUFFY_ALIPAY_NOTIFY_URL "$BASE_URL/payments/alipay/notify"
+    env_set LUFFY_ALIPAY_APP_PRIVATE_KEY "$KEYS_DIR/app_private_key.pem"
+    env_set LUFFY_ALIPAY_PUBLIC_KEY "$KEYS_DIR/alipay_public_key.pem"
+    env_set LUFFY_SANDBOX_FCGI_SOCKET "$SANDBOX_SOCKET"
+    env_set LUFFY_SANDBOX_PRIVATE_KEY "$KEYS_DIR/alipay_private_key.pem"
+    env_set LUFFY_SANDBOX_APP_PUBLIC_KEY "$KEYS_DIR/app_public_key.pem"
+    env_default LUFFY_SANDBOX_THREADS 4
+    env_default LUFFY_SANDBOX_NOTIFY_DELAYS 1,2,4,8,16
 
     # client settings for `mariadb --defaults-file=…` as the app's user
     (umask 077 && cat >"$CLIENT_CNF" <<EOF
@@ -364,26 +389,39 @@ app_start() {
 app_stop() { svc_stop app TERM 15; }
 
 # ---------------------------------------------------------------- the Alipay sandbox
+# alipay-sandbox is a FastCGI app like luffy-pay (docs/SANDBOX.md): it listens on
+# run/sandbox.sock, nginx serves it on 127.0.0.1:$SANDBOX_PORT. Its trades live in memory: a
+# restart forgets them.
+sandbox_ready() {   # the socket exists, or the process is gone (caller re-checks)
+    local pid
+    pid=$(head -n1 "$RUN_DIR/sandbox.pid" 2>/dev/null) || return 0
+    pid_alive "$pid" || return 0
+    [ -S "$SANDBOX_SOCKET" ]
+}
+
 sandbox_start() {
     local pid
-    [ -x "$SANDBOX_BIN" ] || return 0      # arrives with a later issue
+    [ -x "$SANDBOX_BIN" ] || { warn "no ${SANDBOX_BIN#"$ROOT"/}: alipay-sandbox not started"; return 0; }
     if pid=$(svc_pid sandbox); then
         if [ "$SANDBOX_BIN" -nt "$RUN_DIR/sandbox.pid" ]; then
-            svc_stop sandbox TERM 5
+            say "alipay-sandbox was rebuilt: restarting it (its trades are forgotten)"
+            svc_stop sandbox TERM 12
         else
             say "sandbox already running (pid $pid, port $SANDBOX_PORT)"
             return 0
         fi
     fi
-    port_open "$SANDBOX_PORT" && die "port $SANDBOX_PORT is taken: cannot start the sandbox of stack $STACK"
-    step "starting alipay-sandbox on 127.0.0.1:$SANDBOX_PORT"
+    step "starting alipay-sandbox on ${SANDBOX_SOCKET#"$ROOT"/} (nginx: 127.0.0.1:$SANDBOX_PORT)"
+    rm -f "$SANDBOX_SOCKET"
     svc_launch sandbox "$SANDBOX_BIN"
-    if ! wait_for "the sandbox" 20 port_open "$SANDBOX_PORT" || ! svc_pid sandbox >/dev/null; then
+    if ! wait_for "the sandbox's socket" 20 sandbox_ready || ! svc_pid sandbox >/dev/null; then
         show_log "$LOG_DIR/sandbox.log"; die "alipay-sandbox did not start"
     fi
+    chmod 0666 "$SANDBOX_SOCKET"   # backstop, as for the app's socket
 }
 
-sandbox_stop() { svc_stop sandbox TERM 5; }
+# TERM: requests in flight finish; pending notifications and all trades are lost.
+sandbox_stop() { svc_stop sandbox TERM 12; }
 
 # ---------------------------------------------------------------- nginx
 # nginx/luffy-pay.conf rewritten for this stack: its listen lines, socket, html root, logs.
@@ -407,6 +445,8 @@ render_main_conf() {
     text=${text//@RUN_DIR@/$RUN_DIR}
     text=${text//@LOG_DIR@/$LOG_DIR}
     text=${text//@NGINX_DIR@/$NGINX_DIR}
+    text=${text//@SANDBOX_PORT@/$SANDBOX_PORT}
+    text=${text//@SANDBOX_SOCKET@/$SANDBOX_SOCKET}
     printf '%s\n' "$text"
 }
 
@@ -461,6 +501,7 @@ nginx_start() {
         return 0
     fi
     port_open "$NGINX_PORT" && die "port $NGINX_PORT is taken by another process: cannot start nginx of stack $STACK"
+    port_open "$SANDBOX_PORT" && die "port $SANDBOX_PORT (sandbox) is taken by another process: cannot start nginx of stack $STACK"
     step "starting nginx on 127.0.0.1:$NGINX_PORT"
     svc_launch nginx nginx -p "$NGINX_DIR/" -c "$NGINX_DIR/nginx.conf" \
         -e "$LOG_DIR/nginx-error.log" -g 'daemon off;'
@@ -509,7 +550,7 @@ stack_status() {
         else
             printf '%-8s stopped\n' "$name"
             case "$name" in
-                sandbox) ;;                         # optional until it exists
+                sandbox) [ -x "$SANDBOX_BIN" ] && rc=1 ;;
                 app) [ -x "$APP_BIN" ] && rc=1 ;;
                 *) rc=1 ;;
             esac
@@ -521,7 +562,7 @@ stack_status() {
 stack_info() {   # shell-quoted facts about the stack, for other scripts (eval)
     local k
     for k in STACK STACK_DIR ENV_FILE CLIENT_CNF BASE_URL NGINX_PORT DB_PORT DB_SOCKET \
-             SANDBOX_PORT APP_SOCKET APP_BIN SANDBOX_BIN LOG_DIR; do
+             SANDBOX_PORT APP_SOCKET APP_BIN SANDBOX_BIN SANDBOX_SOCKET KEYS_DIR LOG_DIR; do
         printf '%s=%q\n' "$k" "${!k}"
     done
 }
@@ -539,7 +580,10 @@ luffy-pay '$STACK' stack
   health       $BASE_URL/healthz
   API example  curl -H "Authorization: jwt \$(make -s token)" '$BASE_URL/user/order?page=1&size=5'
 EOF
-    [ -x "$SANDBOX_BIN" ] && echo "  sandbox      http://127.0.0.1:$SANDBOX_PORT/gateway.do"
+    [ -x "$SANDBOX_BIN" ] && cat <<EOF
+  sandbox      http://127.0.0.1:$SANDBOX_PORT/gateway.do  (local Alipay: docs/SANDBOX.md; log/sandbox.log)
+  keys         ${KEYS_DIR#"$ROOT"/}/  (dev keys of the app and of the sandbox: keys/README.md)
+EOF
     cat <<EOF
   demo token   user 1 (make token USER=<id> for others):
                $token
@@ -584,6 +628,9 @@ main() {
         app-stop)  lock_stack; app_stop ;;
         app-start) lock_stack; app_start ;;
         app-pid)   svc_pid app ;;
+        sandbox-stop)  lock_stack; sandbox_stop ;;
+        sandbox-start) lock_stack; sandbox_start ;;
+        sandbox-pid)   svc_pid sandbox ;;
         *)         usage ;;
     esac
 }
