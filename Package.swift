@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "luffy-pay", targets: ["luffy-pay"]),
+        .executable(name: "alipay-sandbox", targets: ["alipay-sandbox"]),
     ],
     targets: [
         // Thin C-interop modules: one per system library, each a module map and a shim header.
@@ -15,5 +16,9 @@ let package = Package(
         .target(name: "LuffyPay", dependencies: ["CFastCGI", "CMariaDB", "COpenSSL"]),
         .executableTarget(name: "luffy-pay", dependencies: ["LuffyPay"]),
         .testTarget(name: "LuffyPayTests", dependencies: ["LuffyPay"]),
+        // The local stand-in for Alipay's gateway (SPEC 8.4): logic in the library, wiring in the executable.
+        .target(name: "AlipaySandbox", dependencies: ["LuffyPay"]),
+        .executableTarget(name: "alipay-sandbox", dependencies: ["AlipaySandbox", "LuffyPay"]),
+        .testTarget(name: "AlipaySandboxTests", dependencies: ["AlipaySandbox", "LuffyPay"]),
     ]
 )

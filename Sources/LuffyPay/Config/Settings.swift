@@ -99,7 +99,7 @@ public struct Settings: Sendable {
         return String(format: "%@%02d:%02d", sign, minutes / 60, minutes % 60)
     }
 
-    static func parseFile(at path: String) throws -> [String: String] {
+    public static func parseFile(at path: String) throws -> [String: String] {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw ConfigError.unreadable(path: path)
         }

@@ -1,0 +1,171 @@
+import Foundation
+import LuffyPay
+
+/// Sends paid trades' asynchronous notifications (`trade_status_sync`) to their notify_url, on a
+/// thread of its own: the first attempt at once, then a retry after each of `delays` seconds for as
+/// long as the answer's body is not exactly `success` (Alipay's 4m,10m,10m,1h,2h,6h,15h,
+/// compressed). Every attempt is logged and recorded on the trade. Pending notifications live in
+/// memory, like the trades.
+public final class Notifier: @unchecked Sendable {
+    /// POSTs a form; returns the answer's status and body, throws when there is no answer.
+    public typealias Sender = @Sendable (_ url: String, _ form: [(String, String)]) throws -> (status: Int, body: [UInt8])
+
+    struct Job {
+        let outTradeNo: String
+        let notifyID: String
+        /// Attempts made so far.
+        var attempts: Int
+        /// Monotonic seconds.
+        var due: Double
+    }
+
+    let store: TradeStore
+    let keys: SandboxKeys
+    let appID: String
+    let sellerID: String
+    let time: SandboxTime
+    let delays: [Int]
+    let log: Logger
+    let send: Sender
+    private let condition = NSCondition()
+    private var jobs: [Job] = []
+
+    public init(store: TradeStore, keys: SandboxKeys, appID: String, sellerID: String, time: SandboxTime,
+                delays: [Int], log: Logger, send: @escaping Sender) {
+        self.store = store
+        self.keys = keys
+        self.appID = appID
+        self.sellerID = sellerID
+        self.time = time
+        self.delays = delays
+        self.log = log.with("task", "notifier")
+        self.send = send
+    }
+
+    /// The real sender: the project's blocking HTTP client.
+    public static func httpSender(timeout: Int) -> Sender {
+        let client = HTTPClient(timeout: Double(timeout))
+        return { url, form in
+            let reply = try client.postForm(url, form)
+            return (reply.status, reply.body)
+        }
+    }
+
+    /// Queues the first attempt for a trade just paid.
+    public func schedule(outTradeNo: String) {
+        let job = Job(outTradeNo: outTradeNo, notifyID: Notifier.newNotifyID(), attempts: 0, due: Notifier.monotonic())
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Notifications waiting for their next attempt.
+    public var pending: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return jobs.count
+    }
+
+    /// Runs until the server stops.
+    public func run(until stop: StopSignal) {
+        log.info("notifier started", ("retry_delays_s", delays.map(String.init).joined(separator: ",")))
+        while !stop.wait(seconds: 0) {
+            let due = takeDue(waitingAtMost: 0.25)
+            for job in due { attempt(job) }
+        }
+        let left = pending
+        if left > 0 { log.warning("stopping with notifications not delivered", ("pending", String(left))) }
+    }
+
+    /// Removes and returns the jobs that are due; when none is, waits up to `seconds` (or until a
+    /// job is scheduled) first.
+    func takeDue(waitingAtMost seconds: Double) -> [Job] {
+        condition.lock()
+        defer { condition.unlock() }
+        var now = Notifier.monotonic()
+        if !jobs.contains(where: { $0.due <= now }) {
+            let next = jobs.map(\.due).min() ?? .infinity
+            let wait = max(0, min(seconds, next - now))
+            if wait > 0 { _ = condition.wait(until: Date(timeIntervalSinceNow: wait)) }
+            now = Notifier.monotonic()
+        }
+        let due = jobs.filter { $0.due <= now }
+        jobs.removeAll { $0.due <= now }
+        return due.sorted { $0.due < $1.due }
+    }
+
+    /// Every job that is due now, at once (tests: no thread, no waiting). Returns how many ran.
+    @discardableResult
+    public func deliverDue() -> Int {
+        let due = takeDue(waitingAtMost: 0)
+        for job in due { attempt(job) }
+        return due.count
+    }
+
+    func attempt(_ job: Job) {
+        var job = job
+        job.attempts += 1
+        let now = SandboxTime.now()
+        guard let trade = store.find(outTradeNo: job.outTradeNo, now: now), trade.status == .success,
+              let url = trade.order.notifyURL else { return }
+        let fields: [(String, String)] = [("out_trade_no", trade.outTradeNo), ("trade_no", trade.tradeNo ?? ""),
+                                          ("attempt", String(job.attempts)), ("notify_id", job.notifyID), ("url", url)]
+        let answer: String
+        var delivered = false
+        var status = "-"
+        do {
+            let form = try SandboxProtocol.notificationParameters(
+                trade: trade, appID: appID, sellerID: sellerID, notifyID: job.notifyID,
+                notifyTime: time.format(now), time: time, key: keys.alipayPrivate)
+            let reply = try send(url, form)
+            status = String(reply.status)
+            delivered = reply.body == Array("success".utf8)
+            answer = String(decoding: reply.body.prefix(200), as: UTF8.self)
+        } catch {
+            answer = String(describing: error)
+        }
+        store.recordNotification(outTradeNo: trade.outTradeNo, delivered: delivered, answer: answer)
+        let outcome = fields + [("status", status), ("answer", String(answer.prefix(80)))]
+        if delivered {
+            log.info("notification delivered", outcome)
+            return
+        }
+        guard job.attempts <= delays.count else {
+            log.warning("notification given up", outcome)
+            return
+        }
+        let delay = delays[job.attempts - 1]
+        log.warning("notification not acknowledged", outcome + [("retry_in_s", String(delay))])
+        job.due = Notifier.monotonic() + Double(delay)
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    static func monotonic() -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+    }
+
+    /// Alipay's notify ids are 30-odd hex-ish characters; one per notification, kept across retries.
+    static func newNotifyID() -> String {
+        Digest.hex(Digest.randomBytes(16))
+    }
+}
+
+extension Logger {
+    /// `info` with fields gathered at run time.
+    func info(_ message: String, _ fields: [(String, String)]) { log(.info, message, fields) }
+    func warning(_ message: String, _ fields: [(String, String)]) { log(.warning, message, fields) }
+
+    private func log(_ level: LogLevel, _ message: String, _ fields: [(String, String)]) {
+        // Logger's variadic API takes a fixed list: fold the fields into its context instead.
+        var logger = self
+        for (k, v) in fields { logger = logger.with(k, v) }
+        switch level {
+        case .warning: logger.warning(message)
+        default: logger.info(message)
+        }
+    }
+}

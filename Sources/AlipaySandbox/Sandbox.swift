@@ -1,0 +1,312 @@
+import Foundation
+import LuffyPay
+
+/// The local stand-in for Alipay's gateway (SPEC 8.4): shared by every FastCGI worker thread (it
+/// holds nothing per thread: the trades are in one locked store, the keys are read-only).
+///
+///   GET|POST /gateway.do   method=alipay.trade.page.pay → the cashier page (HTML);
+///                          alipay.trade.query / alipay.trade.close → signed JSON
+///   POST /cashier/pay      the buyer pays: 302 to return_url with the signed return parameters,
+///                          and the asynchronous notification to notify_url (unless notify=0)
+///   POST /cashier/cancel   the buyer leaves; the trade keeps waiting for payment
+///   GET  /sandbox/trades/<out_trade_no>   the sandbox's record of a trade (JSON, for tests)
+///   GET  /                 what this is
+public final class Sandbox: Sendable {
+    public let appID: String
+    public let sellerID: String
+    public let store: TradeStore
+    public let notifier: Notifier
+    let keys: SandboxKeys
+    let time: SandboxTime
+    let log: Logger
+    /// Epoch seconds now; replaceable in tests.
+    let clock: @Sendable () -> Int64
+
+    public init(appID: String, sellerID: String, keys: SandboxKeys, time: SandboxTime, notifyDelays: [Int],
+                log: Logger, send: @escaping Notifier.Sender, clock: @escaping @Sendable () -> Int64 = SandboxTime.now) {
+        self.appID = appID
+        self.sellerID = sellerID
+        self.keys = keys
+        self.time = time
+        self.log = log
+        self.clock = clock
+        store = TradeStore(time: time)
+        notifier = Notifier(store: store, keys: keys, appID: appID, sellerID: sellerID, time: time,
+                            delays: notifyDelays, log: log, send: send)
+    }
+
+    /// From the settings: loads the keys (missing or unreadable keys stop start-up).
+    public convenience init(settings: SandboxSettings, log: Logger) throws {
+        guard let appID = settings.appID else {
+            throw SandboxSetupError.missing(key: "LUFFY_ALIPAY_APP_ID", what: "the app id the sandbox accepts requests from")
+        }
+        self.init(appID: appID, sellerID: settings.sellerID, keys: try SandboxKeys.load(settings),
+                  time: SandboxTime(zone: settings.timeZone), notifyDelays: settings.notifyDelays, log: log,
+                  send: Notifier.httpSender(timeout: settings.notifyTimeout))
+    }
+
+    /// For `FastCGIServer`: every worker answers with this same sandbox.
+    public func makeResponder() -> any Responder { SandboxResponder(sandbox: self) }
+
+    struct SandboxResponder: Responder {
+        let sandbox: Sandbox
+        func respond(to request: Request) -> Response { sandbox.respond(to: request) }
+        func finish() {}
+    }
+
+    // MARK: Routing
+
+    public func respond(to request: Request) -> Response {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let response = route(request)
+        let millis = Double((DispatchTime.now().uptimeNanoseconds - started) / 10_000) / 100
+        log.info("request", ("request_id", request.requestID), ("method", request.method), ("path", request.path),
+                 ("status", String(response.status)), ("duration_ms", String(millis)))
+        return response
+    }
+
+    func route(_ request: Request) -> Response {
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true)
+        let method = request.method == "HEAD" ? "GET" : request.method
+        let first = parts.first.map(String.init) ?? ""
+        switch (method, parts.count, first) {
+        case ("GET", 1, "gateway.do"), ("POST", 1, "gateway.do"):
+            return gateway(request)
+        case (_, 1, "gateway.do"):
+            return html(CashierPages.message("不支持的请求方法", "请使用 GET 或 POST。"), status: 405)
+        case ("POST", 2, "cashier") where parts[1] == "pay":
+            return pay(request)
+        case ("POST", 2, "cashier") where parts[1] == "cancel":
+            return cancel(request)
+        case (_, 2, "cashier") where parts[1] == "pay" || parts[1] == "cancel":
+            return html(CashierPages.message("不支持的请求方法", "请在收银台页面上操作。"), status: 405)
+        case ("GET", 3, "sandbox") where parts[1] == "trades":
+            return tradeRecord(String(parts[2]))
+        case ("GET", 0, _):
+            return Response.text(Sandbox.help)
+        default:
+            return html(CashierPages.message("页面不存在", "本地支付宝沙箱没有这个地址。"), status: 404)
+        }
+    }
+
+    /// Query-string parameters, then those of a form body (Alipay takes both). A key given in
+    /// both counts twice and is refused by the checks.
+    static func parameters(_ request: Request) -> [(String, String)] {
+        var params = request.query
+        let type = request.header("content-type")?.lowercased() ?? ""
+        if request.method == "POST", !request.body.isEmpty,
+           type.isEmpty || type.hasPrefix("application/x-www-form-urlencoded") {
+            params += URLCoding.decodeForm(String(decoding: request.body, as: UTF8.self))
+        }
+        return params
+    }
+
+    // MARK: gateway.do
+
+    func gateway(_ request: Request) -> Response {
+        let params = Sandbox.parameters(request)
+        let claimed = params.first { $0.0 == "method" }?.1
+        if claimed == AlipayParameters.pagePayMethod { return pagePay(params) }
+        let method: String
+        do {
+            method = try SandboxProtocol.checkRequest(params, appID: appID, appKey: keys.appPublic)
+        } catch let refusal as GatewayRefusal {
+            log.warning("request refused", ("method", claimed ?? "-"), ("sub_code", refusal.subCode))
+            return signedJSON(method: claimed, content: SandboxProtocol.refusalContent(refusal))
+        } catch {
+            return signedJSON(method: claimed, content: SandboxProtocol.refusalContent(.invalidSignature))
+        }
+        switch method {
+        case SandboxProtocol.queryMethod: return query(params)
+        case SandboxProtocol.closeMethod: return close(params)
+        default: return signedJSON(method: method, content: SandboxProtocol.refusalContent(.invalidMethod))
+        }
+    }
+
+    func pagePay(_ params: [(String, String)]) -> Response {
+        let order: PagePayOrder
+        do {
+            _ = try SandboxProtocol.checkRequest(params, appID: appID, appKey: keys.appPublic)
+            order = try SandboxProtocol.pagePayOrder(params, time: time)
+        } catch let refusal as GatewayRefusal {
+            log.warning("page pay refused", ("sub_code", refusal.subCode), ("sub_msg", refusal.subMsg))
+            return errorPage(refusal)
+        } catch {
+            return errorPage(.invalidSignature)
+        }
+        let trade: Trade
+        do {
+            trade = try store.open(order, now: clock())
+        } catch let error as TradeError {
+            log.warning("page pay refused", ("out_trade_no", order.outTradeNo), ("reason", "\(error)"))
+            switch error {
+            case .amountChanged: return errorPage(.tradeHasChanged)
+            default: return errorPage(.tradeHasClosed)
+            }
+        } catch {
+            return errorPage(.tradeHasClosed)
+        }
+        switch trade.status {
+        case .waitBuyerPay:
+            log.info("cashier shown", ("out_trade_no", trade.outTradeNo), ("total_amount", trade.totalAmount.description))
+            return html(CashierPages.cashier(trade, time: time))
+        case .success:
+            return html(CashierPages.alreadyPaid(trade, time: time))
+        case .closed:
+            return errorPage(.tradeHasClosed)
+        }
+    }
+
+    func query(_ params: [(String, String)]) -> Response {
+        let method = SandboxProtocol.queryMethod
+        do {
+            let ref = try SandboxProtocol.tradeReference(params)
+            guard let trade = store.find(outTradeNo: ref.outTradeNo, tradeNo: ref.tradeNo, now: clock()) else {
+                return signedJSON(method: method, content: SandboxProtocol.refusalContent(.tradeNotExist, outTradeNo: ref.outTradeNo))
+            }
+            return signedJSON(method: method, content: SandboxProtocol.queryContent(trade, time: time))
+        } catch {
+            return signedJSON(method: method, content: SandboxProtocol.refusalContent(error as? GatewayRefusal ?? .invalidParameter("biz_content")))
+        }
+    }
+
+    func close(_ params: [(String, String)]) -> Response {
+        let method = SandboxProtocol.closeMethod
+        let ref: (outTradeNo: String?, tradeNo: String?)
+        do { ref = try SandboxProtocol.tradeReference(params) } catch {
+            return signedJSON(method: method, content: SandboxProtocol.refusalContent(error as? GatewayRefusal ?? .invalidParameter("biz_content")))
+        }
+        let now = clock()
+        guard let found = store.find(outTradeNo: ref.outTradeNo, tradeNo: ref.tradeNo, now: now) else {
+            return signedJSON(method: method, content: SandboxProtocol.refusalContent(.tradeNotExist, outTradeNo: ref.outTradeNo))
+        }
+        do {
+            let trade = try store.close(outTradeNo: found.outTradeNo, now: now)
+            log.info("trade closed", ("out_trade_no", trade.outTradeNo))
+            return signedJSON(method: method, content: SandboxProtocol.closeContent(trade))
+        } catch {
+            return signedJSON(method: method, content: SandboxProtocol.refusalContent(.tradeStatusError, outTradeNo: found.outTradeNo))
+        }
+    }
+
+    // MARK: The cashier's buttons
+
+    func pay(_ request: Request) -> Response {
+        let form = Sandbox.parameters(request)
+        guard let outTradeNo = form.first(where: { $0.0 == "out_trade_no" })?.1, !outTradeNo.isEmpty else {
+            return html(CashierPages.message("缺少订单号", "请从收银台页面付款。"), status: 400)
+        }
+        let notifyValue = form.first { $0.0 == "notify" }?.1 ?? "1"
+        guard notifyValue == "0" || notifyValue == "1" else {
+            return html(CashierPages.message("参数错误", "notify 只能是 1（发送异步通知）或 0（不发送）。"), status: 400)
+        }
+        let now = clock()
+        let trade: Trade
+        do {
+            trade = try store.pay(outTradeNo: outTradeNo, now: now, notify: notifyValue == "1")
+        } catch let error as TradeError {
+            log.warning("payment refused", ("out_trade_no", outTradeNo), ("reason", "\(error)"))
+            switch error {
+            case .notFound: return html(CashierPages.message("交易不存在", "沙箱中没有这笔交易（沙箱重启后交易记录会清空）。"), status: 404)
+            case .alreadyPaid: return errorPage(.tradeHasSucceeded)
+            case .expired: return errorPage(GatewayRefusal.business("ACQ.TRADE_HAS_CLOSE", "交易已超过支付截止时间，已关闭"))
+            default: return errorPage(.tradeHasClosed)
+            }
+        } catch {
+            return errorPage(.tradeHasClosed)
+        }
+        log.info("trade paid", ("out_trade_no", trade.outTradeNo), ("trade_no", trade.tradeNo ?? ""),
+                 ("total_amount", trade.totalAmount.description), ("notify", trade.notification.enabled ? "1" : "0"))
+        if trade.notification.enabled { notifier.schedule(outTradeNo: trade.outTradeNo) }
+        guard let returnURL = trade.order.returnURL else {
+            return html(CashierPages.paid(trade, time: time))
+        }
+        do {
+            let params = try SandboxProtocol.returnParameters(trade: trade, appID: appID, sellerID: sellerID,
+                                                              timestamp: time.format(now), key: keys.alipayPrivate)
+            let location = SandboxProtocol.returnLocation(returnURL: returnURL, parameters: params)
+            return Response(status: 302, headers: [("Location", location), ("Content-Type", "text/html; charset=utf-8"),
+                                                   ("Cache-Control", "no-store")],
+                            body: Array("<!DOCTYPE html><meta charset=\"utf-8\"><a href=\"\(CashierPages.escape(location))\">付款成功，返回商户网站</a>\n".utf8))
+        } catch {
+            log.error("signing the return failed", ("error", String(describing: error)))
+            return html(CashierPages.paid(trade, time: time))
+        }
+    }
+
+    func cancel(_ request: Request) -> Response {
+        let form = Sandbox.parameters(request)
+        guard let outTradeNo = form.first(where: { $0.0 == "out_trade_no" })?.1,
+              let trade = store.find(outTradeNo: outTradeNo, now: clock()) else {
+            return html(CashierPages.message("交易不存在", "沙箱中没有这笔交易（沙箱重启后交易记录会清空）。"), status: 404)
+        }
+        log.info("buyer left the cashier", ("out_trade_no", trade.outTradeNo), ("trade_status", trade.status.rawValue))
+        return html(CashierPages.cancelled(trade, time: time))
+    }
+
+    // MARK: Test helper
+
+    func tradeRecord(_ outTradeNo: String) -> Response {
+        guard let trade = store.find(outTradeNo: outTradeNo, now: clock()) else {
+            return .json(["errmsg": "交易不存在", "code": "trade_not_found"], status: 404)
+        }
+        func text(_ s: String?) -> JSON { s.map { .string($0) } ?? .null }
+        return .json(.object([
+            ("out_trade_no", .string(trade.outTradeNo)),
+            ("trade_no", text(trade.tradeNo)),
+            ("trade_status", .string(trade.status.rawValue)),
+            ("total_amount", .string(trade.totalAmount.description)),
+            ("subject", .string(trade.order.subject)),
+            ("gmt_create", .string(time.format(trade.createdAt))),
+            ("gmt_payment", text(trade.paidAt.map { time.format($0) })),
+            ("time_expire", text(trade.order.timeExpire.map { time.format($0) })),
+            ("return_url", text(trade.order.returnURL)),
+            ("notify_url", text(trade.order.notifyURL)),
+            ("notification", .object([
+                ("enabled", .bool(trade.notification.enabled)),
+                ("attempts", .int(Int64(trade.notification.attempts))),
+                ("delivered", .bool(trade.notification.delivered)),
+                ("last_answer", text(trade.notification.lastAnswer)),
+            ])),
+        ]))
+    }
+
+    // MARK: Answers
+
+    func signedJSON(method: String?, content: JSON) -> Response {
+        let key = SandboxProtocol.responseKey(method: method)
+        do {
+            let body = try SandboxProtocol.responseBody(responseKey: key, content: content, key: keys.alipayPrivate)
+            return Response(status: 200, headers: [("Content-Type", "application/json; charset=utf-8")], body: body)
+        } catch {
+            log.error("signing a response failed", ("error", String(describing: error)))
+            return Response(status: 500, headers: [("Content-Type", "application/json; charset=utf-8")],
+                            body: JSON.object([(key, content)]).serialized)
+        }
+    }
+
+    func html(_ page: String, status: Int = 200) -> Response {
+        Response(status: status, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
+                 body: Array(page.utf8))
+    }
+
+    /// Alipay's refusal page: 400, with the sub code also in a header for scripts.
+    func errorPage(_ refusal: GatewayRefusal) -> Response {
+        var response = html(CashierPages.error(refusal), status: 400)
+        response.headers.append(("X-Sandbox-Error", refusal.subCode))
+        return response
+    }
+
+    public static let help = """
+        alipay-sandbox: a local stand-in for Alipay's gateway (luffy-pay, SPEC 8.4).
+
+        GET|POST /gateway.do  method=alipay.trade.page.pay            cashier page (HTML)
+        POST     /gateway.do  method=alipay.trade.query|alipay.trade.close  signed JSON
+        POST     /cashier/pay     out_trade_no, notify=1|0   pay: 302 to return_url (+ notification)
+        POST     /cashier/cancel  out_trade_no               leave the cashier (trade keeps waiting)
+        GET      /sandbox/trades/<out_trade_no>              the sandbox's record of a trade (JSON)
+
+        Trades live in memory only: a restart forgets them. See docs/SANDBOX.md.
+
+        """
+}
