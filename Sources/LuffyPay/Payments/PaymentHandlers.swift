@@ -2,11 +2,7 @@
 enum PaymentHandlers {
     /// `GET /payments/alipay/<order_number>`: a signed page-pay link for the owner's unpaid order.
     static func payLink(_ request: Request, _ context: RequestContext) throws -> Response {
-        let user = try context.user(request)
-        let db = context.db
-        guard let number = request.parameters["number"],
-              let order = try PaymentOrder.find(number: number, userID: user.id, timeout: context.settings.orderTimeout, db: db)
-        else { throw OrderError.orderNotFound }
+        let order = try PaymentOrder.owned(request, context)
         switch order.status {
         case .paid: throw PaymentError.orderPaid
         case .cancelled: throw PaymentError.orderCancelled
@@ -17,7 +13,8 @@ enum PaymentHandlers {
                                                    timeExpire: order.expiresAt)
         if !order.payLinkIssued {
             // From now on cancel and the sweeper must ask the gateway before closing the order.
-            try db.execute("UPDATE ly_order SET pay_link_time = NOW(6) WHERE id = ? AND pay_link_time IS NULL", [.int(order.id)])
+            try context.db.execute("UPDATE ly_order SET pay_link_time = NOW(6) WHERE id = ? AND pay_link_time IS NULL",
+                                   [.int(order.id)])
         }
         return .json(["pay_type": .int(PayType.alipay.rawValue), "get_pay_type_display": .string(PayType.alipay.display),
                       "link": .string(link)])
@@ -105,13 +102,9 @@ enum PaymentHandlers {
 
     /// `GET /payments/alipay/query/<order_number>`: the owner asks whether it is paid yet.
     static func query(_ request: Request, _ context: RequestContext) throws -> Response {
-        let user = try context.user(request)
-        let db = context.db
-        guard let number = request.parameters["number"],
-              let order = try PaymentOrder.find(number: number, userID: user.id, timeout: context.settings.orderTimeout, db: db)
-        else { throw OrderError.orderNotFound }
+        let order = try PaymentOrder.owned(request, context)
         let paidAnswer = Response.json(["errmsg": "当前订单已支付!", "order_status": .int(OrderStatus.paid.rawValue)])
-        let confirmation = PaymentConfirmation(gateway: context.gateway, db: db, log: context.log)
+        let confirmation = PaymentConfirmation(gateway: context.gateway, db: context.db, log: context.log)
         switch order.status {
         case .paid:
             return paidAnswer

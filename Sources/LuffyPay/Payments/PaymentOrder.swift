@@ -30,6 +30,15 @@ struct PaymentOrder {
                             status: OrderStatus(rawValue: try row.int(4)) ?? .cancelled, subject: try row.string(5),
                             expired: try row.bool(6), expiresAt: try row.string(7), payLinkIssued: try row.bool(8))
     }
+
+    /// The signed-in user's order named by the `:number` path parameter; 404 for anyone else's.
+    static func owned(_ request: Request, _ context: RequestContext) throws -> PaymentOrder {
+        let user = try context.user(request)
+        guard let number = request.parameters["number"],
+              let order = try find(number: number, userID: user.id, timeout: context.settings.orderTimeout, db: context.db)
+        else { throw OrderError.orderNotFound }
+        return order
+    }
 }
 
 enum PaymentError {
@@ -52,13 +61,7 @@ struct PaymentConfirmation {
 
     /// nil: the gateway has no payment for this order (yet).
     func confirm(_ order: PaymentOrder, source: Settlement.Source) throws -> Settlement.Outcome? {
-        let trade: AlipayGateway.Trade
-        do {
-            trade = try gateway.query(orderNumber: order.number)
-        } catch {
-            log.warning("gateway query failed", ("order_number", order.number), ("error", String(describing: error)))
-            throw PaymentError.gatewayUnavailable
-        }
+        let trade = try ask("query", order) { try gateway.query(orderNumber: order.number) }
         guard case let .paid(tradeNo, amount) = trade else { return nil }
         guard amount == order.realPrice else {
             log.error("gateway amount differs from the order", ("order_number", order.number), ("amount", amount.description))
@@ -75,14 +78,17 @@ struct PaymentConfirmation {
     /// it any more. nil: closed, go ahead; otherwise the buyer had paid and the order is settled
     /// (or the refund recorded) instead.
     func closeTrade(_ order: PaymentOrder, source: Settlement.Source) throws -> Settlement.Outcome? {
-        let result: AlipayGateway.CloseResult
+        guard try ask("close", order, { try gateway.close(orderNumber: order.number) }) == .paid else { return nil }
+        return try confirm(order, source: source)
+    }
+
+    /// A gateway call whose failure the client sees as 502 `gateway_unavailable` (details logged).
+    private func ask<T>(_ what: String, _ order: PaymentOrder, _ call: () throws -> T) throws -> T {
         do {
-            result = try gateway.close(orderNumber: order.number)
+            return try call()
         } catch {
-            log.warning("gateway close failed", ("order_number", order.number), ("error", String(describing: error)))
+            log.warning("gateway \(what) failed", ("order_number", order.number), ("error", String(describing: error)))
             throw PaymentError.gatewayUnavailable
         }
-        guard result == .paid else { return nil }
-        return try confirm(order, source: source)
     }
 }
