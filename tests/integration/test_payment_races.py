@@ -1,0 +1,145 @@
+"""SPEC 7.6: settlement happens exactly once whatever races between notify, return, query and cancel.
+
+A trade is paid at the real alipay-sandbox without its notification (`notify=0`), then many
+identical notifications (signed here like the sandbox's, SPEC 8.2), sync returns (the sandbox's own
+signed return) and active queries hit the app through nginx at the same moment, each on its own
+connection. Afterwards the database holds exactly one settlement: one ly_user_course row per
+course, one ly_credit row, students +1 once, status 1, and exactly one "settled" outcome among the
+recorded notifications and the app's "payment confirmed" log lines.
+"""
+
+import re
+import threading
+import urllib.parse
+from collections import Counter
+
+import pytest
+import requests
+
+from alipay import (PAID_ANSWER, Buyer, assert_notify_answer, get_result, notification, pay_link, post_notify,
+                    result_query, sandbox_trade, shop)
+from conftest import APP_LOG, BASE_URL, auth, log_fields
+from ordering import loads
+
+__all__ = ["shop"]  # the fixture, imported for pytest
+
+
+def all_at_once(calls, timeout=90):
+    """Runs each callable in its own thread, released together by a barrier; results in order."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            barrier.wait(timeout=timeout)
+            results[i] = call()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, c), daemon=True) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in threads), "a racing request did not finish in time"
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert not errors, errors[:5]
+    return results
+
+
+def paid_without_notification(client, p):
+    """Pay link, cashier, pay with `notify=0`: (sandbox trade_no, return location)."""
+    buyer = Buyer()
+    try:
+        buyer.open(pay_link(client, p.user_id, p.number))
+        location = buyer.pay(p.number, notify=False)
+    finally:
+        buyer.close()
+    trade = sandbox_trade(p.number)
+    assert trade["trade_status"] == "TRADE_SUCCESS" and not trade["notification"]["enabled"], trade
+    return trade["trade_no"], location
+
+
+def settled_in_log(order_number):
+    """The app's `payment confirmed … outcome=settled` lines of this order (return, query, cancel)."""
+    count = 0
+    for line in APP_LOG.read_text(encoding="utf-8", errors="replace").splitlines():
+        if order_number in line and "payment confirmed" in line:
+            fields = log_fields(line)
+            if fields.get("order_number") == order_number and fields.get("outcome") == "settled":
+                count += 1
+    return count
+
+
+def sessions(n):
+    return [requests.Session() for _ in range(n)]
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_fifty_notifications_five_returns_five_queries_settle_once(client, shop, round_):
+    p = shop.purchase("credit")
+    trade_no, location = paid_without_notification(client, p)
+    shop.assert_unpaid(p)
+    form = urllib.parse.urlencode(notification(p.number, p.amount_text, trade_no))   # identical bodies
+    query = result_query(location)
+    pool = sessions(60)
+    calls = [lambda s=s: ("notify", post_notify(form, session=s)) for s in pool[:50]]
+    calls += [lambda s=s: ("return", get_result(query, session=s)) for s in pool[50:55]]
+    calls += [lambda s=s: ("query", s.get(f"{BASE_URL}/payments/alipay/query/{p.number}", headers=auth(p.user_id),
+                                          timeout=30)) for s in pool[55:]]
+    try:
+        results = all_at_once(calls)
+    finally:
+        for s in pool:
+            s.close()
+
+    answers = Counter((kind, r.status_code) for kind, r in results)
+    assert answers == {("notify", 200): 50, ("return", 200): 5, ("query", 200): 5}, answers
+    for kind, r in results:
+        if kind == "notify":
+            assert_notify_answer(r, "success")
+        elif kind == "return":
+            body = loads(r.text)
+            assert (body["order_number"], body["order_status"], body["real_price"]) == (p.number, 1, p.amount), body
+        else:
+            assert r.json() == PAID_ANSWER, r.text
+
+    state = shop.assert_settled(p, trade_no)     # one row per course, one credit row, students +1
+    outcomes = Counter(n["outcome"] for n in state["notifications"])
+    assert sum(outcomes.values()) == 50 and set(outcomes) <= {"settled", "already_paid"}, outcomes
+    assert all(n["trade_no"] == trade_no for n in state["notifications"])
+    by_others = settled_in_log(p.number)
+    assert outcomes["settled"] + by_others == 1, \
+        f"settled {outcomes['settled']} time(s) by notifications and {by_others} time(s) by returns/queries"
+    print(f"round {round_}: settled by {'a notification' if outcomes['settled'] else 'a return or query'}")
+
+
+def test_cancels_racing_notifications_of_a_paid_trade(client, shop):
+    """The buyer paid (no notification yet) and presses cancel while Alipay's notifications and the
+    return page arrive: the order ends paid, once; no cancel wins."""
+    p = shop.purchase("coupon")
+    trade_no, location = paid_without_notification(client, p)
+    form = urllib.parse.urlencode(notification(p.number, p.amount_text, trade_no))
+    query = result_query(location)
+    pool = sessions(29)
+    calls = [lambda s=s: ("notify", post_notify(form, session=s)) for s in pool[:20]]
+    calls += [lambda s=s: ("cancel", s.put(f"{BASE_URL}/orders/{p.id}", headers=auth(p.user_id), timeout=30))
+              for s in pool[20:26]]
+    calls += [lambda s=s: ("return", get_result(query, session=s)) for s in pool[26:]]
+    try:
+        results = all_at_once(calls)
+    finally:
+        for s in pool:
+            s.close()
+    for kind, r in results:
+        if kind == "notify":
+            assert_notify_answer(r, "success")
+        elif kind == "return":
+            assert r.status_code == 200 and r.json()["order_status"] == 1, r.text
+        else:
+            assert r.status_code == 400 and r.json()["code"] in ("order_paid", "order_not_cancellable"), r.text
+    state = shop.assert_settled(p, trade_no)
+    assert state["refunds"] == []
+    outcomes = Counter(n["outcome"] for n in state["notifications"])
+    assert outcomes["settled"] + settled_in_log(p.number) == 1, outcomes
+    assert re.fullmatch(r"\d{22}", trade_no)
