@@ -3,8 +3,8 @@
 alipay-sandbox is stopped (`scripts/stack.sh test sandbox-stop`; nginx then answers 502 on its
 port). Everything that must ask the gateway answers 502 `gateway_unavailable` and changes nothing:
 the sync return of an unpaid order, the active query, cancelling an order with a pay link; the
-sweeper leaves such an order for its next pass. Pay links (no gateway call) and verified
-notifications (no gateway call) keep working. Then the sandbox is started again: it forgot its
+sweeper leaves such an order for its next pass. Pay links, verified notifications, and the query and
+return of an order already paid (no gateway call) keep working. Then the sandbox is started again: it forgot its
 trades (they live in memory), so the buyer opens the pay link again and pays after the restart, and
 everything completes. The sandbox is always started again in a finally.
 """
@@ -89,6 +89,11 @@ def test_gateway_down_answers_502_and_changes_nothing_then_completes(client, db,
     n = notification(ntf.number, ntf.amount_text)
     assert_notify_answer(post_notify(n), "success")
     shop.assert_settled(ntf, n["trade_no"])
+    # and a paid order needs no gateway either: its query and its return answer at once
+    r = client.get(f"/payments/alipay/query/{ntf.number}", headers=auth(ntf.user_id), timeout=30)
+    assert assert_json_response(r, 200) == PAID_ANSWER
+    r = get_result(sync_return(ntf.number, ntf.amount_text, n["trade_no"]))
+    assert r.status_code == 200 and loads(r.text)["order_status"] == 1, r.text
 
     stack("sandbox-start")
     wait_sandbox(True)

@@ -1,14 +1,18 @@
-"""SPEC 7.6: settlement happens exactly once whatever races between notify, return, query and cancel.
+"""SPEC 7.6, 7.7: settlement happens exactly once whatever races between notify, return, query, cancel
+and the sweeper.
 
 A trade is paid at the real alipay-sandbox without its notification (`notify=0`), then many
 identical notifications (signed here like the sandbox's, SPEC 8.2), sync returns (the sandbox's own
 signed return) and active queries hit the app through nginx at the same moment, each on its own
 connection. Afterwards the database holds exactly one settlement: one ly_user_course row per
 course, one ly_credit row, students +1 once, status 1, and exactly one "settled" outcome among the
-recorded notifications and the app's "payment confirmed" log lines.
+recorded notifications and the app's "payment confirmed" log lines. Cancels and `luffy-pay sweep`
+processes join some of the races: a paid trade is never cancelled or timed out, an unpaid one is
+closed once with its credit given back once.
 """
 
 import re
+import subprocess
 import threading
 import urllib.parse
 from collections import Counter
@@ -16,10 +20,10 @@ from collections import Counter
 import pytest
 import requests
 
-from alipay import (PAID_ANSWER, Buyer, assert_notify_answer, get_result, notification, pay_link, post_notify,
-                    result_query, sandbox_trade, shop)
+from alipay import (PAID_ANSWER, Buyer, age_order, assert_notify_answer, get_result, notification, order_state,
+                    pay_link, post_notify, result_query, sandbox_trade, shop)
 from conftest import APP_LOG, BASE_URL, auth, log_fields
-from ordering import loads
+from ordering import ORDER_TIMEOUT, loads, sweep_cmd
 
 __all__ = ["shop"]  # the fixture, imported for pytest
 
@@ -143,3 +147,66 @@ def test_cancels_racing_notifications_of_a_paid_trade(client, shop):
     outcomes = Counter(n["outcome"] for n in state["notifications"])
     assert outcomes["settled"] + settled_in_log(p.number) == 1, outcomes
     assert re.fullmatch(r"\d{22}", trade_no)
+
+
+def _sweep(cmd, env):
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return ("sweep", out)
+
+
+def test_sweepers_racing_notifications_of_a_paid_trade(client, db, shop):
+    """An expired order whose trade was paid (no notification yet): three `luffy-pay sweep`
+    processes and twenty notifications at once. The sweepers close nothing (the trade is paid) and
+    the order is settled exactly once, never timed out."""
+    p = shop.purchase("credit")
+    trade_no, _ = paid_without_notification(client, p)
+    age_order(db, p.id, ORDER_TIMEOUT + 60)
+    form = urllib.parse.urlencode(notification(p.number, p.amount_text, trade_no))
+    cmd, env = sweep_cmd()
+    pool = sessions(20)
+    calls = [lambda s=s: ("notify", post_notify(form, session=s)) for s in pool]
+    calls += [lambda: _sweep(cmd, env) for _ in range(3)]
+    try:
+        results = all_at_once(calls)
+    finally:
+        for s in pool:
+            s.close()
+    for kind, r in results:
+        if kind == "notify":
+            assert_notify_answer(r, "success")
+    state = shop.assert_settled(p, trade_no)
+    outcomes = Counter(n["outcome"] for n in state["notifications"])
+    assert outcomes["settled"] + settled_in_log(p.number) == 1, outcomes
+
+
+def test_cancels_racing_sweepers_over_an_unpaid_linked_trade(client, db, shop):
+    """An expired order with an open, unpaid trade: three cancels and two sweepers at once. The
+    trade ends closed, the order closed once (2 or 3), the credit given back exactly once."""
+    p = shop.purchase("credit")
+    buyer = Buyer()
+    try:
+        buyer.open(pay_link(client, p.user_id, p.number))
+    finally:
+        buyer.close()
+    age_order(db, p.id, ORDER_TIMEOUT + 60)
+    cmd, env = sweep_cmd()
+    pool = sessions(3)
+    calls = [lambda s=s: ("cancel", s.put(f"{BASE_URL}/orders/{p.id}", headers=auth(p.user_id), timeout=30))
+             for s in pool]
+    calls += [lambda: _sweep(cmd, env) for _ in range(2)]
+    try:
+        results = all_at_once(calls)
+    finally:
+        for s in pool:
+            s.close()
+    status = order_state(db, p.id)["order_status"]
+    assert status in (2, 3), status
+    cancels = Counter(r.status_code for kind, r in results if kind == "cancel")
+    for kind, r in results:
+        if kind == "cancel" and r.status_code != 200:
+            assert (r.status_code, r.json()["code"]) == (400, "order_not_cancellable"), r.text
+    assert cancels[200] == (1 if status == 2 else 0), (cancels, status)
+    shop.assert_closed(p, status)                    # credit back once, nothing settled
+    assert sandbox_trade(p.number)["trade_status"] == "TRADE_CLOSED"
+    print(f"closed as {status} ({'cancel' if status == 2 else 'sweeper'} won), cancels: {dict(cancels)}")
