@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
 # scripts/bench.sh — `make bench`: wrk through nginx against the dev stack (started if needed).
 #   GET /user/order?page=1&size=5 with the demo token of user 1, GET /healthz,
-#   POST /orders (2 courses, no coupon; scripts/bench/post-order.lua) as a dedicated bench user
-#   whose orders are deleted afterwards, and GET /coupon/enable?course_ids=1,3 as user 1.
-# Prints req/s, p50, p99 and the app's resident memory (VmRSS) after each run.
-# Knobs: BENCH_DURATION (20s), BENCH_CONNECTIONS (32), BENCH_THREADS (2).
+#   GET /coupon/enable?course_ids=1,3 as user 1, POST /orders (2 courses, no coupon;
+#   scripts/bench/post-order.lua) as a dedicated bench user (900), and the payment runs:
+#   GET /payments/alipay/<order_number>  pay links (RSA signing) for a pool of the bench user's
+#       unpaid orders, cycled (scripts/bench/pay-link.lua); compared with `openssl speed rsa2048`
+#   POST /payments/alipay/notify  one distinct TRADE_SUCCESS notification per request for a pool
+#       of the bench user's unpaid orders, signed with the sandbox's ("Alipay's") private key
+#       (scripts/bench/gen-notify.py, scripts/bench/notify.lua); settled orders counted afterwards
+# Prints one table: req/s, p50, p99, non-2xx, the app's resident memory (VmRSS) after each run,
+# and per run what was checked. A target that does not answer 200, or a payment run whose keys
+# or settings are missing, is skipped with the reason under the table. Everything the bench user
+# did is removed afterwards (orders, order courses, user courses, notifications, refunds, credit
+# rows, the students its settlements added to ly_course) and checked against a snapshot.
+# Knobs: BENCH_DURATION (20s), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
+#        BENCH_PAYLINK_ORDERS (1000), BENCH_NOTIFY_ORDERS (100000: 20 s at 5,000 settlements/s).
 # wrk's full output goes to var/dev/log/bench-*.txt.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -13,20 +23,39 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 DURATION=${BENCH_DURATION:-20s}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
+PAYLINK_ORDERS=${BENCH_PAYLINK_ORDERS:-1000}
+NOTIFY_ORDERS=${BENCH_NOTIFY_ORDERS:-100000}
 STACK_SH=$ROOT/scripts/stack.sh
+BENCH_DIR=$ROOT/scripts/bench
+VENV=$ROOT/.venv
+BENCH_USER=900
+
+[[ "$PAYLINK_ORDERS" =~ ^[1-9][0-9]{0,5}$ ]] || die "BENCH_PAYLINK_ORDERS must be 1..999999"
+[[ "$NOTIFY_ORDERS" =~ ^[1-9][0-9]{0,5}$ ]] || die "BENCH_NOTIFY_ORDERS must be 1..999999"
 
 "$STACK_SH" dev up
 eval "$("$STACK_SH" dev info)"
 TOKEN=$("$STACK_SH" dev token 1)
 AUTH="Authorization: jwt $TOKEN"
+WORK_DIR=$STACK_DIR/bench                 # notification bodies, the students snapshot
+STUDENTS_BEFORE=$WORK_DIR/students-before.tsv
+mkdir -p "$WORK_DIR"
 
-# A benchmark of error responses measures nothing: each target must answer 200 first.
+busy=$(pgrep -x wrk || true; pgrep -f pytest || true)
+[ -z "$busy" ] || warn "other wrk or pytest processes are running (pids $(echo "$busy" | tr '\n' ' ')): the figures will be disturbed"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# A benchmark of error responses measures nothing: each target must answer 200 first (else the
+# run is skipped, with the answer in the table's notes).
 check_target() {
-    local path=$1 code
+    local path=$1 answer code
     shift
     [ "${1:-}" = -s ] && return 0    # a scripted request (POST): wrk's non-2xx count shows errors
-    code=$(curl -s -o /dev/null -w '%{http_code}' "$@" "$BASE_URL$path") || code=000
-    [ "$code" = 200 ] || die "GET $path answers $code, not 200: nothing to benchmark"
+    answer=$(curl -s -w '\n%{http_code}' "$@" "$BASE_URL$path") || answer=$'\n000'
+    code=${answer##*$'\n'}
+    [ "$code" = 200 ] && return 0
+    skip "$path" "GET $path answers $code, not 200: nothing to benchmark ($(printf '%s' "${answer%$'\n'*}" | head -c 300))"
+    return 1
 }
 
 vm_rss() {
@@ -35,48 +64,305 @@ vm_rss() {
     awk '/^VmRSS:/ { print $2 " " $3 }' "/proc/$pid/status"
 }
 
+ROW_FORMAT='%-32s %10s %9s %9s %8s %10s'
 RESULTS=()
-run() {   # run NAME PATH [wrk header args…]
-    local name=$1 path=$2 out
-    shift 2
-    check_target "$path" "$@"
-    out=$LOG_DIR/bench-$name.txt
-    step "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency $path"
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$BASE_URL$path" >"$out"
-    RESULTS+=("$(awk -v path="$path" -v rss="$(vm_rss)" '
+NOTES=()
+SKIPPED=()
+
+# wrk_run NAME LABEL PATH [wrk args…]: runs wrk, leaves its output in $LAST_OUT
+wrk_run() {
+    local name=$1 label=$2 path=$3
+    shift 3
+    LAST_OUT=$LOG_DIR/bench-$name.txt
+    step "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency $label"
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$BASE_URL$path" >"$LAST_OUT"
+    LAST_RSS=$(vm_rss)
+}
+
+# row LABEL EXTRA: the table row of $LAST_OUT
+row() {
+    awk -v label="$1" -v extra="$2" -v rss="$LAST_RSS" -v fmt="$ROW_FORMAT" '
         $1 == "50%"            { p50 = $2 }
         $1 == "99%"            { p99 = $2 }
         $1 == "Requests/sec:"  { rps = $2 }
         /Non-2xx or 3xx/       { bad = $NF }
         /Socket errors/        { err = $0; sub(/^ *Socket errors: */, "", err) }
-        END { printf "%-32s %10s %9s %9s %8s %10s", path, rps, p50, p99, bad + 0, rss
-              if (err != "") printf "  socket errors: %s", err
-              printf "\n" }' "$out")")
+        END { if (err != "") extra = extra (extra == "" ? "" : "; ") "socket errors: " err
+              printf fmt, label, rps, p50, p99, bad + 0, rss
+              if (extra != "") printf "  %s", extra
+              printf "\n" }' "$LAST_OUT"
 }
 
-# POST /orders runs as user 900 ("bench"), so user 1's order list keeps its size; the bench
-# user and its orders are removed afterwards.
-bench_sql() { mariadb --defaults-file="$CLIENT_CNF" luffycity -e "$1"; }
-bench_cleanup() {
-    bench_sql "DELETE oc FROM ly_order_course oc JOIN ly_order o ON o.id = oc.order_id WHERE o.user_id = 900;
-               DELETE FROM ly_order WHERE user_id = 900; DELETE FROM ly_idempotency_key WHERE user_id = 900;
-               DELETE FROM ly_users WHERE id = 900;"
+# wrk's figures of $LAST_OUT: requests and the measured duration in seconds
+wrk_requests() { awk '/ requests in / { print $1 }' "$LAST_OUT"; }
+wrk_seconds() {
+    awk '/ requests in / { t = $4; sub(/,$/, "", t)
+            if (t ~ /ms$/) { sub(/ms$/, "", t); t /= 1000 } else if (t ~ /m$/) { sub(/m$/, "", t); t *= 60 }
+            else if (t ~ /h$/) { sub(/h$/, "", t); t *= 3600 } else sub(/s$/, "", t)
+            print t + 0 }' "$LAST_OUT"
 }
+bench_check() { sed -n "s/^bench-check: //p" "$LAST_OUT"; }
+check_value() { bench_check | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n1; }
+
+run() {   # run NAME PATH [wrk header args…]
+    local name=$1 path=$2
+    shift 2
+    check_target "$path" "$@" || return 0
+    wrk_run "$name" "$path" "$path" "$@"
+    RESULTS+=("$(row "$path" "")")
+}
+
+skip() {   # skip LABEL REASON: a run that cannot be measured here, said loudly
+    warn "SKIPPING $1: $2"
+    SKIPPED+=("$1 — SKIPPED: $2")
+}
+
+# ---------------------------------------------------------------- the bench user and its data
+# Sessions in the shop's zone like the app's (it compares created_time with NOW() for the timeout).
+SHOP_TZ=$(sed -n 's/^LUFFY_TIMEZONE=//p' "$ENV_FILE" | tail -n1)
+SHOP_OFFSET=$(TZ=${SHOP_TZ:-Asia/Shanghai} date +%:z)
+bench_mariadb() { mariadb --defaults-file="$CLIENT_CNF" --init-command="SET time_zone = '$SHOP_OFFSET'" luffycity "$@"; }
+bench_sql() { bench_mariadb -e "$1"; }
+bench_query() { bench_mariadb -N -B -e "$1"; }
+
+# Order numbers of the bench user (SPEC 7.5: YYYYMMDD + %08d user id + %08d sequence). The app's
+# sequence counts from 1; the pools use 90000000+ (pay link) and 91000000+ (notify), 92000000 is
+# the notify probe: ranges the app reaches only after 90 million orders.
+USER_PART=$(printf '%08d' "$BENCH_USER")
+USER_NUMBERS="________${USER_PART}________"        # LIKE pattern: every order number of the bench user
+
+# Removes everything the bench user did, also what an interrupted run left behind. Settling an
+# order added one student to each of its courses: those increments are taken back first (from the
+# settled bench orders themselves, so that purchases other people make on the shared dev stack
+# meanwhile keep theirs); the table's notes compare the result with the snapshot taken before.
+bench_cleanup() {
+    bench_sql "
+        START TRANSACTION;
+        UPDATE ly_course c
+        JOIN (SELECT oc.course_id, COUNT(*) AS n FROM ly_order_course oc JOIN ly_order o ON o.id = oc.order_id
+              WHERE o.user_id = $BENCH_USER AND o.order_status = 1 GROUP BY oc.course_id) x ON x.course_id = c.id
+        SET c.students = c.students - x.n;
+        DELETE FROM ly_alipay_notification WHERE out_trade_no LIKE '$USER_NUMBERS'
+            OR order_id IN (SELECT id FROM ly_order WHERE user_id = $BENCH_USER);
+        DELETE FROM ly_payment_refund WHERE order_number LIKE '$USER_NUMBERS'
+            OR order_id IN (SELECT id FROM ly_order WHERE user_id = $BENCH_USER);
+        DELETE FROM ly_user_course WHERE user_id = $BENCH_USER;
+        DELETE FROM ly_credit WHERE user_id = $BENCH_USER;
+        DELETE oc FROM ly_order_course oc JOIN ly_order o ON o.id = oc.order_id WHERE o.user_id = $BENCH_USER;
+        DELETE FROM ly_order WHERE user_id = $BENCH_USER;
+        DELETE FROM ly_idempotency_key WHERE user_id = $BENCH_USER;
+        DELETE FROM ly_users WHERE id = $BENCH_USER;
+        COMMIT;"
+    rm -f "$WORK_DIR"/notify-bodies.txt "$WORK_DIR"/notify-orders.tsv
+}
+
+students_now() { bench_query "SELECT id, students FROM ly_course ORDER BY id"; }
+
+# SQL rows (id, students) of the snapshot, for a temporary table
+students_before_values() {
+    awk -F'\t' 'BEGIN { sep = "" } { printf "%s(%s, %s)", sep, $1, $2; sep = ", " }' "$STUDENTS_BEFORE"
+}
+
+# create_orders FIRST_SEQ COUNT: unpaid orders of the bench user, one course each (the visible
+# courses in turn), at the course's list price, created now (so unexpired), all NOT NULL columns
+# as the app writes them.
+create_orders() {
+    local first=$1 count=$2 last
+    last=$((count - 1))
+    bench_sql "
+        SET @prefix = '$ORDER_PREFIX';
+        SET @n = (SELECT COUNT(*) FROM ly_course WHERE is_deleted = 0 AND is_show = 1);
+        INSERT INTO ly_order (name, is_deleted, orders, is_show, created_time, updated_time, total_price, real_price,
+                              order_number, order_status, pay_type, order_desc, pay_time, credit, user_id, trade_no)
+        SELECT '购买课程', 0, 0, 1, NOW(6), NOW(6), c.price, c.price,
+               CONCAT(@prefix, LPAD($first + s.seq, 8, '0')), 0, 0, NULL, NULL, 0, $BENCH_USER, NULL
+        FROM seq_0_to_$last s
+        JOIN (SELECT id, price, ROW_NUMBER() OVER (ORDER BY id) - 1 AS k
+              FROM ly_course WHERE is_deleted = 0 AND is_show = 1) c ON c.k = s.seq % @n;
+        INSERT INTO ly_order_course (name, is_deleted, orders, is_show, created_time, updated_time, price, real_price,
+                                     discount_name, course_id, order_id)
+        SELECT c.name, 0, 0, 1, NOW(6), NOW(6), c.price, c.price, '', c.id, o.id
+        FROM seq_0_to_$last s
+        JOIN (SELECT id, name, price, ROW_NUMBER() OVER (ORDER BY id) - 1 AS k
+              FROM ly_course WHERE is_deleted = 0 AND is_show = 1) c ON c.k = s.seq % @n
+        JOIN ly_order o ON o.order_number = CONCAT(@prefix, LPAD($first + s.seq, 8, '0'));"
+}
+
+ORDER_PREFIX=$(bench_query "SELECT DATE_FORMAT(NOW(), '%Y%m%d')")$USER_PART
+
 bench_cleanup
 bench_sql "INSERT INTO ly_users (id, password, last_login, is_superuser, username, first_name, last_name, email, is_staff,
              is_active, date_joined, mobile, money, credit, avatar, nickname)
-           VALUES (900, '!', NULL, 0, 'bench', '', '', 'bench@luffycity.test', 0, 1, NOW(6), '19900000900', 0, 0, NULL, 'bench');"
+           VALUES ($BENCH_USER, '!', NULL, 0, 'bench', '', '', 'bench@luffycity.test', 0, 1, NOW(6), '19900000900', 0, 0, NULL, 'bench');"
 trap bench_cleanup EXIT
-BENCH_TOKEN=$("$STACK_SH" dev token 900)
-export BENCH_TOKEN
+BENCH_TOKEN=$("$STACK_SH" dev token "$BENCH_USER")
+export BENCH_TOKEN BENCH_LUA_THREADS=$THREADS
 
+# ---------------------------------------------------------------- the earlier runs
 run user-order '/user/order?page=1&size=5' -H "$AUTH"
 run healthz '/healthz'
 run coupon-enable '/coupon/enable?course_ids=1,3' -H "$AUTH"
-run post-order '/orders' -s "$ROOT/scripts/bench/post-order.lua"
+run post-order '/orders' -s "$BENCH_DIR/post-order.lua"
 
+# ---------------------------------------------------------------- pay link
+# A pool of BENCH_PAYLINK_ORDERS orders, cycled (not one order over and over): each request reads
+# another order row, as real buyers do, and each order's first link also records pay_link_time
+# (one UPDATE per order: 1,000 of ~60,000 requests at 3k req/s); after that a link is one indexed
+# SELECT and one RSA-2048 signature, the steady state this run measures.
+env_value() { sed -n "s/^$1=//p" "$ENV_FILE" | tail -n1; }
+APP_ID=$(env_value LUFFY_ALIPAY_APP_ID)
+SELLER_ID=$(env_value LUFFY_ALIPAY_SELLER_ID)
+APP_KEY=$(env_value LUFFY_ALIPAY_APP_PRIVATE_KEY)
+SANDBOX_KEY=$(env_value LUFFY_SANDBOX_PRIVATE_KEY)
+PAYLINK_LABEL='/payments/alipay/<order_number>'
+NOTIFY_LABEL='/payments/alipay/notify (POST)'
+
+OPENSSL_SIGNS=""
+openssl_speed() {
+    local out=$LOG_DIR/bench-openssl-speed.txt
+    command -v openssl >/dev/null || return 0
+    step "openssl speed -seconds 5 rsa2048 (the signing ceiling of one core)"
+    openssl speed -seconds 5 rsa2048 >"$out" 2>&1 || { warn "openssl speed failed: ${out#"$ROOT"/}"; return 0; }
+    OPENSSL_SIGNS=$(awk '$1 == "rsa" && $2 == "2048" && $3 == "bits" { print $6 }' "$out" | tail -n1)
+}
+
+paylink_run() {
+    local prefix first_number code body bad ratio="" extra
+    if [ -z "$APP_ID" ] || [ -z "$APP_KEY" ] || [ ! -r "$APP_KEY" ]; then
+        skip "$PAYLINK_LABEL" "the app's Alipay settings are missing (LUFFY_ALIPAY_APP_ID, LUFFY_ALIPAY_APP_PRIVATE_KEY=${APP_KEY:-unset} in ${ENV_FILE#"$ROOT"/})"
+        return 0
+    fi
+    step "pay link pool: $PAYLINK_ORDERS unpaid orders of user $BENCH_USER"
+    create_orders 90000000 "$PAYLINK_ORDERS"
+    prefix=$ORDER_PREFIX
+    first_number=${prefix}90000000
+    body=$(curl -s -w '\n%{http_code}' -H "Authorization: jwt $BENCH_TOKEN" "$BASE_URL/payments/alipay/$first_number") \
+        || body=$'\n000'
+    code=${body##*$'\n'}
+    if [ "$code" != 200 ] || [[ "$body" != *'"link"'* ]]; then
+        skip "$PAYLINK_LABEL" "GET /payments/alipay/$first_number answers $code (${body%$'\n'*}), not 200 with a link"
+        return 0
+    fi
+    openssl_speed
+    export BENCH_PAYLINK_PREFIX=$prefix BENCH_PAYLINK_BASE=90000000 BENCH_PAYLINK_COUNT=$PAYLINK_ORDERS
+    wrk_run pay-link "$PAYLINK_LABEL ($PAYLINK_ORDERS orders)" /payments/alipay/ -s "$BENCH_DIR/pay-link.lua"
+    bad=$(check_value answers_not_200)
+    PAYLINK_RPS=$(awk '$1 == "Requests/sec:" { print $2 }' "$LAST_OUT")
+    if [ -n "$OPENSSL_SIGNS" ]; then
+        ratio=$(awk -v a="$PAYLINK_RPS" -v b="$OPENSSL_SIGNS" 'BEGIN { printf "%.2f", a / b }')
+        extra="${PAYLINK_ORDERS} orders cycled; = ${ratio} x openssl sign/s (${OPENSSL_SIGNS}/s, 1 core)"
+        NOTES+=("openssl speed -seconds 5 rsa2048: ${OPENSSL_SIGNS} sign/s on one core; pay link ${PAYLINK_RPS} req/s ÷ ${OPENSSL_SIGNS} = ${ratio}")
+    else
+        extra="${PAYLINK_ORDERS} orders cycled; openssl speed unavailable"
+    fi
+    [ "${bad:-0}" = 0 ] || extra+="; answers ≠ 200: $bad ($(bench_check | sed -n 's/^first such answer: //p'))"
+    RESULTS+=("$(row "/payments/alipay/<order_number>" "$extra")")
+}
+
+# ---------------------------------------------------------------- notify
+# BENCH_NOTIFY_ORDERS unpaid orders (one course each) and as many notifications, each for its own
+# order with its own trade_no and notify_id, sent once each: every request is a real settlement.
+python_ready() {
+    [ -x "$VENV/bin/python" ] || { NOTIFY_WHY="no project venv .venv (make test creates it)"; return 1; }
+    "$VENV/bin/python" -c 'import cryptography' >/dev/null 2>&1 && return 0
+    step "pip install -r scripts/bench/requirements.txt (into .venv)"
+    if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$BENCH_DIR/requirements.txt" >&2; then
+        NOTIFY_WHY="the Python package cryptography is missing from .venv and pip could not install it"
+        return 1
+    fi
+}
+
+students_check() {   # each settled bench order course added exactly one student
+    bench_query "
+        CREATE TEMPORARY TABLE bench_before (id BIGINT PRIMARY KEY, students INT);
+        INSERT INTO bench_before VALUES $(students_before_values);
+        SELECT CONCAT('course ', c.id, ' +', c.students - b.students, ' for ', COALESCE(x.n, 0), ' settled bench order courses')
+        FROM ly_course c JOIN bench_before b ON b.id = c.id
+        LEFT JOIN (SELECT oc.course_id, COUNT(*) AS n FROM ly_order_course oc JOIN ly_order o ON o.id = oc.order_id
+                   WHERE o.user_id = $BENCH_USER AND o.order_status = 1 GROUP BY oc.course_id) x ON x.course_id = c.id
+        WHERE c.students - b.students <> COALESCE(x.n, 0);"
+}
+
+notify_run() {
+    local prefix probe answer sent ok notok repeats settled seconds per_s refunds outcomes extra mismatch
+    NOTIFY_WHY=""
+    if [ -z "$SANDBOX_KEY" ] || [ ! -r "$SANDBOX_KEY" ]; then
+        skip "$NOTIFY_LABEL" "the sandbox's Alipay private key is missing (LUFFY_SANDBOX_PRIVATE_KEY=${SANDBOX_KEY:-unset} in ${ENV_FILE#"$ROOT"/}): cannot sign notifications"
+        return 0
+    fi
+    [ -n "$APP_ID" ] || { skip "$NOTIFY_LABEL" "LUFFY_ALIPAY_APP_ID is not set in ${ENV_FILE#"$ROOT"/}"; return 0; }
+    python_ready || { skip "$NOTIFY_LABEL" "$NOTIFY_WHY"; return 0; }
+    prefix=$ORDER_PREFIX
+
+    # A probe first (its own order): a notification must settle, else the run would measure refusals.
+    create_orders 92000000 1
+    probe=${prefix}92000000
+    bench_query "SELECT order_number, real_price FROM ly_order WHERE order_number = '$probe'" >"$WORK_DIR/notify-orders.tsv"
+    "$VENV/bin/python" "$BENCH_DIR/gen-notify.py" --key "$SANDBOX_KEY" --app-id "$APP_ID" --seller-id "$SELLER_ID" \
+        --tag 9 --orders "$WORK_DIR/notify-orders.tsv" --out "$WORK_DIR/notify-bodies.txt" 2>/dev/null \
+        || { skip "$NOTIFY_LABEL" "scripts/bench/gen-notify.py could not sign with $SANDBOX_KEY"; return 0; }
+    answer=$(tr -d '\n' <"$WORK_DIR/notify-bodies.txt" | curl -s -H 'Content-Type: application/x-www-form-urlencoded; charset=utf-8' \
+        --data-binary @- "$BASE_URL/payments/alipay/notify") || answer="(no answer)"
+    if [ "$answer" != success ] || [ "$(bench_query "SELECT order_status FROM ly_order WHERE order_number = '$probe'")" != 1 ]; then
+        skip "$NOTIFY_LABEL" "a probe notification signed with $SANDBOX_KEY answered '$answer' and did not settle its order: does LUFFY_ALIPAY_PUBLIC_KEY match the sandbox's key? (app log: ${LOG_DIR#"$ROOT"/}/app.log)"
+        return 0
+    fi
+
+    step "notify pool: $NOTIFY_ORDERS unpaid orders of user $BENCH_USER and as many signed notifications"
+    create_orders 91000000 "$NOTIFY_ORDERS"
+    bench_query "SELECT order_number, real_price FROM ly_order
+                 WHERE order_number BETWEEN '${prefix}91000000' AND '${prefix}91999999' ORDER BY order_number" \
+        >"$WORK_DIR/notify-orders.tsv"
+    "$VENV/bin/python" "$BENCH_DIR/gen-notify.py" --key "$SANDBOX_KEY" --app-id "$APP_ID" --seller-id "$SELLER_ID" \
+        --tag 1 --orders "$WORK_DIR/notify-orders.tsv" --out "$WORK_DIR/notify-bodies.txt" \
+        || die "scripts/bench/gen-notify.py failed"
+    sleep 2   # let the signing processes' CPU settle before measuring
+
+    export BENCH_NOTIFY_BODIES=$WORK_DIR/notify-bodies.txt
+    wrk_run notify "$NOTIFY_LABEL ($NOTIFY_ORDERS distinct orders)" /payments/alipay/notify -s "$BENCH_DIR/notify.lua"
+    sleep 1   # requests in flight when wrk stopped finish (they may settle too)
+    sent=$(check_value sent) ok=$(check_value success) notok=$(check_value not_success) repeats=$(check_value repeats)
+    settled=$(bench_query "SELECT COUNT(*) FROM ly_order
+                           WHERE order_number BETWEEN '${prefix}91000000' AND '${prefix}91999999' AND order_status = 1")
+    seconds=$(wrk_seconds)
+    per_s=$(awk -v s="$settled" -v t="$seconds" 'BEGIN { printf "%.1f", s / t }')
+    refunds=$(bench_query "SELECT COUNT(*) FROM ly_payment_refund WHERE order_number LIKE '$USER_NUMBERS'")
+    outcomes=$(bench_query "SELECT GROUP_CONCAT(CONCAT(outcome, ' ', n) SEPARATOR ', ') FROM
+                            (SELECT outcome, COUNT(*) n FROM ly_alipay_notification
+                             WHERE out_trade_no BETWEEN '${prefix}91000000' AND '${prefix}91999999' GROUP BY outcome) t")
+    extra="settled ${settled} in ${seconds}s = ${per_s} settlements/s; bodies ≠ success: ${notok:-?}"
+    [ "${repeats:-0}" = 0 ] || extra+="; REPEATED bodies: $repeats (raise BENCH_NOTIFY_ORDERS)"
+    [ "$refunds" = 0 ] || extra+="; refund records: $refunds"
+    RESULTS+=("$(row "/payments/alipay/notify (POST)" "$extra")")
+    NOTES+=("notify: wrk sent ${sent:-?} notifications (of $NOTIFY_ORDERS, repeats ${repeats:-?}), ${ok:-?} answered 'success', ${notok:-?} did not; ${settled} of the orders are paid; recorded notifications: ${outcomes:-none}")
+    [ "${notok:-0}" = 0 ] || NOTES+=("notify: first answer that was not 'success': $(bench_check | sed -n "s/^first answer not 'success': //p")")
+    mismatch=$(students_check)
+    if [ -n "$mismatch" ]; then
+        NOTES+=("ly_course.students moved differently from the settled bench orders (someone else buying on the dev stack, or a bug): $(echo "$mismatch" | paste -sd ';' -)")
+    else
+        NOTES+=("ly_course.students: +1 per settled bench order course, exactly")
+    fi
+}
+
+students_now >"$STUDENTS_BEFORE"
+paylink_run
+notify_run
+
+step "removing the bench user's data"
+bench_cleanup
+if students_now | cmp -s - "$STUDENTS_BEFORE"; then
+    NOTES+=("bench data removed; ly_course.students back to its values from before the runs")
+else
+    NOTES+=("bench data removed, but ly_course.students differs from before the runs: $(students_now | diff "$STUDENTS_BEFORE" - | grep '^[<>]' | paste -sd ' ' -) (< before, > now)")
+fi
+
+# ---------------------------------------------------------------- the table
 echo
-echo "luffy-pay bench: wrk -t$THREADS -c$CONNECTIONS -d$DURATION through nginx ($BASE_URL), $(nproc) cores"
-printf '%-32s %10s %9s %9s %8s %10s\n' endpoint req/s p50 p99 non-2xx "app VmRSS"
+echo "luffy-pay bench: wrk -t$THREADS -c$CONNECTIONS -d$DURATION through nginx ($BASE_URL), $(nproc) cores," \
+     "load average $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after"
+# shellcheck disable=SC2059
+printf "$ROW_FORMAT  %s\n" endpoint req/s p50 p99 non-2xx "app VmRSS" checks
 printf '%s\n' "${RESULTS[@]}"
+for s in "${SKIPPED[@]}"; do echo "$s"; done
+for n in "${NOTES[@]}"; do echo "- $n"; done
 echo "(app VmRSS read from /proc/PID/status right after each run; raw output: ${LOG_DIR#"$ROOT"/}/bench-*.txt)"
