@@ -44,7 +44,26 @@ enum PaymentHandlers {
         guard amount == order.realPrice else { return refuse("amount") }
 
         let paid = status == "TRADE_SUCCESS" || status == "TRADE_FINISHED"
-        let outcome = try db.transaction { () -> String in
+        let outcome: String
+        do {
+            outcome = try record(params, order: order, tradeNo: tradeNo, status: status, amount: amount, paid: paid, db: db)
+        } catch let error as DatabaseError where error.isConnectionFailure {
+            throw error  // retried once on a new connection, else 503: Alipay retries either way
+        } catch {
+            // Not stored: Alipay must try again later (SPEC 6.5), whatever went wrong.
+            log.error("notification not stored", ("out_trade_no", number), ("error", String(describing: error)))
+            return .text("fail")
+        }
+        log.info("notification handled", ("out_trade_no", number), ("trade_status", status), ("outcome", outcome))
+        return .text("success")
+    }
+
+    /// Settles (for a paid status) and records the notification, in one transaction.
+    private static func record(_ params: [(String, String)], order: PaymentOrder, tradeNo: String, status: String,
+                               amount: Fen, paid: Bool, db: Database) throws -> String {
+        let number = order.number
+        func value(_ key: String) -> String? { params.first { $0.0 == key }?.1 }
+        return try db.transaction { () -> String in
             let result: String
             if paid {
                 switch try Settlement.settle(orderID: order.id, tradeNo: tradeNo, amount: amount, source: .notify, db: db) {
@@ -65,8 +84,6 @@ enum PaymentHandlers {
                       .text(String(decoding: raw.serialized, as: UTF8.self)), .text(result), .int(order.id)])
             return result
         }
-        log.info("notification handled", ("out_trade_no", number), ("trade_status", status), ("outcome", outcome))
-        return .text("success")
     }
 
     /// `GET /payments/alipay/result?…`: the buyer's browser back from Alipay. The return proves
