@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/bench.sh — `make bench`: wrk through nginx against the dev stack (started if needed).
 #   GET /user/order?page=1&size=5 with the demo token of user 1, GET /healthz,
-#   GET /coupon/enable?course_ids=1,3 as user 1, POST /orders (2 courses, no coupon;
+#   GET /coupon/enable?course_ids=1,3 and POST /orders (2 courses, no coupon;
 #   scripts/bench/post-order.lua) as a dedicated bench user (900), and the payment runs:
 #   GET /payments/alipay/<order_number>  pay links (RSA signing) for a pool of the bench user's
 #       unpaid orders, cycled (scripts/bench/pay-link.lua); compared with `openssl speed rsa2048`
@@ -151,6 +151,7 @@ bench_cleanup() {
         DELETE oc FROM ly_order_course oc JOIN ly_order o ON o.id = oc.order_id WHERE o.user_id = $BENCH_USER;
         DELETE FROM ly_order WHERE user_id = $BENCH_USER;
         DELETE FROM ly_idempotency_key WHERE user_id = $BENCH_USER;
+        DELETE FROM ly_coupon_log WHERE user_id = $BENCH_USER;
         DELETE FROM ly_users WHERE id = $BENCH_USER;
         COMMIT;"
     rm -f "$WORK_DIR"/notify-bodies.txt "$WORK_DIR"/notify-orders.tsv
@@ -194,6 +195,11 @@ bench_cleanup
 bench_sql "INSERT INTO ly_users (id, password, last_login, is_superuser, username, first_name, last_name, email, is_staff,
              is_active, date_joined, mobile, money, credit, avatar, nickname)
            VALUES ($BENCH_USER, '!', NULL, 0, 'bench', '', '', 'bench@luffycity.test', 0, 1, NOW(6), '19900000900', 0, 0, NULL, 'bench');"
+# The bench user holds one of each dev coupon, as user 1 does, so coupon/enable does the same
+# work without depending on which courses user 1 has bought on this stack.
+bench_sql "INSERT INTO ly_coupon_log (is_deleted, orders, is_show, created_time, updated_time, name, use_time, use_status,
+                                      coupon_id, order_id, user_id)
+           SELECT 0, 1, 1, NOW(6), NOW(6), name, NULL, 0, id, NULL, $BENCH_USER FROM ly_coupon WHERE is_deleted = 0;"
 trap bench_cleanup EXIT
 BENCH_TOKEN=$("$STACK_SH" dev token "$BENCH_USER")
 export BENCH_TOKEN BENCH_LUA_THREADS=$THREADS
@@ -201,7 +207,7 @@ export BENCH_TOKEN BENCH_LUA_THREADS=$THREADS
 # ---------------------------------------------------------------- the earlier runs
 run user-order '/user/order?page=1&size=5' -H "$AUTH"
 run healthz '/healthz'
-run coupon-enable '/coupon/enable?course_ids=1,3' -H "$AUTH"
+run coupon-enable '/coupon/enable?course_ids=1,3' -H "Authorization: jwt $BENCH_TOKEN"
 run post-order '/orders' -s "$BENCH_DIR/post-order.lua"
 
 # ---------------------------------------------------------------- pay link
