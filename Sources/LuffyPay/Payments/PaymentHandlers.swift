@@ -38,19 +38,16 @@ enum PaymentHandlers {
               let status = value("trade_status"), let amount = value("total_amount").flatMap({ Fen(decimal: $0) })
         else { return refuse("fields") }
         let db = context.db
-        guard let order = try PaymentOrder.find(number: number, userID: nil, timeout: context.settings.orderTimeout, db: db) else {
-            return refuse("unknown order")
-        }
-        guard amount == order.realPrice else { return refuse("amount") }
-
         let paid = status == "TRADE_SUCCESS" || status == "TRADE_FINISHED"
         let outcome: String
         do {
+            guard let order = try PaymentOrder.find(number: number, userID: nil, timeout: context.settings.orderTimeout, db: db)
+            else { return refuse("unknown order") }
+            guard amount == order.realPrice else { return refuse("amount") }
             outcome = try record(params, order: order, tradeNo: tradeNo, status: status, amount: amount, paid: paid, db: db)
-        } catch let error as DatabaseError where error.isConnectionFailure {
-            throw error  // retried once on a new connection, else 503: Alipay retries either way
         } catch {
-            // Not stored: Alipay must try again later (SPEC 6.5), whatever went wrong.
+            // Not stored (database down, or anything else): Alipay answers `fail` with a retry
+            // later (SPEC 6.5); the exactly-once settlement makes that retry safe.
             log.error("notification not stored", ("out_trade_no", number), ("error", String(describing: error)))
             return .text("fail")
         }
