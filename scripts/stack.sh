@@ -128,13 +128,19 @@ svc_pid() {   # print the pid of a running service of this stack, or fail
     echo "$pid"
 }
 
-# svc_launch NAME CMD… — start CMD in the background (no stdin, output to its log, without
-# the lock fds 8 and 9 of test.sh and stack.sh) and record its pid. Called from this script,
-# so $! is CMD itself.
+# svc_launch NAME CMD… — start CMD in the background (no stdin, output to its log, and no other
+# descriptor of the caller: a lock some caller holds, like test.sh's, must not outlive it in a
+# service) and record its pid. The subshell execs CMD, so $! is CMD itself.
 svc_launch() {
     local name=$1 pid
     shift
-    "$@" </dev/null >>"$LOG_DIR/$name.log" 2>&1 8>&- 9>&- &
+    (
+        for fd in /proc/"$BASHPID"/fd/*; do
+            fd=${fd##*/}
+            [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+        done
+        exec "$@"
+    ) </dev/null >>"$LOG_DIR/$name.log" 2>&1 &
     pid=$!
     echo "$pid" >"$RUN_DIR/$name.pid"
     # a start that dies at once is reported by the caller's readiness check
