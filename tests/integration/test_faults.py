@@ -286,14 +286,16 @@ def test_sigterm_under_load_is_graceful(restore_stack):
     assert others, "no 502 at all after the app exited: the load did not reach the stopped app"
     # Requests that reached the app must be answered by it. nginx tells which 502s were failed
     # connects (socket gone or refused: fine) and which were connections the app accepted, or left
-    # queued in its listen backlog, and then dropped (not fine). Independently of nginx's log: a
-    # request sent well before the signal (20 ms: far longer than nginx needs to hand it over)
-    # must have been answered by the app.
+    # queued in its listen backlog, and then dropped (not fine): that is the exact criterion.
+    # Independently of nginx's log: a request sent well before the signal must have been answered
+    # by the app. "Well before" is 0.5 s: with 16 clients on 2 shared cores nginx was seen taking
+    # 29 ms from a client's send to its upstream connect, so a tighter margin counts requests that
+    # never reached the app (nginx's log shows their clean connect failure).
     upstream_errors = [line for line in _read_from(NGINX_ERROR_LOG, nginx_offset).splitlines()
                        if "upstream" in line]
     dropped = [re.sub(r", client: .*", "", line) for line in upstream_errors
                if not re.search(r"connect\(\) to unix:\S+ failed \((2|111|11): ", line)]
-    in_flight = [o for o in others if o.sent < t_sig - 0.02]
+    in_flight = [o for o in others if o.sent < t_sig - 0.5]
     assert not dropped and not in_flight, (
         f"{len(dropped)} requests reached the app and were dropped (nginx: {dropped[:2]}); "
         f"{len(in_flight)} requests sent before SIGTERM got no answer from the app: {in_flight[:2]}")
