@@ -13,6 +13,7 @@ import json
 import os
 import re
 import subprocess
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -364,3 +365,26 @@ def wait_for_db(conn, sql, args, expected, timeout=10.0):
         if value == expected or time.monotonic() > deadline:
             return value
         time.sleep(0.1)
+
+
+def at_once(calls, timeout=90):
+    """Run the callables in threads released together by a barrier; returns their results in order."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            barrier.wait(timeout=timeout)
+            results[i] = call()
+        except Exception as exc:  # noqa: BLE001 - reported by the test below
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, c), daemon=True) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in threads), "a racing call did not finish in time"
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert not errors, errors[:5]
+    return results

@@ -262,7 +262,7 @@ def test_sigterm_under_load_is_graceful(restore_stack):
                 os.waitpid(pid, 0)
 
     # the process: gone within 10 s, exit status 0, and it said so in its log
-    assert exit_after is not None and exit_after <= 10, f"the app did not exit within 10 s of SIGTERM"
+    assert exit_after is not None and exit_after <= 10, "the app did not exit within 10 s of SIGTERM"
     app_log = _read_from(APP_LOG, log_offset)
     lines = [log_fields(line) for line in app_log.splitlines()]
     msgs = [f.get("msg") for f in lines if f.get("pid") in (None, str(pid))]

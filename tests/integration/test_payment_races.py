@@ -13,7 +13,6 @@ closed once with its credit given back once.
 
 import re
 import subprocess
-import threading
 import urllib.parse
 from collections import Counter
 
@@ -23,32 +22,9 @@ import requests
 from alipay import (PAID_ANSWER, Buyer, age_order, assert_notify_answer, get_result, notification, order_state,
                     pay_link, post_notify, result_query, sandbox_trade, shop)
 from conftest import APP_LOG, BASE_URL, auth, log_fields
-from ordering import ORDER_TIMEOUT, loads, sweep_cmd
+from ordering import ORDER_TIMEOUT, at_once, loads, sweep_cmd
 
 __all__ = ["shop"]  # the fixture, imported for pytest
-
-
-def all_at_once(calls, timeout=90):
-    """Runs each callable in its own thread, released together by a barrier; results in order."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=timeout)
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - reported below
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i, c), daemon=True) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout)
-    assert not any(t.is_alive() for t in threads), "a racing request did not finish in time"
-    errors = [r for r in results if isinstance(r, Exception)]
-    assert not errors, errors[:5]
-    return results
 
 
 def paid_without_notification(client, p):
@@ -92,7 +68,7 @@ def test_fifty_notifications_five_returns_five_queries_settle_once(client, shop,
     calls += [lambda s=s: ("query", s.get(f"{BASE_URL}/payments/alipay/query/{p.number}", headers=auth(p.user_id),
                                           timeout=30)) for s in pool[55:]]
     try:
-        results = all_at_once(calls)
+        results = at_once(calls)
     finally:
         for s in pool:
             s.close()
@@ -131,7 +107,7 @@ def test_cancels_racing_notifications_of_a_paid_trade(client, shop):
               for s in pool[20:26]]
     calls += [lambda s=s: ("return", get_result(query, session=s)) for s in pool[26:]]
     try:
-        results = all_at_once(calls)
+        results = at_once(calls)
     finally:
         for s in pool:
             s.close()
@@ -168,7 +144,7 @@ def test_sweepers_racing_notifications_of_a_paid_trade(client, db, shop):
     calls = [lambda s=s: ("notify", post_notify(form, session=s)) for s in pool]
     calls += [lambda: _sweep(cmd, env) for _ in range(3)]
     try:
-        results = all_at_once(calls)
+        results = at_once(calls)
     finally:
         for s in pool:
             s.close()
@@ -196,7 +172,7 @@ def test_cancels_racing_sweepers_over_an_unpaid_linked_trade(client, db, shop):
              for s in pool]
     calls += [lambda: _sweep(cmd, env) for _ in range(2)]
     try:
-        results = all_at_once(calls)
+        results = at_once(calls)
     finally:
         for s in pool:
             s.close()

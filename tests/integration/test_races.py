@@ -5,40 +5,16 @@ Every race runs as a throwaway user and is bounded in count and time.
 
 import re
 import subprocess
-import threading
 import time
 from collections import Counter
 
 import pytest
 
 from conftest import Client, assert_error, assert_json_response, db_rows
-from ordering import (CREDIT_RATIO, ORDER_TIMEOUT, cancel_order, coupon_log_row, dev_offer, loads, new_key,
+from ordering import (CREDIT_RATIO, ORDER_TIMEOUT, at_once, cancel_order, coupon_log_row, dev_offer, loads, new_key,
                       order_row, post_order, scalar, shop_dates, sweep_cmd, throwaway, user_credit)
 
 __all__ = ["throwaway"]  # the fixture, imported for pytest
-
-
-def at_once(calls, timeout=60):
-    """Run the callables in threads released together by a barrier; returns their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=timeout)
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - reported by the test below
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i, c), daemon=True) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout)
-    assert not any(t.is_alive() for t in threads), "a racing call did not finish in time"
-    errors = [r for r in results if isinstance(r, Exception)]
-    assert not errors, errors
-    return results
 
 
 def concurrent_orders(user_id, bodies, keys=None):
