@@ -363,68 +363,47 @@ app_migrate() {
     "$APP_BIN" migrate >&2 || die "luffy-pay migrate failed"
 }
 
-app_ready() {   # the socket exists, or the process is gone (caller re-checks)
+# The app and the sandbox are both FastCGI responders on a unix socket of the stack.
+fcgi_ready() {   # fcgi_ready NAME SOCKET: the socket exists, or the process is gone (caller re-checks)
     local pid
-    pid=$(head -n1 "$RUN_DIR/app.pid" 2>/dev/null) || return 0
+    pid=$(head -n1 "$RUN_DIR/$1.pid" 2>/dev/null) || return 0
     pid_alive "$pid" || return 0
-    [ -S "$APP_SOCKET" ]
+    [ -S "$2" ]
 }
 
-app_start() {
-    local pid
-    [ -x "$APP_BIN" ] || { warn "no ${APP_BIN#"$ROOT"/}: app not started"; return 0; }
-    if pid=$(svc_pid app); then
-        if [ "$APP_BIN" -nt "$RUN_DIR/app.pid" ]; then
-            say "luffy-pay was rebuilt: restarting it"
-            svc_stop app TERM 15
+# fcgi_start NAME PROGRAM SOCKET GRACE_SECONDS BIN [ARGS…]: start it unless it runs (restart it
+# when BIN was rebuilt since), wait for its socket, and make the socket reachable for nginx.
+fcgi_start() {
+    local name=$1 program=$2 socket=$3 grace=$4 bin=$5 pid
+    shift 4
+    [ -x "$bin" ] || { warn "no ${bin#"$ROOT"/}: $program not started"; return 0; }
+    if pid=$(svc_pid "$name"); then
+        if [ "$bin" -nt "$RUN_DIR/$name.pid" ]; then
+            say "$program was rebuilt: restarting it"
+            svc_stop "$name" TERM "$grace"
         else
-            say "app already running (pid $pid)"
+            say "$name already running (pid $pid)"
             return 0
         fi
     fi
-    step "starting luffy-pay serve on ${APP_SOCKET#"$ROOT"/}"
-    rm -f "$APP_SOCKET"
-    svc_launch app "$APP_BIN" serve
-    if ! wait_for "the app's socket" 20 app_ready || ! svc_pid app >/dev/null; then
-        show_log "$LOG_DIR/app.log"; die "luffy-pay serve did not start"
+    step "starting $program on ${socket#"$ROOT"/}"
+    rm -f "$socket"
+    svc_launch "$name" "$@"
+    if ! wait_for "the $name's socket" 20 fcgi_ready "$name" "$socket" || ! svc_pid "$name" >/dev/null; then
+        show_log "$LOG_DIR/$name.log"; die "$program did not start"
     fi
-    # nginx must be able to connect; the app makes its socket 0666 itself, this is a backstop
-    chmod 0666 "$APP_SOCKET"
+    # nginx must be able to connect; the programs make their socket 0666 themselves, this is a backstop
+    chmod 0666 "$socket"
 }
 
+app_start() { fcgi_start app "luffy-pay serve" "$APP_SOCKET" 15 "$APP_BIN" serve; }
 app_stop() { svc_stop app TERM 15; }
 
 # ---------------------------------------------------------------- the Alipay sandbox
 # alipay-sandbox is a FastCGI app like luffy-pay (docs/SANDBOX.md): it listens on
 # run/sandbox.sock, nginx serves it on 127.0.0.1:$SANDBOX_PORT. Its trades live in memory: a
-# restart forgets them.
-sandbox_ready() {   # the socket exists, or the process is gone (caller re-checks)
-    local pid
-    pid=$(head -n1 "$RUN_DIR/sandbox.pid" 2>/dev/null) || return 0
-    pid_alive "$pid" || return 0
-    [ -S "$SANDBOX_SOCKET" ]
-}
-
-sandbox_start() {
-    local pid
-    [ -x "$SANDBOX_BIN" ] || { warn "no ${SANDBOX_BIN#"$ROOT"/}: alipay-sandbox not started"; return 0; }
-    if pid=$(svc_pid sandbox); then
-        if [ "$SANDBOX_BIN" -nt "$RUN_DIR/sandbox.pid" ]; then
-            say "alipay-sandbox was rebuilt: restarting it (its trades are forgotten)"
-            svc_stop sandbox TERM 12
-        else
-            say "sandbox already running (pid $pid, port $SANDBOX_PORT)"
-            return 0
-        fi
-    fi
-    step "starting alipay-sandbox on ${SANDBOX_SOCKET#"$ROOT"/} (nginx: 127.0.0.1:$SANDBOX_PORT)"
-    rm -f "$SANDBOX_SOCKET"
-    svc_launch sandbox "$SANDBOX_BIN"
-    if ! wait_for "the sandbox's socket" 20 sandbox_ready || ! svc_pid sandbox >/dev/null; then
-        show_log "$LOG_DIR/sandbox.log"; die "alipay-sandbox did not start"
-    fi
-    chmod 0666 "$SANDBOX_SOCKET"   # backstop, as for the app's socket
-}
+# restart (also after a rebuild) forgets them.
+sandbox_start() { fcgi_start sandbox alipay-sandbox "$SANDBOX_SOCKET" 12 "$SANDBOX_BIN"; }
 
 # TERM: requests in flight finish; pending notifications and all trades are lost.
 sandbox_stop() { svc_stop sandbox TERM 12; }
