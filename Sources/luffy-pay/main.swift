@@ -38,7 +38,9 @@ do {
         let sweeper = OrderSweeper(settings: settings, log: log, gateway: gateway)
         exit(try server.run(background: [("sweeper", { stop in sweeper.run(until: stop) })]))
     case "migrate":
-        let db = Database(config: DatabaseConfig(settings: settings))
+        var config = DatabaseConfig(settings: settings)
+        config.multiStatements = true
+        let db = Database(config: config)
         let ran = try Migrator(db: db, log: log).migrate(try Migrator.load(directory: settings.sqlDir))
         print(ran.isEmpty ? "migrate: nothing to apply" : "migrate: applied \(ran.joined(separator: ", "))")
     case "sweep":

@@ -53,7 +53,7 @@ public final class Database {
                       "SET time_zone = '\(config.timeZoneOffset)', SESSION tx_isolation = 'READ-COMMITTED'")
         // FOUND_ROWS: affected rows count matched rows, so a conditional UPDATE reports whether its
         // condition held even when it changes nothing.
-        let flags = UInt(CLIENT_MULTI_STATEMENTS) | UInt(CLIENT_FOUND_ROWS)
+        let flags = UInt(CLIENT_FOUND_ROWS) | (config.multiStatements ? UInt(CLIENT_MULTI_STATEMENTS) : 0)
         let ok = mysql_real_connect(handle, config.socket == nil ? config.host : nil, config.user, config.password,
                                     config.name, config.port, config.socket, flags)
         guard ok != nil else {
@@ -107,7 +107,8 @@ public final class Database {
         }
     }
 
-    /// Sends SQL text without parameters, possibly several statements (migrations, BEGIN/COMMIT).
+    /// Sends SQL text without parameters (BEGIN/COMMIT; whole migration files when the connection
+    /// allows several statements).
     public func executeScript(_ sql: String) throws {
         try check {
             let handle = try connection()
