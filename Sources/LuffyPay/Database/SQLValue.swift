@@ -43,11 +43,6 @@ public struct Row: Sendable {
         return f
     }
 
-    public func optionalFen(_ i: Int) throws -> Fen? {
-        guard values[i] != nil else { return nil }
-        return try fen(i)
-    }
-
     public func bool(_ i: Int) throws -> Bool { try int(i) != 0 }
 }
 

@@ -47,11 +47,6 @@ public final class HTTPClient: @unchecked Sendable {
         return try send(request)
     }
 
-    public func get(_ url: String) throws -> Reply {
-        guard let target = URL(string: url) else { throw Failure.unreachable("bad URL \(url)") }
-        return try send(URLRequest(url: target))
-    }
-
     private func send(_ request: URLRequest) throws -> Reply {
         let done = DispatchSemaphore(value: 0)
         let box = ReplyBox()

@@ -32,7 +32,6 @@ public struct Fen: Sendable, Hashable, Comparable, CustomStringConvertible {
     public static func < (a: Fen, b: Fen) -> Bool { a.value < b.value }
     public static func + (a: Fen, b: Fen) -> Fen { Fen(a.value + b.value) }
     public static func - (a: Fen, b: Fen) -> Fen { Fen(a.value - b.value) }
-    public static func += (a: inout Fen, b: Fen) { a.value += b.value }
 }
 
 extension Character {
