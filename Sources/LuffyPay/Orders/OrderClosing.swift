@@ -20,10 +20,7 @@ public enum OrderClosing {
         let user = try context.user(request)
         guard let orderID = request.parameters["id"].flatMap({ Int64($0) }), orderID > 0 else { throw OrderError.orderNotFound }
         let db = context.db
-        guard let row = try db.query("SELECT order_number FROM ly_order WHERE id = ? AND user_id = ? AND is_deleted = 0",
-                                     [.int(orderID), .int(user.id)]).first,
-              let order = try PaymentOrder.find(number: try row.string(0), userID: user.id,
-                                                timeout: context.settings.orderTimeout, db: db)
+        guard let order = try PaymentOrder.find(id: orderID, userID: user.id, timeout: context.settings.orderTimeout, db: db)
         else { throw OrderError.orderNotFound }
         guard order.status == .unpaid else { throw OrderError.orderNotCancellable }
         if order.payLinkIssued {

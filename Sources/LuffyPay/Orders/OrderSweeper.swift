@@ -23,21 +23,18 @@ public struct OrderSweeper: Sendable {
     /// settled instead). One batch a pass; an order the gateway cannot be asked about waits for
     /// the next pass.
     func sweepLinked(db: Database, batchSize: Int = 100) throws -> Int {
-        let numbers = try db.query("""
-            SELECT order_number FROM ly_order
-            WHERE order_status = 0 AND created_time < NOW(6) - INTERVAL ? SECOND AND pay_link_time IS NOT NULL
+        let orders = try PaymentOrder.fetch("""
+            order_status = 0 AND created_time < NOW(6) - INTERVAL ? SECOND AND pay_link_time IS NOT NULL
             ORDER BY created_time LIMIT ?
-            """, [.int(Int64(settings.orderTimeout)), .int(Int64(batchSize))]).map { try $0.string(0) }
+            """, [.int(Int64(settings.orderTimeout)), .int(Int64(batchSize))], timeout: settings.orderTimeout, db: db)
         let confirmation = PaymentConfirmation(gateway: gateway, db: db, log: log)
         var closed = 0
-        for number in numbers {
-            guard let order = try PaymentOrder.find(number: number, userID: nil, timeout: settings.orderTimeout, db: db),
-                  order.status == .unpaid else { continue }
+        for order in orders {
             do {
                 if try confirmation.closeTrade(order, source: .sweeper) != nil { continue }
             } catch let error as APIError {
                 // Gateway down, or its answer is not one to act on: leave the order for the next pass.
-                log.warning("order left for the next pass", ("order_number", number), ("reason", error.code))
+                log.warning("order left for the next pass", ("order_number", order.number), ("reason", error.code))
                 continue
             }
             closed += try db.transaction { () -> Int in
