@@ -20,20 +20,27 @@ public enum OrderClosing {
         let user = try context.user(request)
         guard let orderID = request.parameters["id"].flatMap({ Int64($0) }), orderID > 0 else { throw OrderError.orderNotFound }
         let db = context.db
-        guard let order = try PaymentOrder.find(id: orderID, userID: user.id, timeout: context.settings.orderTimeout, db: db)
-        else { throw OrderError.orderNotFound }
-        guard order.status == .unpaid else { throw OrderError.orderNotCancellable }
-        if order.payLinkIssued {
-            let confirmation = PaymentConfirmation(gateway: context.gateway, db: db, log: context.log)
-            if let outcome = try confirmation.closeTrade(order, source: .cancel) {
-                throw outcome == .settled || outcome == .alreadyPaid ? PaymentError.orderPaid : OrderError.orderNotCancellable
+        while true {
+            guard let order = try PaymentOrder.find(id: orderID, userID: user.id, timeout: context.settings.orderTimeout, db: db)
+            else { throw OrderError.orderNotFound }
+            guard order.status == .unpaid else { throw OrderError.orderNotCancellable }
+            if order.payLinkIssued {
+                let confirmation = PaymentConfirmation(gateway: context.gateway, db: db, log: context.log)
+                if let outcome = try confirmation.closeTrade(order, source: .cancel) {
+                    throw outcome == .settled || outcome == .alreadyPaid ? PaymentError.orderPaid : OrderError.orderNotCancellable
+                }
             }
-        }
-        try db.transaction {
-            guard let locked = try db.query("SELECT order_status, credit FROM ly_order WHERE id = ? FOR UPDATE",
-                                            [.int(orderID)]).first else { throw OrderError.orderNotFound }
-            guard try locked.int(0) == OrderStatus.unpaid.rawValue else { throw OrderError.orderNotCancellable }
-            try close(orderID: orderID, userID: user.id, credit: try locked.optionalInt(1) ?? 0, to: .cancelled, db: db)
+            let cancelled = try db.transaction { () -> Bool in
+                guard let locked = try db.query("SELECT order_status, credit, pay_link_time IS NOT NULL FROM ly_order WHERE id = ? FOR UPDATE",
+                                                [.int(orderID)]).first else { throw OrderError.orderNotFound }
+                guard try locked.int(0) == OrderStatus.unpaid.rawValue else { throw OrderError.orderNotCancellable }
+                // A pay link handed out since we looked: its trade must be closed first. Once seen,
+                // a link stays, so the next round takes the gateway step and ends here.
+                if try locked.bool(2), !order.payLinkIssued { return false }
+                try close(orderID: orderID, userID: user.id, credit: try locked.optionalInt(1) ?? 0, to: .cancelled, db: db)
+                return true
+            }
+            if cancelled { break }
         }
         context.log.info("order cancelled", ("order_id", String(orderID)))
         return .json(["errmsg": "当前订单已取消!", "order_status": .int(OrderStatus.cancelled.rawValue)])

@@ -3,21 +3,34 @@ enum PaymentHandlers {
     /// `GET /payments/alipay/<order_number>`: a signed page-pay link for the owner's unpaid order.
     static func payLink(_ request: Request, _ context: RequestContext) throws -> Response {
         let order = try PaymentOrder.owned(request, context)
-        switch order.status {
-        case .paid: throw PaymentError.orderPaid
-        case .cancelled: throw PaymentError.orderCancelled
-        case .timedOut: throw PaymentError.orderExpired
-        case .unpaid: if order.expired { throw PaymentError.orderExpired }
+        if let refusal = payLinkRefusal(order.status, expired: order.expired) { throw refusal }
+        if !order.payLinkIssued {
+            // From now on cancel and the sweeper must ask the gateway before closing the order.
+            // Recorded only while the order is unpaid (the row lock orders this against a cancel or
+            // a sweeper): one that closed it meanwhile wins, and no link is handed out.
+            let marked = try context.db.execute(
+                "UPDATE ly_order SET pay_link_time = COALESCE(pay_link_time, NOW(6)) WHERE id = ? AND order_status = 0",
+                [.int(order.id)])
+            if marked.affectedRows != 1 {
+                let now = try PaymentOrder.find(id: order.id, userID: order.userID, timeout: context.settings.orderTimeout,
+                                                db: context.db)
+                throw payLinkRefusal(now?.status ?? .cancelled, expired: true) ?? PaymentError.orderExpired
+            }
         }
         let link = try context.gateway.pagePayLink(orderNumber: order.number, amount: order.realPrice, subject: order.subject,
                                                    timeExpire: order.expiresAt)
-        if !order.payLinkIssued {
-            // From now on cancel and the sweeper must ask the gateway before closing the order.
-            try context.db.execute("UPDATE ly_order SET pay_link_time = NOW(6) WHERE id = ? AND pay_link_time IS NULL",
-                                   [.int(order.id)])
-        }
         return .json(["pay_type": .int(PayType.alipay.rawValue), "get_pay_type_display": .string(PayType.alipay.display),
                       "link": .string(link)])
+    }
+
+    /// Why no pay link can be given for an order in this state (nil: it can).
+    private static func payLinkRefusal(_ status: OrderStatus, expired: Bool) -> APIError? {
+        switch status {
+        case .paid: return PaymentError.orderPaid
+        case .cancelled: return PaymentError.orderCancelled
+        case .timedOut: return PaymentError.orderExpired
+        case .unpaid: return expired ? PaymentError.orderExpired : nil
+        }
     }
 
     /// `POST /payments/alipay/notify`: Alipay's asynchronous notification. Answers exactly
