@@ -98,14 +98,22 @@ struct OrderCreation {
             VALUES ('购买课程', 0, 0, 1, NOW(6), NOW(6), ?, ?, ?, 0, ?, NULL, NULL, ?, ?, NULL)
             """, [.fen(quote.totalPrice), .fen(quote.realPrice), .text(orderNumber), .int(order.payType),
                   .int(order.credit), .int(user.id)]).insertID)
-        for course in quote.courses {
-            try db.execute("""
-                INSERT INTO ly_order_course (name, is_deleted, orders, is_show, created_time, updated_time, price, real_price,
-                                             discount_name, course_id, order_id)
-                VALUES (?, 0, 0, 1, NOW(6), NOW(6), ?, ?, ?, ?, ?)
-                """, [.text(course.name), .fen(course.listPrice), .fen(course.realPrice), .text(course.discountName),
-                      .int(course.id), .int(orderID)])
-        }
+        // Every course row in one statement: the rows travel as one JSON array (money as exact
+        // two-decimal numbers), so the statement is prepared once whatever the number of courses.
+        let rows = JSON.array(quote.courses.map {
+            ["course_id": .int($0.id), "name": .string($0.name), "price": .money($0.listPrice),
+             "real_price": .money($0.realPrice), "discount_name": .string($0.discountName)]
+        })
+        try db.execute("""
+            INSERT INTO ly_order_course (name, is_deleted, orders, is_show, created_time, updated_time, price, real_price,
+                                         discount_name, course_id, order_id)
+            SELECT r.name, 0, 0, 1, NOW(6), NOW(6), r.price, r.real_price, r.discount_name, r.course_id, ?
+            FROM JSON_TABLE(?, '$[*]' COLUMNS (ord FOR ORDINALITY, course_id BIGINT PATH '$.course_id',
+                                               name VARCHAR(255) PATH '$.name', price DECIMAL(10,2) PATH '$.price',
+                                               real_price DECIMAL(10,2) PATH '$.real_price',
+                                               discount_name VARCHAR(120) PATH '$.discount_name')) AS r
+            ORDER BY r.ord
+            """, [.int(orderID), .text(String(decoding: rows.serialized, as: UTF8.self))])
         return (orderID, orderNumber)
     }
 
