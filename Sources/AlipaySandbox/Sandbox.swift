@@ -57,11 +57,9 @@ public final class Sandbox: Sendable {
     // MARK: Routing
 
     public func respond(to request: Request) -> Response {
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = Logger.monotonic()
         let response = route(request)
-        let millis = Double((DispatchTime.now().uptimeNanoseconds - started) / 10_000) / 100
-        log.info("request", ("request_id", request.requestID), ("method", request.method), ("path", request.path),
-                 ("status", String(response.status)), ("duration_ms", String(millis)))
+        log.request(request, status: response.status, started: started)
         return response
     }
 

@@ -51,6 +51,25 @@ public struct Logger: Sendable {
         Logger(level: level, fd: fd, context: context + [(key, value)])
     }
 
+    /// Monotonic seconds, for request durations.
+    public static func monotonic() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// The one line every answered request gets. `started`: `Logger.monotonic()` when it arrived;
+    /// `queries`: statements it ran, where there is a database.
+    public func request(_ request: Request, status: Int, started: Double?, queries: Int? = nil) {
+        var fields: [(String, String)] = [("request_id", request.requestID), ("method", request.method),
+                                          ("path", request.path), ("status", String(status))]
+        if let started {
+            fields.append(("duration_ms", String(Double(Int((Logger.monotonic() - started) * 100_000)) / 100)))
+        }
+        if let queries { fields.append(("queries", String(queries))) }
+        emit(.info, "request", fields)
+    }
+
     public func debug(_ message: String, _ fields: (String, String)...) { emit(.debug, message, fields) }
     public func info(_ message: String, _ fields: (String, String)...) { emit(.info, message, fields) }
     public func warning(_ message: String, _ fields: (String, String)...) { emit(.warning, message, fields) }

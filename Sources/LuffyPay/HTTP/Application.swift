@@ -15,7 +15,7 @@ public struct Application: Sendable {
     }
 
     public func respond(to request: Request, db: Database) -> Response {
-        let started = Clock.now()
+        let started = Logger.monotonic()
         let requestLog = log.with("request_id", request.requestID)
         var request = request
         let response: Response
@@ -30,8 +30,7 @@ public struct Application: Sendable {
                                          gateway: gateway)
             response = run(handler, request, context)
         }
-        logRequest(method: request.method, path: request.path, status: response.status, started: started,
-                   requestID: request.requestID, statements: db.statementCount)
+        log.request(request, status: response.status, started: started, queries: db.statementCount)
         return response
     }
 
@@ -68,11 +67,5 @@ public struct Application: Sendable {
 
         func respond(to request: Request) -> Response { application.respond(to: request, db: db) }
         func finish() { db.disconnect() }
-    }
-
-    func logRequest(method: String, path: String, status: Int, started: Double, requestID: String, statements: Int) {
-        let millis = (Clock.now() - started) * 1000
-        log.info("request", ("request_id", requestID), ("method", method), ("path", path), ("status", String(status)),
-                 ("duration_ms", String(Double(Int(millis * 100)) / 100)), ("queries", String(statements)))
     }
 }

@@ -164,11 +164,12 @@ public final class FastCGIServer: @unchecked Sendable {
         }
         let input = FastCGIInput(params: params)
         let requestID = RequestID.accept(input.headers["x-request-id"])
-        var response: Response
+        var request = Request(method: input.method, path: input.path, rawQuery: input.query, headers: input.headers,
+                              requestID: requestID)
+        let response: Response
         if input.contentLength > options.maxBody {
             response = .error(.payloadTooLarge)
-            log.info("request", ("request_id", requestID), ("method", input.method), ("path", input.path),
-                     ("status", String(response.status)))
+            log.request(request, status: response.status, started: nil)
         } else {
             var body = [UInt8](repeating: 0, count: input.contentLength)
             var read = 0
@@ -182,8 +183,7 @@ public final class FastCGIServer: @unchecked Sendable {
                 read += Int(n)
             }
             body.removeLast(body.count - read)
-            let request = Request(method: input.method, path: input.path, rawQuery: input.query, headers: input.headers,
-                                  body: body, requestID: requestID)
+            request.body = body
             response = responder.respond(to: request)
         }
         var bytes = response.head(requestID: requestID)
@@ -271,14 +271,5 @@ enum RequestID {
             return given
         }
         return Digest.hex(Digest.randomBytes(12))
-    }
-}
-
-enum Clock {
-    /// Monotonic seconds, for durations.
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }
