@@ -139,6 +139,16 @@ def link_and_open(client, db, shop, p):
     return buyer, link
 
 
+def pay_without_notification(client, db, shop, p):
+    """Link, cashier, pay with `notify=0`: (the sandbox's paid trade, the return location)."""
+    buyer, _ = link_and_open(client, db, shop, p)
+    try:
+        location = buyer.pay(p.number, notify=False)
+    finally:
+        buyer.close()
+    return paid_trade(p), location
+
+
 # ---------------------------------------------------------------- the whole purchase
 @pytest.mark.parametrize("kind", ["coupon", "credit"])
 def test_purchase_settled_by_the_notification(client, db, shop, kind):
@@ -171,12 +181,7 @@ def test_purchase_settled_by_the_notification(client, db, shop, kind):
 @pytest.mark.parametrize("kind", ["coupon", "credit"])
 def test_purchase_settled_by_the_sync_return(client, db, shop, kind):
     p = shop.purchase(kind)
-    buyer, _ = link_and_open(client, db, shop, p)
-    try:
-        location = buyer.pay(p.number, notify=False)
-    finally:
-        buyer.close()
-    trade = paid_trade(p)
+    trade, location = pay_without_notification(client, db, shop, p)
     assert trade["notification"] == {"enabled": False, "attempts": 0, "delivered": False, "last_answer": None}, trade
     check_return_location(p, location, trade["trade_no"])
     shop.assert_unpaid(p)                            # nothing told the app yet
@@ -429,12 +434,7 @@ def test_cancel_closes_the_unpaid_trade_first(client, db, shop):
 
 def test_cancel_of_a_paid_trade_settles_instead(client, db, shop):
     p = shop.purchase("credit")
-    buyer, _ = link_and_open(client, db, shop, p)
-    try:
-        buyer.pay(p.number, notify=False)
-    finally:
-        buyer.close()
-    trade = paid_trade(p)
+    trade, _ = pay_without_notification(client, db, shop, p)
     shop.assert_unpaid(p)
     assert_error(shop.cancel(p), 400, "order_paid")
     settled = shop.assert_settled(p, trade["trade_no"])
@@ -527,12 +527,7 @@ def test_sweeper_closes_an_unpaid_linked_trade(client, db, shop):
 
 def test_sweeper_settles_a_paid_linked_trade(client, db, shop):
     p = shop.purchase("coupon")
-    buyer, _ = link_and_open(client, db, shop, p)
-    try:
-        buyer.pay(p.number, notify=False)
-    finally:
-        buyer.close()
-    trade = paid_trade(p)
+    trade, _ = pay_without_notification(client, db, shop, p)
     age_order(db, p.id, ORDER_TIMEOUT + 60)
     shop.assert_unpaid(p)
     run_sweep()
