@@ -82,7 +82,8 @@ public final class AlipayGateway: Sendable {
     }
 
     public enum CloseResult: Equatable, Sendable {
-        /// Closed now, closed before, or never opened: nobody can pay it any more.
+        /// Closed now or before: nobody can pay it. (A link never opened has no trade yet and
+        /// can still be paid until its time_expire; such a payment is recorded for refund.)
         case closed
         /// The buyer paid first.
         case paid
@@ -112,10 +113,17 @@ public final class AlipayGateway: Sendable {
             throw GatewayError.unavailable(String(describing: error))
         }
         guard reply.status == 200 else { throw GatewayError.unavailable("HTTP \(reply.status)") }
+        let response: JSON
         do {
-            return try AlipayResponse.verified(body: reply.body, method: method, publicKey: alipayKey)
+            response = try AlipayResponse.verified(body: reply.body, method: method, publicKey: alipayKey)
         } catch {
             throw GatewayError.unavailable(String(describing: error))
         }
+        // The signature does not tie an answer to our request: a genuine answer about another
+        // trade (replayed on the way) must not settle or close this order.
+        if response["code"]?.stringValue == "10000", response["out_trade_no"]?.stringValue != orderNumber {
+            throw GatewayError.unavailable("\(method) answered about another trade")
+        }
+        return response
     }
 }
