@@ -74,7 +74,7 @@ public enum CashierPages {
         """
     }
 
-    static func details(_ trade: Trade, time: SandboxTime) -> String {
+    static func details(_ trade: Trade, time: ShopClock) -> String {
         var rows = """
             <dl>
             <dt>商品</dt><dd class="subject">\(escape(trade.order.subject))</dd>
@@ -91,7 +91,7 @@ public enum CashierPages {
     }
 
     /// The cashier: what is bought, for how much, and the two buttons.
-    public static func cashier(_ trade: Trade, time: SandboxTime) -> String {
+    public static func cashier(_ trade: Trade, time: ShopClock) -> String {
         let number = escape(trade.outTradeNo)
         return page(title: "支付宝收银台 - 确认付款", body: """
             <h1>确认付款</h1>
@@ -111,7 +111,7 @@ public enum CashierPages {
     }
 
     /// A second page pay of a trade that is already paid.
-    public static func alreadyPaid(_ trade: Trade, time: SandboxTime) -> String {
+    public static func alreadyPaid(_ trade: Trade, time: ShopClock) -> String {
         page(title: "支付宝 - 订单已支付", body: """
             <h1>该订单已支付成功</h1>
             \(details(trade, time: time))
@@ -120,7 +120,7 @@ public enum CashierPages {
     }
 
     /// Paid, and there is no return_url to send the browser to.
-    public static func paid(_ trade: Trade, time: SandboxTime) -> String {
+    public static func paid(_ trade: Trade, time: ShopClock) -> String {
         page(title: "支付宝 - 付款成功", body: """
             <h1>付款成功</h1>
             \(details(trade, time: time))
@@ -128,7 +128,7 @@ public enum CashierPages {
     }
 
     /// The buyer left the cashier: the trade still waits for payment.
-    public static func cancelled(_ trade: Trade, time: SandboxTime) -> String {
+    public static func cancelled(_ trade: Trade, time: ShopClock) -> String {
         page(title: "支付宝 - 已取消付款", body: """
             <h1>您已取消付款</h1>
             <p>订单仍为<strong>等待付款</strong>状态，可在支付截止时间前重新发起支付。</p>

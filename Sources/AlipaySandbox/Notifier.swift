@@ -23,15 +23,17 @@ public final class Notifier: @unchecked Sendable {
     let keys: SandboxKeys
     let appID: String
     let sellerID: String
-    let time: SandboxTime
+    let time: ShopClock
     let delays: [Int]
     let log: Logger
+    /// Epoch seconds now: the sandbox's clock, so a test clock governs notify_time too.
+    let clock: @Sendable () -> Int64
     let send: Sender
     private let condition = NSCondition()
     private var jobs: [Job] = []
 
-    public init(store: TradeStore, keys: SandboxKeys, appID: String, sellerID: String, time: SandboxTime,
-                delays: [Int], log: Logger, send: @escaping Sender) {
+    public init(store: TradeStore, keys: SandboxKeys, appID: String, sellerID: String, time: ShopClock,
+                delays: [Int], log: Logger, send: @escaping Sender, clock: @escaping @Sendable () -> Int64) {
         self.store = store
         self.keys = keys
         self.appID = appID
@@ -40,6 +42,7 @@ public final class Notifier: @unchecked Sendable {
         self.delays = delays
         self.log = log.with("task", "notifier")
         self.send = send
+        self.clock = clock
     }
 
     /// The real sender: the project's blocking HTTP client.
@@ -53,7 +56,7 @@ public final class Notifier: @unchecked Sendable {
 
     /// Queues the first attempt for a trade just paid.
     public func schedule(outTradeNo: String) {
-        let job = Job(outTradeNo: outTradeNo, notifyID: Notifier.newNotifyID(), attempts: 0, due: Notifier.monotonic())
+        let job = Job(outTradeNo: outTradeNo, notifyID: Notifier.newNotifyID(), attempts: 0, due: Logger.monotonic())
         condition.lock()
         jobs.append(job)
         condition.signal()
@@ -83,12 +86,12 @@ public final class Notifier: @unchecked Sendable {
     func takeDue(waitingAtMost seconds: Double) -> [Job] {
         condition.lock()
         defer { condition.unlock() }
-        var now = Notifier.monotonic()
+        var now = Logger.monotonic()
         if !jobs.contains(where: { $0.due <= now }) {
             let next = jobs.map(\.due).min() ?? .infinity
             let wait = max(0, min(seconds, next - now))
             if wait > 0 { _ = condition.wait(until: Date(timeIntervalSinceNow: wait)) }
-            now = Notifier.monotonic()
+            now = Logger.monotonic()
         }
         let due = jobs.filter { $0.due <= now }
         jobs.removeAll { $0.due <= now }
@@ -106,7 +109,7 @@ public final class Notifier: @unchecked Sendable {
     func attempt(_ job: Job) {
         var job = job
         job.attempts += 1
-        let now = SandboxTime.now()
+        let now = clock()
         guard let trade = store.find(outTradeNo: job.outTradeNo, now: now), trade.status == .success,
               let url = trade.order.notifyURL else { return }
         let fields: [(String, String)] = [("out_trade_no", trade.outTradeNo), ("trade_no", trade.tradeNo ?? ""),
@@ -128,44 +131,24 @@ public final class Notifier: @unchecked Sendable {
         store.recordNotification(outTradeNo: trade.outTradeNo, delivered: delivered, answer: answer)
         let outcome = fields + [("status", status), ("answer", String(answer.prefix(80)))]
         if delivered {
-            log.info("notification delivered", outcome)
+            log.log(.info, "notification delivered", outcome)
             return
         }
         guard job.attempts <= delays.count else {
-            log.warning("notification given up", outcome)
+            log.log(.warning, "notification given up", outcome)
             return
         }
         let delay = delays[job.attempts - 1]
-        log.warning("notification not acknowledged", outcome + [("retry_in_s", String(delay))])
-        job.due = Notifier.monotonic() + Double(delay)
+        log.log(.warning, "notification not acknowledged", outcome + [("retry_in_s", String(delay))])
+        job.due = Logger.monotonic() + Double(delay)
         condition.lock()
         jobs.append(job)
         condition.signal()
         condition.unlock()
     }
 
-    static func monotonic() -> Double {
-        Double(DispatchTime.now().uptimeNanoseconds) / 1e9
-    }
-
     /// Alipay's notify ids are 30-odd hex-ish characters; one per notification, kept across retries.
     static func newNotifyID() -> String {
         Digest.hex(Digest.randomBytes(16))
-    }
-}
-
-extension Logger {
-    /// `info` with fields gathered at run time.
-    func info(_ message: String, _ fields: [(String, String)]) { log(.info, message, fields) }
-    func warning(_ message: String, _ fields: [(String, String)]) { log(.warning, message, fields) }
-
-    private func log(_ level: LogLevel, _ message: String, _ fields: [(String, String)]) {
-        // Logger's variadic API takes a fixed list: fold the fields into its context instead.
-        var logger = self
-        for (k, v) in fields { logger = logger.with(k, v) }
-        switch level {
-        case .warning: logger.warning(message)
-        default: logger.info(message)
-        }
     }
 }

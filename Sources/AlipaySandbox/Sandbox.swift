@@ -17,13 +17,13 @@ public final class Sandbox: Sendable {
     public let store: TradeStore
     public let notifier: Notifier
     let keys: SandboxKeys
-    let time: SandboxTime
+    let time: ShopClock
     let log: Logger
     /// Epoch seconds now; replaceable in tests.
     let clock: @Sendable () -> Int64
 
-    public init(appID: String, sellerID: String, keys: SandboxKeys, time: SandboxTime, notifyDelays: [Int],
-                log: Logger, send: @escaping Notifier.Sender, clock: @escaping @Sendable () -> Int64 = SandboxTime.now) {
+    public init(appID: String, sellerID: String, keys: SandboxKeys, time: ShopClock, notifyDelays: [Int],
+                log: Logger, send: @escaping Notifier.Sender, clock: @escaping @Sendable () -> Int64 = ShopClock.epochNow) {
         self.appID = appID
         self.sellerID = sellerID
         self.keys = keys
@@ -32,7 +32,7 @@ public final class Sandbox: Sendable {
         self.clock = clock
         store = TradeStore(time: time)
         notifier = Notifier(store: store, keys: keys, appID: appID, sellerID: sellerID, time: time,
-                            delays: notifyDelays, log: log, send: send)
+                            delays: notifyDelays, log: log, send: send, clock: clock)
     }
 
     /// From the settings: loads the keys (missing or unreadable keys stop start-up).
@@ -41,7 +41,7 @@ public final class Sandbox: Sendable {
             throw SandboxSetupError.missing(key: "LUFFY_ALIPAY_APP_ID", what: "the app id the sandbox accepts requests from")
         }
         self.init(appID: appID, sellerID: settings.sellerID, keys: try SandboxKeys.load(settings),
-                  time: SandboxTime(zone: settings.timeZone), notifyDelays: settings.notifyDelays, log: log,
+                  time: ShopClock(zone: settings.timeZone), notifyDelays: settings.notifyDelays, log: log,
                   send: Notifier.httpSender(timeout: settings.notifyTimeout))
     }
 

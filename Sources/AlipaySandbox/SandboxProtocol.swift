@@ -99,7 +99,7 @@ public enum SandboxProtocol {
     /// exactly two decimals, 0.01 to 100000000.00), `subject`, `product_code`
     /// FAST_INSTANT_TRADE_PAY, optional `time_expire` (`yyyy-MM-dd HH:mm:ss`); plus the
     /// `return_url` and `notify_url` parameters.
-    public static func pagePayOrder(_ params: [(String, String)], time: SandboxTime) throws -> PagePayOrder {
+    public static func pagePayOrder(_ params: [(String, String)], time: ShopClock) throws -> PagePayOrder {
         let biz = try bizContent(params)
         guard let outTradeNo = biz["out_trade_no"]?.stringValue, isOutTradeNo(outTradeNo) else {
             throw GatewayRefusal.invalidParameter("out_trade_no 须为 1 到 64 位字母、数字或下划线")
@@ -185,7 +185,7 @@ public enum SandboxProtocol {
 
     /// The asynchronous notification's form (`trade_status_sync`) for a paid trade.
     public static func notificationParameters(trade: Trade, appID: String, sellerID: String, notifyID: String,
-                                              notifyTime: String, time: SandboxTime,
+                                              notifyTime: String, time: ShopClock,
                                               key: RSAPrivateKey) throws -> [(String, String)] {
         let amount = trade.totalAmount.description
         let params: [(String, String)] = [
@@ -251,7 +251,7 @@ public enum SandboxProtocol {
 
     /// `alipay.trade.query`'s success content. An unpaid trade has no trade_no yet (the sandbox
     /// gives one when the buyer pays) and a buyer_pay_amount of 0.00.
-    public static func queryContent(_ trade: Trade, time: SandboxTime) -> JSON {
+    public static func queryContent(_ trade: Trade, time: ShopClock) -> JSON {
         var fields: [(String, JSON)] = [("code", "10000"), ("msg", "Success")]
         if let buyer = trade.buyerID { fields.append(("buyer_user_id", .string(buyer))) }
         fields.append(("out_trade_no", .string(trade.outTradeNo)))

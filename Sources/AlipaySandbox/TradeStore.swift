@@ -70,11 +70,11 @@ public final class TradeStore: @unchecked Sendable {
     private let lock = NSLock()
     private var trades: [String: Trade] = [:]
     private var byTradeNo: [String: String] = [:]
-    private let time: SandboxTime
+    private let time: ShopClock
     private let digits: @Sendable (Int) -> String
 
     /// `digits(n)`: n random decimal digits (trade numbers and buyer ids); replaceable in tests.
-    public init(time: SandboxTime, digits: @escaping @Sendable (Int) -> String = TradeStore.randomDigits) {
+    public init(time: ShopClock, digits: @escaping @Sendable (Int) -> String = TradeStore.randomDigits) {
         self.time = time
         self.digits = digits
     }

@@ -96,7 +96,7 @@ final class RecordingSender: @unchecked Sendable {
 enum Fixtures {
     static let appID = "9021000000000001"
     static let sellerID = "2088000000000001"
-    static let time = SandboxTime(zone: TimeZone(identifier: "Asia/Shanghai")!)
+    static let time = ShopClock(zone: TimeZone(identifier: "Asia/Shanghai")!)
     /// 2026-11-22 10:00:00 in Shanghai.
     static let start: Int64 = 1_795_312_800
 

@@ -166,7 +166,7 @@ final class Sequence: @unchecked Sendable {
     }
 }
 
-@Suite struct SandboxTimeTests {
+@Suite struct ShopClockTests {
     let time = Fixtures.time
 
     @Test func formatsAndParsesShanghaiTime() {

@@ -67,15 +67,16 @@ public struct Logger: Sendable {
             fields.append(("duration_ms", String(Double(Int((Logger.monotonic() - started) * 100_000)) / 100)))
         }
         if let queries { fields.append(("queries", String(queries))) }
-        emit(.info, "request", fields)
+        log(.info, "request", fields)
     }
 
-    public func debug(_ message: String, _ fields: (String, String)...) { emit(.debug, message, fields) }
-    public func info(_ message: String, _ fields: (String, String)...) { emit(.info, message, fields) }
-    public func warning(_ message: String, _ fields: (String, String)...) { emit(.warning, message, fields) }
-    public func error(_ message: String, _ fields: (String, String)...) { emit(.error, message, fields) }
+    public func debug(_ message: String, _ fields: (String, String)...) { log(.debug, message, fields) }
+    public func info(_ message: String, _ fields: (String, String)...) { log(.info, message, fields) }
+    public func warning(_ message: String, _ fields: (String, String)...) { log(.warning, message, fields) }
+    public func error(_ message: String, _ fields: (String, String)...) { log(.error, message, fields) }
 
-    func emit(_ lvl: LogLevel, _ message: String, _ fields: [(String, String)]) {
+    /// Any level, with fields gathered at run time.
+    public func log(_ lvl: LogLevel, _ message: String, _ fields: [(String, String)]) {
         guard lvl >= level else { return }
         var line = "time=\(Logger.timestamp()) level=\(lvl.name) msg=\(Logger.quote(message))"
         for (k, v) in context + fields { line += " \(k)=\(Logger.quote(v))" }
