@@ -36,27 +36,15 @@ public struct SandboxSettings: Sendable {
 
     /// Reads `LUFFY_CONFIG` (if set), then the environment's `LUFFY_*` variables.
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SandboxSettings {
-        var values: [String: String] = [:]
-        if let path = environment["LUFFY_CONFIG"], !path.isEmpty {
-            values = try Settings.parseFile(at: path)
-        }
-        for (key, value) in environment where key.hasPrefix("LUFFY_") { values[key] = value }
-        return try SandboxSettings(values: values)
+        try SandboxSettings(values: SettingValues.load(environment: environment).values)
     }
 
     public init(values: [String: String]) throws {
         let shared = try Settings(values: values)
-        func text(_ key: String) -> String? {
-            guard let v = values[key]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
-            return v
-        }
+        let reader = SettingValues(values)
+        let text = reader.text
         socketPath = text("LUFFY_SANDBOX_FCGI_SOCKET")
-        if let raw = text("LUFFY_SANDBOX_THREADS") {
-            guard let v = Int(raw), (1...64).contains(v) else {
-                throw ConfigError.invalid(key: "LUFFY_SANDBOX_THREADS", value: raw, expected: "an integer in 1...64")
-            }
-            threads = v
-        }
+        if let v = try reader.int("LUFFY_SANDBOX_THREADS", 1...64) { threads = v }
         privateKeyPath = text("LUFFY_SANDBOX_PRIVATE_KEY")
         appPublicKeyPath = text("LUFFY_SANDBOX_APP_PUBLIC_KEY")
         if let raw = text("LUFFY_SANDBOX_NOTIFY_DELAYS") {
@@ -66,12 +54,7 @@ public struct SandboxSettings: Sendable {
             }
             notifyDelays = delays
         }
-        if let raw = text("LUFFY_SANDBOX_NOTIFY_TIMEOUT") {
-            guard let v = Int(raw), (1...60).contains(v) else {
-                throw ConfigError.invalid(key: "LUFFY_SANDBOX_NOTIFY_TIMEOUT", value: raw, expected: "an integer in 1...60")
-            }
-            notifyTimeout = v
-        }
+        if let v = try reader.int("LUFFY_SANDBOX_NOTIFY_TIMEOUT", 1...60) { notifyTimeout = v }
         appID = shared.alipay.appID
         if let seller = shared.alipay.sellerID { sellerID = seller }
         timeZone = shared.timeZone

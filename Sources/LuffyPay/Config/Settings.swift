@@ -26,26 +26,13 @@ public struct Settings: Sendable {
 
     /// Reads `LUFFY_CONFIG` (if set) and then the environment.
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Settings {
-        var values: [String: String] = [:]
-        if let path = environment["LUFFY_CONFIG"], !path.isEmpty {
-            values = try parseFile(at: path)
-        }
-        for (key, value) in environment where key.hasPrefix("LUFFY_") { values[key] = value }
-        return try Settings(values: values)
+        try Settings(values: SettingValues.load(environment: environment).values)
     }
 
     public init(values: [String: String]) throws {
-        func text(_ key: String) -> String? {
-            guard let v = values[key], !v.isEmpty else { return nil }
-            return v
-        }
-        func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
-            guard let raw = text(key) else { return nil }
-            guard let v = Int(raw), range.contains(v) else {
-                throw ConfigError.invalid(key: key, value: raw, expected: "an integer in \(range.lowerBound)...\(range.upperBound)")
-            }
-            return v
-        }
+        let reader = SettingValues(values)
+        let text = reader.text
+        let int = reader.int
         if let v = text("LUFFY_DB_HOST") { dbHost = v }
         if let v = try int("LUFFY_DB_PORT", 1...65535) { dbPort = UInt32(v) }
         dbSocket = text("LUFFY_DB_SOCKET")
@@ -99,7 +86,7 @@ public struct Settings: Sendable {
         return String(format: "%@%02d:%02d", sign, minutes / 60, minutes % 60)
     }
 
-    public static func parseFile(at path: String) throws -> [String: String] {
+    static func parseFile(at path: String) throws -> [String: String] {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw ConfigError.unreadable(path: path)
         }
@@ -122,6 +109,40 @@ public struct Settings: Sendable {
             values[key] = value
         }
         return values
+    }
+}
+
+/// `LUFFY_*` settings as read from the `LUFFY_CONFIG` file and the environment, with the typed
+/// reads every settings struct of the project uses (the app's and the sandbox's).
+public struct SettingValues: Sendable {
+    /// Raw values: secrets are taken from here exactly as given.
+    public let values: [String: String]
+
+    public init(_ values: [String: String]) { self.values = values }
+
+    /// The file named by `LUFFY_CONFIG` (if set), then the environment, which wins so that
+    /// systemd drop-ins can override the file.
+    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SettingValues {
+        var values: [String: String] = [:]
+        if let path = environment["LUFFY_CONFIG"], !path.isEmpty {
+            values = try Settings.parseFile(at: path)
+        }
+        for (key, value) in environment where key.hasPrefix("LUFFY_") { values[key] = value }
+        return SettingValues(values)
+    }
+
+    /// The value without surrounding blanks; empty counts as unset.
+    public func text(_ key: String) -> String? {
+        guard let v = values[key]?.trimmingWhitespace(), !v.isEmpty else { return nil }
+        return v
+    }
+
+    public func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+        guard let raw = text(key) else { return nil }
+        guard let v = Int(raw), range.contains(v) else {
+            throw ConfigError.invalid(key: key, value: raw, expected: "an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return v
     }
 }
 
