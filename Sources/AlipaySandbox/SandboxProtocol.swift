@@ -196,7 +196,8 @@ public enum SandboxProtocol {
             ("buyer_id", trade.buyerID ?? ""),
             ("invoice_amount", amount),
             ("notify_id", notifyID),
-            ("fund_bill_list", #"[{"amount":"\#(amount)","fundChannel":"ALIPAYACCOUNT"}]"#),
+            ("fund_bill_list", String(decoding: JSON.array([["amount": .string(amount), "fundChannel": "ALIPAYACCOUNT"]]).serialized,
+                                      as: UTF8.self)),
             ("notify_type", "trade_status_sync"),
             ("trade_status", trade.status.rawValue),
             ("receipt_amount", amount),
@@ -221,18 +222,9 @@ public enum SandboxProtocol {
     /// content's bytes as written here by the project's JSON writer, and those very bytes are what
     /// the body carries.
     public static func responseBody(responseKey: String, content: JSON, key: RSAPrivateKey) throws -> [UInt8] {
-        let contentBytes = content.serialized
-        let sign = Base64.encode(try key.sign(contentBytes))
-        var body: [UInt8] = [UInt8(ascii: "{")]
-        body += JSON.string(responseKey).serialized
-        body.append(UInt8(ascii: ":"))
-        body += contentBytes
-        body.append(UInt8(ascii: ","))
-        body += JSON.string("sign").serialized
-        body.append(UInt8(ascii: ":"))
-        body += JSON.string(sign).serialized
-        body.append(UInt8(ascii: "}"))
-        return body
+        // The writer is deterministic: the content is written inside the body exactly as signed.
+        let sign = Base64.encode(try key.sign(content.serialized))
+        return JSON.object([(responseKey, content), ("sign", .string(sign))]).serialized
     }
 
     /// The response member's name: `alipay_trade_query_response`; `error_response` when the method
