@@ -14,10 +14,6 @@ public enum AlipayParameters {
         joined(params.filter { $0.0 != "sign" && !$0.1.isEmpty })
     }
 
-    public static func signingString(_ params: [String: String]) -> String {
-        signingString(pairs(params))
-    }
-
     /// `params` without any `sign`, followed by `sign`: base64 of RSA-SHA256 over the signing
     /// string. For page-pay links and gateway API calls alike.
     public static func signed(_ params: [(String, String)], key: RSAPrivateKey) throws -> [(String, String)] {
@@ -64,10 +60,6 @@ public enum AlipayParameters {
         joined(params.filter { $0.0 != "sign" && $0.0 != "sign_type" && !$0.1.isEmpty })
     }
 
-    public static func verificationString(_ params: [String: String]) -> String {
-        verificationString(pairs(params))
-    }
-
     /// Verifies decoded return or notification parameters with Alipay's public key. Refused:
     /// no `sign`, `sign_type` other than exactly `RSA2` (or missing), a key given twice (which
     /// value the caller reads would be ambiguous), a `sign` that is not strict base64, and of
@@ -81,10 +73,6 @@ public enum AlipayParameters {
         return publicKey.verify(signature: signature, data: Array(verificationString(params).utf8))
     }
 
-    public static func verify(params: [String: String], publicKey: RSAPublicKey) -> Bool {
-        verify(params: pairs(params), publicKey: publicKey)
-    }
-
     // MARK: Helpers
 
     /// Sorted by key in UTF-8 byte order (then by value, so the result never depends on input
@@ -96,9 +84,5 @@ public enum AlipayParameters {
         }
         .map { "\($0.0)=\($0.1)" }
         .joined(separator: "&")
-    }
-
-    static func pairs(_ params: [String: String]) -> [(String, String)] {
-        params.map { ($0.key, $0.value) }
     }
 }
