@@ -32,7 +32,11 @@ select_stack() {
     case "$STACK" in
         dev)  NGINX_PORT=8080  DB_PORT=3307  SANDBOX_PORT=8090
               DB_EXTRA_OPTS=() ;;
-        test) NGINX_PORT=18080 DB_PORT=13307 SANDBOX_PORT=18090
+        # LUFFY_TEST_PORT_OFFSET moves every port of the test stack, so that test stacks of
+        # several work trees of one machine can run side by side.
+        test) local off=${LUFFY_TEST_PORT_OFFSET:-0}
+              [[ $off =~ ^[0-9]{1,4}$ ]] || die "LUFFY_TEST_PORT_OFFSET must be a small number"
+              NGINX_PORT=$((18080 + off)) DB_PORT=$((13307 + off)) SANDBOX_PORT=$((18090 + off))
               # throwaway data: trade durability for speed
               DB_EXTRA_OPTS=(--innodb-flush-log-at-trx-commit=2) ;;
         *)    die "unknown stack '$STACK' (dev or test)" ;;
