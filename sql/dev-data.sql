@@ -330,3 +330,11 @@ SELECT '购物消费', 0, 0, 1, o.pay_time, o.pay_time, 1, -o.credit,
   FROM ly_order o
  WHERE o.order_status = 1 AND o.credit > 0
  ORDER BY o.id;
+
+-- The demo courses' student counts predate the service: they are its baseline for the audit
+-- (sql/017_course_students_baseline.sql).
+TRUNCATE TABLE ly_course_students_baseline;
+INSERT INTO ly_course_students_baseline (course_id, students, grants, created_time)
+SELECT c.id, c.students,
+       (SELECT COUNT(*) FROM ly_user_course uc WHERE uc.course_id = c.id AND uc.buy_type = 1), NOW(6)
+FROM ly_course c;

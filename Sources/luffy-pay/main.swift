@@ -1,23 +1,27 @@
 import Foundation
 import LuffyPay
 
-/// `luffy-pay serve | migrate | sweep | token USER_ID | version`: wiring only, the work is in LuffyPay.
+/// `luffy-pay serve | migrate | sweep | audit | token USER_ID | version`: wiring only, the work is in LuffyPay.
 let usage = """
     usage: luffy-pay <command>
       serve            run the FastCGI responder (LUFFY_FCGI_SOCKET, or the socket on fd 0)
       migrate          apply pending sql/NNN_*.sql files (LUFFY_SQL_DIR)
       sweep            one pass of the order-timeout sweeper (serve also runs it periodically)
+      audit            check the books' invariants, read-only; print each violation (exit 1 if any,
+                       2 when it cannot run)
       token USER_ID    print a JWT for that user, signed with LUFFY_JWT_SECRET
       version          print the version
     settings: environment variables LUFFY_*, or a KEY=VALUE file named by LUFFY_CONFIG
     """
 
+let arguments = Array(CommandLine.arguments.dropFirst())
+
+/// `audit` keeps exit 1 for "violations found": anything that stops it from running is 2.
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("luffy-pay: \(message)\n".utf8))
-    exit(1)
+    exit(arguments.first == "audit" ? 2 : 1)
 }
 
-let arguments = Array(CommandLine.arguments.dropFirst())
 guard let command = arguments.first else { fail(usage) }
 
 do {
@@ -47,6 +51,16 @@ do {
         let sweeper = OrderSweeper(settings: settings, log: log, gateway: try AlipayGateway(settings: settings))
         let closed = try sweeper.runOnce(db: Database(config: DatabaseConfig(settings: settings)))
         print("sweep: \(closed) order(s) timed out")
+    case "audit":
+        var config = DatabaseConfig(settings: settings)
+        config.readTimeout = 3600   // a big database's checks may run for minutes
+        let audit = InvariantAudit(db: Database(config: config), creditRatio: settings.creditRatio)
+        let violations = try audit.run()
+        for violation in violations { print(violation) }
+        let checked = InvariantAudit.invariants.count
+        print(violations.isEmpty ? "audit: \(checked) invariants hold"
+                                 : "audit: \(violations.count) violation(s) of \(checked) invariants")
+        exit(violations.isEmpty ? 0 : 1)
     case "token":
         guard arguments.count == 2, let userID = Int64(arguments[1]) else { fail("usage: luffy-pay token USER_ID") }
         let db = Database(config: DatabaseConfig(settings: settings))

@@ -20,14 +20,8 @@ struct UserCoupon {
     var courses: [(Int64, String)] = []
 
     var terms: CouponTerms {
-        let scope: CouponTerms.Scope
-        switch couponType {
-        case 1: scope = .directions(Set(directions.map(\.0)))
-        case 2: scope = .categories(Set(categories.map(\.0)))
-        case 3: scope = .courses(Set(courses.map(\.0)))
-        default: scope = .all
-        }
-        return CouponTerms(scope: scope, sale: sale, condition: condition)
+        CouponTerms(couponType: couponType, directions: directions.map(\.0), categories: categories.map(\.0),
+                    courses: courses.map(\.0), sale: sale, condition: condition)
     }
 
     /// The refusal `POST /orders` gives for a coupon in this state, nil when usable.
@@ -66,6 +60,20 @@ struct UserCoupon {
         ]
         fields.append(contentsOf: extra)
         return .object(fields)
+    }
+}
+
+extension CouponTerms {
+    /// `ly_coupon.coupon_type` 0 all courses, 1 the listed directions, 2 categories, 3 courses.
+    init(couponType: Int64, directions: [Int64], categories: [Int64], courses: [Int64], sale: String, condition: Int64) {
+        let scope: Scope
+        switch couponType {
+        case 1: scope = .directions(Set(directions))
+        case 2: scope = .categories(Set(categories))
+        case 3: scope = .courses(Set(courses))
+        default: scope = .all
+        }
+        self.init(scope: scope, sale: sale, condition: condition)
     }
 }
 
