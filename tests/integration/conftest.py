@@ -294,3 +294,27 @@ def restore_stack():
         failures.append("the test stack is not healthy after the test")
     if failures:
         pytest.fail("; ".join(failures))
+
+
+# ---------------------------------------------------------------- the invariant audit
+def run_audit(timeout=120):
+    """`luffy-pay audit` on the test stack's database: (exit status, stdout lines, stderr)."""
+    env = dict(os.environ)
+    env["LUFFY_CONFIG"] = ENV["config"]
+    out = subprocess.run([ENV["app_bin"], "audit"], env=env, capture_output=True, text=True, timeout=timeout)
+    return out.returncode, out.stdout.splitlines(), out.stderr
+
+
+def assert_audit_clean():
+    status, lines, err = run_audit()
+    assert status == 0, f"luffy-pay audit exited {status}: {lines} {err.strip()}"
+    assert lines and lines[-1].startswith("audit: ") and lines[-1].endswith(" invariants hold"), lines
+
+
+def grant_credit(conn, user_id, number):
+    """A credit grant in the ledger (operation 2 系统赠送, as the shop's admin writes it) for credit a
+    test gave a user directly: the audit's credit_balance holds the balance to its ledger."""
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO ly_credit (name, is_deleted, orders, is_show, created_time, updated_time, operation, "
+                    "number, remark, user_id) VALUES ('系统赠送', 0, 0, 1, NOW(6), NOW(6), 2, %s, '测试赠送', %s)",
+                    (number, user_id))

@@ -59,12 +59,15 @@ extension Invariant {
         SELECT id, credit FROM ly_users WHERE credit < 0 ORDER BY id
         """)
 
-    /// balance = Σ ledger (grants, minus what paid orders spent) − credit held by unpaid orders
-    /// (taken at creation, ledgered when paid, given back when cancelled or timed out).
+    /// balance = granted − spent per the ledger − credit held by unpaid orders (taken at creation,
+    /// ledgered when paid, given back when cancelled or timed out). Grants are operations 0 and 2
+    /// (signed deltas); a spend (operation 1) counts by its size, as the Django shop wrote it
+    /// positive and this service writes it negative.
     static let creditBalance = Invariant(name: "credit_balance", labels: ["user_id", "credit", "ledger", "held_by_unpaid_orders", "expected"], sql: """
         SELECT u.id, u.credit, COALESCE(l.total, 0), COALESCE(h.held, 0), COALESCE(l.total, 0) - COALESCE(h.held, 0)
         FROM ly_users u
-        LEFT JOIN (SELECT user_id, SUM(number) AS total FROM ly_credit WHERE is_deleted = 0 GROUP BY user_id) l ON l.user_id = u.id
+        LEFT JOIN (SELECT user_id, SUM(IF(operation = 1, -ABS(number), number)) AS total FROM ly_credit WHERE is_deleted = 0
+                   GROUP BY user_id) l ON l.user_id = u.id
         LEFT JOIN (SELECT user_id, SUM(credit) AS held FROM ly_order WHERE order_status = 0 AND credit > 0 GROUP BY user_id) h
                ON h.user_id = u.id
         WHERE u.credit <> COALESCE(l.total, 0) - COALESCE(h.held, 0)
