@@ -1,6 +1,8 @@
-"""Faults under load: MariaDB going away and coming back, and a graceful SIGTERM of the app.
+"""Faults under load: MariaDB going away and coming back, and a graceful SIGTERM of the app;
+then the same faults and a kill -9 of the app in the middle of a burst of orders, payments and
+cancels, each followed by `luffy-pay audit` and a check that nothing answered was lost.
 
-Both tests stop parts of the test stack through scripts/stack.sh and leave it running again
+The tests stop parts of the test stack through scripts/stack.sh and leave it running again
 (fixture restore_stack). Every request goes to the stack's nginx on 127.0.0.1 only; every loop
 is bounded in time.
 """
@@ -11,11 +13,14 @@ import re
 import signal
 import threading
 import time
+from collections import Counter
 
 import requests
 
-from conftest import (BASE_URL, APP_LOG, JSON_TYPE, NGINX_ERROR_LOG, app_pid, auth, log_fields, stack,
-                      wait_until)
+from alipay import notification, post_notify
+from conftest import (BASE_URL, APP_LOG, JSON_TYPE, NGINX_ERROR_LOG, Client, app_pid, assert_audit_clean, auth, db_connect,
+                      db_rows, grant_credit, log_fields, stack, stack_healthy, wait_until)
+from ordering import Throwaway, cancel_order, loads, post_order
 
 LIST_URL = BASE_URL + "/user/order?page=1&size=5"
 PR_SET_CHILD_SUBREAPER = 36
@@ -307,3 +312,213 @@ def test_sigterm_under_load_is_graceful(restore_stack):
     assert wait_until(lambda: requests.get(LIST_URL, headers=headers, timeout=10).status_code == 200, 10)
     for _ in range(20):
         assert requests.get(LIST_URL, headers=headers, timeout=10).status_code == 200
+
+
+# ---------------------------------------------------------------- faults in a burst of writes
+class Burst:
+    """Writers through nginx until the deadline, each with its own throwaway users (credit granted in
+    the ledger) walking through a shared pool of throwaway courses, so no user ever orders one course
+    twice. A user's order j holds courses 2j and 2j+1 (every third uses 10 credits); then, by j mod
+    4, it is paid by a signed notification, cancelled, cancelled and then paid (a payment to refund),
+    or left unpaid. Every answer is kept: what was answered is what the books must show afterwards."""
+
+    WRITERS = 6
+    USERS_EACH = 5
+    ORDERS_EACH = 40
+
+    def __init__(self, deadline):
+        self.deadline = deadline
+        self.t = Throwaway()
+        self.users = []
+        for _ in range(self.WRITERS * self.USERS_EACH):
+            uid = self.t.user(credit=1000)
+            grant_credit(self.t.conn, uid, 1000)
+            self.users.append(uid)
+        self.courses = [self.t.course(f"{100 + i}.00", credit=20) for i in range(2 * self.ORDERS_EACH)]
+        self.lock = threading.Lock()
+        self.created = []       # (time, user, order id, order number, course ids)
+        self.paid = []          # (time, order id, trade_no): notify answered `success`
+        self.cancelled = []     # (time, order id): cancel answered 200
+        self.answers = []       # (kind, status, code or body) of every request
+        self.errors = []        # requests without an HTTP answer
+        self.threads = [threading.Thread(target=self._write, args=(self.users[w::self.WRITERS],), daemon=True)
+                        for w in range(self.WRITERS)]
+
+    def _answer(self, kind, r):
+        try:
+            code = r.json().get("code") if r.headers.get("Content-Type") == JSON_TYPE else r.text[:40]
+        except ValueError:
+            code = r.text[:40]
+        with self.lock:
+            self.answers.append((kind, r.status_code, code))
+
+    def _call(self, kind, call):
+        try:
+            r = call()
+        except requests.RequestException as exc:
+            with self.lock:
+                self.errors.append((kind, f"{type(exc).__name__}: {exc}"))
+            return None
+        self._answer(kind, r)
+        return r
+
+    def _pay(self, session, order):
+        params = notification(order["order_number"], f"{order['real_price']:.2f}")
+        r = self._call("notify", lambda: post_notify(params, timeout=30, session=session))
+        if r is not None and r.status_code == 200 and r.text == "success":
+            with self.lock:
+                self.paid.append((time.monotonic(), order["id"], params["trade_no"]))
+
+    def _cancel(self, client, uid, order):
+        r = self._call("cancel", lambda: cancel_order(client, uid, order["id"], timeout=30))
+        if r is not None and r.status_code == 200:
+            with self.lock:
+                self.cancelled.append((time.monotonic(), order["id"]))
+
+    def _write(self, users):
+        client = Client()
+        try:
+            for uid, j in ((uid, j) for uid in users for j in range(self.ORDERS_EACH)):
+                if time.monotonic() > self.deadline:
+                    return
+                cids = self.courses[2 * j:2 * j + 2]
+                body = {"course_ids": cids, "pay_type": 0, "user_coupon_id": -1, "credit": 10 if j % 3 == 0 else 0}
+                r = self._call("order", lambda: post_order(client, uid, body, timeout=30))
+                if r is None or r.status_code != 201:
+                    time.sleep(0.05)
+                    continue
+                order = loads(r.text)
+                with self.lock:
+                    self.created.append((time.monotonic(), uid, order["id"], order["order_number"], cids))
+                if j % 4 == 0:
+                    self._pay(client.session, order)
+                elif j % 4 == 1:
+                    self._cancel(client, uid, order)
+                elif j % 4 == 2:
+                    self._cancel(client, uid, order)
+                    self._pay(client.session, order)
+        finally:
+            client.close()
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def finish(self):
+        for t in self.threads:
+            t.join(timeout=max(1.0, self.deadline - time.monotonic() + 60))
+        assert not any(t.is_alive() for t in self.threads), "burst writers did not stop"
+
+    def check_books(self, t_fault, t_recovered, fault_answers):
+        """Every 201 exists with its courses, every acknowledged payment is applied or recorded for
+        refund (its notification stored), every 200 cancel holds; the answers are the fault's own;
+        the audit is clean."""
+        assert not self.errors, f"{len(self.errors)} requests got no HTTP answer: {self.errors[:3]}"
+        unexpected = [a for a in self.answers
+                      if (a[0], a[1]) not in {("order", 201), ("cancel", 200), ("notify", 200)}
+                      and (a[1], a[2]) not in fault_answers]
+        assert not unexpected, f"answers the fault does not explain: {unexpected[:5]}"
+        assert [a for a in self.answers if a[0] == "notify" and a[1] == 200 and a[2] not in ("success", "fail")] == []
+        assert any(t < t_fault for t, *_ in self.created), "no order before the fault"
+        assert any(t > t_recovered for t, *_ in self.created), "no order after the recovery"
+        assert any(t > t_recovered for t, *_ in self.paid), "no payment after the recovery"
+        assert any(a[1] not in (200, 201) or a[2] == "fail" for a in self.answers), "the fault refused nothing"
+
+        conn = db_connect()
+        try:
+            ids = [c[2] for c in self.created]
+            marks = ",".join(["%s"] * len(ids))
+            stored = {r[0]: r[1:] for r in db_rows(conn, f"SELECT id, order_number, user_id FROM ly_order "
+                                                         f"WHERE id IN ({marks})", ids)}
+            courses = {}
+            for order_id, course_id in db_rows(conn, f"SELECT order_id, course_id FROM ly_order_course "
+                                                     f"WHERE order_id IN ({marks}) ORDER BY id", ids):
+                courses.setdefault(order_id, []).append(course_id)
+            for _, uid, order_id, number, cids in self.created:
+                assert stored.get(order_id) == (number, uid), f"201 order {order_id} {number}: {stored.get(order_id)}"
+                assert courses.get(order_id) == cids, f"order {order_id}: courses {courses.get(order_id)} != {cids}"
+            for _, order_id, trade in self.paid:
+                (status, order_trade), = db_rows(conn, "SELECT order_status, trade_no FROM ly_order WHERE id = %s",
+                                                 (order_id,))
+                refunded = db_rows(conn, "SELECT order_id FROM ly_payment_refund WHERE trade_no = %s", (trade,))
+                assert (status == 1 and order_trade == trade) or refunded == ((order_id,),), \
+                    f"acknowledged payment {trade} of order {order_id}: status {status}, trade {order_trade}, " \
+                    f"refund {refunded}"
+                assert db_rows(conn, "SELECT order_id FROM ly_alipay_notification WHERE trade_no = %s",
+                               (trade,)) == ((order_id,),), f"acknowledged notification {trade} not stored once"
+            for _, order_id in self.cancelled:
+                assert db_rows(conn, "SELECT order_status FROM ly_order WHERE id = %s", (order_id,)) == ((2,),)
+        finally:
+            conn.close()
+        print(f"burst: {len(self.created)} orders, {len(self.paid)} acknowledged payments, "
+              f"{len(self.cancelled)} cancels, answers {Counter((a[0], a[1]) for a in self.answers)}")
+        assert_audit_clean()
+
+    def cleanup(self):
+        # the throwaway rows' connection may be one MariaDB dropped in the restart
+        self.t.conn.close()
+        self.t.conn = db_connect()
+        with self.t.conn.cursor() as cur:
+            for uid in self.users:
+                for table in ("ly_alipay_notification", "ly_payment_refund"):
+                    column = "out_trade_no" if table == "ly_alipay_notification" else "order_number"
+                    cur.execute(f"DELETE x FROM {table} x JOIN ly_order o ON o.order_number = x.{column} "
+                                f"WHERE o.user_id = %s", (uid,))
+        self.t.cleanup()
+
+
+def run_burst(fault, fault_answers):
+    """A burst with `fault()` (which returns when the stack is back) 1.5 s in, and 3 s more after."""
+    assert wait_until(stack_healthy, 20), "the stack is not healthy before the burst"
+    t0 = time.monotonic()
+    burst = Burst(deadline=t0 + 60)
+    try:
+        burst.start()
+        sleep_until(t0 + 1.5)
+        t_fault = time.monotonic()
+        fault()
+        assert wait_until(stack_healthy, 30), "the stack did not come back"
+        t_recovered = time.monotonic()
+        burst.deadline = min(burst.deadline, t_recovered + 3)
+        burst.finish()
+        burst.check_books(t_fault, t_recovered, fault_answers)
+    finally:
+        burst.deadline = 0
+        burst.finish()
+        burst.cleanup()
+
+
+# nginx's JSON 502 while the app is gone, for every kind of request
+APP_GONE = {(502, "service_unavailable")}
+
+
+def test_kill_9_of_the_app_in_a_burst(restore_stack):
+    def kill_and_restart():
+        os.kill(app_pid(), signal.SIGKILL)
+        stack("app-start")
+    run_burst(kill_and_restart, APP_GONE)
+
+
+def test_database_restart_in_a_burst(restore_stack):
+    def restart_db():
+        stack("db-stop")
+        time.sleep(2)
+        stack("db-start")
+    # the app's JSON 503, and `fail` for a notification it could not store (Alipay retries)
+    run_burst(restart_db, {(503, "database_unavailable"), (200, "fail")})
+
+
+def test_sigterm_in_a_burst_drops_nothing(restore_stack):
+    """SIGTERM during the burst: every request nginx handed to the app is answered by it (nginx's
+    only upstream errors are failed connects once the socket is gone), then the books hold."""
+    nginx_offset = _file_size(NGINX_ERROR_LOG)
+
+    def terminate_and_restart():
+        pid = app_pid()
+        os.kill(pid, signal.SIGTERM)
+        assert wait_until(lambda: not pid_alive(pid), 12), "the app did not exit within 10 s of SIGTERM"
+        stack("app-start")
+    run_burst(terminate_and_restart, APP_GONE)
+    dropped = [re.sub(r", client: .*", "", line) for line in _read_from(NGINX_ERROR_LOG, nginx_offset).splitlines()
+               if "upstream" in line and not re.search(r"connect\(\) to unix:\S+ failed \((2|111|11): ", line)]
+    assert not dropped, f"{len(dropped)} requests reached the app and were dropped: {dropped[:2]}"
