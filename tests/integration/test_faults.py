@@ -409,10 +409,10 @@ class Burst:
             t.join(timeout=max(1.0, self.deadline - time.monotonic() + 60))
         assert not any(t.is_alive() for t in self.threads), "burst writers did not stop"
 
-    def check_books(self, t_fault, t_recovered, fault_answers):
+    def check_books(self, t_fault, t_recovered, fault_answers, refusals):
         """Every 201 exists with its courses, every acknowledged payment is applied or recorded for
-        refund (its notification stored), every 200 cancel holds; the answers are the fault's own;
-        the audit is clean."""
+        refund (its notification stored), every 200 cancel holds; the answers are the fault's own
+        (and there were some, when `refusals`); the audit is clean."""
         assert not self.errors, f"{len(self.errors)} requests got no HTTP answer: {self.errors[:3]}"
         unexpected = [a for a in self.answers
                       if (a[0], a[1]) not in {("order", 201), ("cancel", 200), ("notify", 200)}
@@ -422,7 +422,8 @@ class Burst:
         assert any(t < t_fault for t, *_ in self.created), "no order before the fault"
         assert any(t > t_recovered for t, *_ in self.created), "no order after the recovery"
         assert any(t > t_recovered for t, *_ in self.paid), "no payment after the recovery"
-        assert any(a[1] not in (200, 201) or a[2] == "fail" for a in self.answers), "the fault refused nothing"
+        if refusals:
+            assert any(a[1] not in (200, 201) or a[2] == "fail" for a in self.answers), "the fault refused nothing"
 
         conn = db_connect()
         try:
@@ -467,7 +468,7 @@ class Burst:
         self.t.cleanup()
 
 
-def run_burst(fault, fault_answers):
+def run_burst(fault, fault_answers, refusals=True):
     """A burst with `fault()` (which returns when the stack is back) 1.5 s in, and 3 s more after."""
     assert wait_until(stack_healthy, 20), "the stack is not healthy before the burst"
     t0 = time.monotonic()
@@ -481,7 +482,7 @@ def run_burst(fault, fault_answers):
         t_recovered = time.monotonic()
         burst.deadline = min(burst.deadline, t_recovered + 3)
         burst.finish()
-        burst.check_books(t_fault, t_recovered, fault_answers)
+        burst.check_books(t_fault, t_recovered, fault_answers, refusals)
     finally:
         burst.deadline = 0
         burst.finish()
@@ -518,7 +519,8 @@ def test_sigterm_in_a_burst_drops_nothing(restore_stack):
         os.kill(pid, signal.SIGTERM)
         assert wait_until(lambda: not pid_alive(pid), 12), "the app did not exit within 10 s of SIGTERM"
         stack("app-start")
-    run_burst(terminate_and_restart, APP_GONE)
+    # Refusals are likely (while no app listens) but not certain: a quick restart may see none.
+    run_burst(terminate_and_restart, APP_GONE, refusals=False)
     dropped = [re.sub(r", client: .*", "", line) for line in _read_from(NGINX_ERROR_LOG, nginx_offset).splitlines()
                if "upstream" in line and not re.search(r"connect\(\) to unix:\S+ failed \((2|111|11): ", line)]
     assert not dropped, f"{len(dropped)} requests reached the app and were dropped: {dropped[:2]}"
