@@ -23,9 +23,26 @@ import Testing
     @Test func rejectsAlgNoneAndOtherAlgorithms() {
         let payload = Base64.urlEncode(Array(#"{"user_id":7,"username":"x","exp":1900000000}"#.utf8))
         for header in [#"{"alg":"none","typ":"JWT"}"#, #"{"alg":"HS512"}"#, #"{"alg":"hs256"}"#, #"{"typ":"JWT"}"#] {
-            let token = Base64.urlEncode(Array(header.utf8)) + "." + payload + "."
-            #expect(throws: JWTError.unsupportedAlgorithm) { try jwt.verify(token, now: now) }
+            let signingInput = Base64.urlEncode(Array(header.utf8)) + "." + payload
+            // Unsigned, as `alg: none` means: refused for its missing MAC.
+            #expect(throws: JWTError.badSignature) { try jwt.verify(signingInput + ".", now: now) }
+            // Even with our MAC: only HS256 is accepted.
+            let mac = Digest.hmacSHA256(key: Array("unit-test-secret-0123456789".utf8), data: Array(signingInput.utf8))
+            #expect(throws: JWTError.unsupportedAlgorithm) { try jwt.verify(signingInput + "." + Base64.urlEncode(mac), now: now) }
         }
+    }
+
+    /// Nothing of a token is parsed before its MAC checks out (issue 7): a wrong MAC is refused
+    /// as such whatever the header and claims hold, however malformed.
+    @Test func checksTheMACBeforeParsingAnything() {
+        let header = Base64.urlEncode(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
+        let badMAC = Base64.urlEncode([UInt8](repeating: 0, count: 32))
+        for payload in ["not json", #"{"user_id":"#, #"{"user_id":1,"user_id":2}"#, ""] {
+            let token = header + "." + Base64.urlEncode(Array(payload.utf8)) + "." + badMAC
+            #expect(throws: JWTError.badSignature) { try jwt.verify(token, now: now) }
+        }
+        let notJSONHeader = Base64.urlEncode(Array("{".utf8)) + "." + Base64.urlEncode(Array("{}".utf8)) + "." + badMAC
+        #expect(throws: JWTError.badSignature) { try jwt.verify(notJSONHeader, now: now) }
     }
 
     @Test func rejectsTamperedPayload() {

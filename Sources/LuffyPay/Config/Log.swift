@@ -85,20 +85,15 @@ public struct Logger: Sendable {
         bytes.withUnsafeMutableBytes { buf in _ = write(fd, buf.baseAddress, buf.count) }
     }
 
+    /// A logfmt value: bare when it is a plain token, else a JSON string literal. Every byte below
+    /// 0x20 and 0x7F is escaped, byte by byte: by `Character` a CR LF (one Character) slipped
+    /// through and forged a whole line. Other UTF-8 is kept as it is.
     static func quote(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.utf8.contains { $0 <= 0x20 || $0 == 0x22 || $0 == 0x3D || $0 == 0x5C }
+        let needsQuotes = value.isEmpty || value.utf8.contains { $0 <= 0x20 || $0 == 0x7F || $0 == 0x22 || $0 == 0x3D || $0 == 0x5C }
         guard needsQuotes else { return value }
-        var out = "\""
-        for ch in value {
-            switch ch {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            default: out.append(ch)
-            }
-        }
-        return out + "\""
+        var out: [UInt8] = []
+        JSON.writeString(value, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func timestamp() -> String {

@@ -18,6 +18,10 @@ public struct APIError: Error, Sendable {
     public static let notFound = APIError(404, "not_found", "请求的资源不存在")
     public static let methodNotAllowed = APIError(405, "method_not_allowed", "不支持该请求方法")
     public static let payloadTooLarge = APIError(413, "payload_too_large", "请求体过大")
+    /// A JSON body beyond the parser's caps (`JSONParser.Limits.service`).
+    public static let tooManyMembers = APIError(400, "too_many_members", "JSON对象的成员或数组的元素过多")
+    /// A body sent to an endpoint that takes JSON, declared as something else (`Request.jsonBody`).
+    public static let unsupportedMediaType = APIError(415, "unsupported_media_type", "请求体须为JSON,Content-Type 应为 application/json")
     public static let databaseUnavailable = APIError(503, "database_unavailable", "数据库暂时不可用,请稍后重试")
     public static let internalError = APIError(500, "internal_error", "服务器内部错误,请稍后重试")
 }

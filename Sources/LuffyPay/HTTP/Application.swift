@@ -18,6 +18,8 @@ public struct Application: Sendable {
         let started = Logger.monotonic()
         let requestLog = log.with("request_id", request.requestID)
         var request = request
+        // The log line counts this request's statements only, also when no handler runs (404, 405).
+        db.beginUnitOfWork()
         let response: Response
         switch router.match(method: request.method, path: request.path) {
         case .notFound:

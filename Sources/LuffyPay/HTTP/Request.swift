@@ -26,6 +26,28 @@ public struct Request: Sendable {
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
 
+    /// The body of an endpoint that takes JSON; 415 unless it is declared `application/json`
+    /// (media type in any case, parameters allowed, a charset only if UTF-8: JSON is read as
+    /// UTF-8). An empty body passes: the endpoint refuses it as missing, whatever its type.
+    public func jsonBody() throws -> [UInt8] {
+        guard body.isEmpty || Request.isJSON(contentType: header("content-type")) else {
+            throw APIError.unsupportedMediaType
+        }
+        return body
+    }
+
+    static func isJSON(contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let parts = contentType.split(separator: ";", omittingEmptySubsequences: false)
+        guard parts[0].trimmingWhitespace().lowercased() == "application/json" else { return false }
+        return parts.dropFirst().allSatisfy { parameter in
+            let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard pair[0].trimmingWhitespace().lowercased() == "charset" else { return true }
+            let charset = pair.count == 2 ? pair[1].trimmingWhitespace().lowercased() : ""
+            return charset == "utf-8" || charset == "\"utf-8\""
+        }
+    }
+
     /// The first value of a query parameter.
     public func queryValue(_ name: String) -> String? { query.first { $0.0 == name }?.1 }
 

@@ -7,7 +7,7 @@ struct OrderCreation {
 
     static func handle(_ request: Request, _ context: RequestContext) throws -> Response {
         let user = try context.user(request)
-        let order = try OrderRequest.parse(request.body)
+        let order = try OrderRequest.parse(request.jsonBody())
         let creation = OrderCreation(context: context, user: user)
         guard let key = request.header("idempotency-key") else {
             return try context.db.transaction { try creation.create(order, idempotencyKey: nil) }

@@ -8,7 +8,15 @@ public struct OrderRequest: Sendable, Equatable {
     public var expectedRealPrice: Fen?
 
     public static func parse(_ body: [UInt8]) throws -> OrderRequest {
-        guard let json = try? JSON.parse(body), case .object = json else { throw OrderError.invalidBody }
+        let json: JSON
+        do {
+            json = try JSON.parse(body)
+        } catch let error as JSONParseError where error.reason == .tooManyMembers {
+            throw APIError.tooManyMembers
+        } catch {
+            throw OrderError.invalidBody
+        }
+        guard case .object = json else { throw OrderError.invalidBody }
 
         var ids: [Int64] = []
         switch json["course_ids"] {

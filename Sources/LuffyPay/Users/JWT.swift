@@ -33,18 +33,18 @@ public struct JWT: Sendable {
         return signingInput + "." + Base64.urlEncode(mac)
     }
 
-    /// Verifies the signature (only HS256 is accepted: `none` and every other `alg` are refused
-    /// before any signature check) and the expiry, then returns the claims.
+    /// Checks the MAC first (constant-time), so nothing of a token is parsed before it is known to
+    /// be ours; then that the header says HS256 (`none` and every other `alg` are refused), the
+    /// claims and the expiry.
     public func verify(_ token: String, now: Int64) throws -> JWTClaims {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3,
-              let headerBytes = Base64.urlDecode(parts[0]), let payloadBytes = Base64.urlDecode(parts[1]),
-              let signature = Base64.urlDecode(parts[2]),
+        guard parts.count == 3, let signature = Base64.urlDecode(parts[2]) else { throw JWTError.malformed }
+        let expected = Digest.hmacSHA256(key: key, data: Array((parts[0] + "." + parts[1]).utf8))
+        guard Digest.constantTimeEqual(expected, signature) else { throw JWTError.badSignature }
+        guard let headerBytes = Base64.urlDecode(parts[0]), let payloadBytes = Base64.urlDecode(parts[1]),
               let header = try? JSON.parse(headerBytes), let payload = try? JSON.parse(payloadBytes)
         else { throw JWTError.malformed }
         guard header["alg"]?.stringValue == "HS256" else { throw JWTError.unsupportedAlgorithm }
-        let expected = Digest.hmacSHA256(key: key, data: Array((parts[0] + "." + parts[1]).utf8))
-        guard Digest.constantTimeEqual(expected, signature) else { throw JWTError.badSignature }
         guard let userID = payload["user_id"]?.intValue, let exp = payload["exp"]?.intValue else {
             throw JWTError.missingClaims
         }
