@@ -97,9 +97,13 @@ public enum Pricing {
             guard let whole = parts.first, !whole.isEmpty, whole.count <= 6, whole.allSatisfy(\.isASCIIDigit) else { return nil }
             let fraction = parts.count == 2 ? parts[1] : ""
             guard parts.count == 1 || !fraction.isEmpty, fraction.count <= 6, fraction.allSatisfy(\.isASCIIDigit) else { return nil }
+            // The digit check lets a digit with a combining mark through ("1\u{301}" is one
+            // Character between "0" and "9"): Int64 has the last word, so such a rule is no
+            // discount and never a trap.
+            guard let wholeValue = Int64(whole), let fractionValue = fraction.isEmpty ? 0 : Int64(fraction) else { return nil }
             var denominator: Int64 = 1
             for _ in fraction { denominator *= 10 }
-            numerator = Int64(whole)! * denominator + (fraction.isEmpty ? 0 : Int64(fraction)!)
+            numerator = wholeValue * denominator + fractionValue
             self.denominator = denominator
         }
 
