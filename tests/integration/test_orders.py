@@ -451,6 +451,22 @@ def test_refused_request_does_not_consume_its_key(client, db, throwaway):
     assert scalar(db, "SELECT COUNT(*) FROM ly_idempotency_key WHERE user_id = %s", (uid,)) == 1
 
 
+def test_idempotency_keys_are_case_sensitive(client, db, throwaway):
+    """`KEY-ABC` is not `Key-abc`: another key, so another order (not the first one's replay, not 422)."""
+    uid = throwaway.user()
+    first = check_created(db, uid, post_order(client, uid, {"course_ids": [1]}, key="Key-abc"), [dev_offer(1)])
+    r = post_order(client, uid, {"course_ids": [3]}, key="KEY-ABC")
+    assert "Idempotent-Replayed" not in r.headers, r.text
+    second = check_created(db, uid, r, [dev_offer(3)])
+    assert second["id"] != first["id"]
+    assert db_rows(db, "SELECT idem_key, order_id FROM ly_idempotency_key WHERE user_id = %s ORDER BY id",
+                   (uid,)) == (("Key-abc", first["id"]), ("KEY-ABC", second["id"]))
+    # and each key still replays its own order
+    again = post_order(client, uid, {"course_ids": [3]}, key="KEY-ABC")
+    assert (again.status_code, again.headers.get("Idempotent-Replayed"), loads(again.text)["id"]) == \
+        (201, "true", second["id"])
+
+
 @pytest.mark.parametrize("key", ["x" * 256, "has space", "tab\tinside", "\u00e9t\u00e9"])
 def test_invalid_idempotency_keys(client, db, key):
     before = snapshot(db, 1)
