@@ -20,7 +20,7 @@ from collections import Counter
 from decimal import Decimal
 
 from alipay import assert_notify_answer, get_pay_link, notification, notifications, order_state, post_notify, shop
-from conftest import assert_error, assert_json_response, db_connect, db_rows
+from conftest import Client, assert_error, assert_json_response, db_connect, db_rows
 from ordering import ORDER_TIMEOUT, at_once, new_key, post_order, scalar, snapshot, wait_for_db
 
 __all__ = ["shop"]  # the fixture, imported for pytest
@@ -138,6 +138,26 @@ def test_course_in_another_unpaid_order_is_refused(client, db, shop):
                     (ORDER_TIMEOUT + 1, other_id))
     again = assert_json_response(post_order(client, p.user_id, {"course_ids": [x, y]}, key=new_key("again")), 201)
     assert again["order_status"] == 0
+
+
+def test_ten_orders_of_one_course_at_once(db, shop):
+    """Ten POST /orders of one course by one user at the same moment: the user's row lock makes the
+    check and the insert one step, so exactly one order holds the course."""
+    uid = shop.t.user()
+    course = shop.t.course("10.00")
+    clients = [Client() for _ in range(10)]
+    try:
+        responses = at_once([lambda c=c: post_order(c, uid, {"course_ids": [course]}, timeout=30) for c in clients])
+    finally:
+        for c in clients:
+            c.close()
+    codes = Counter((r.status_code, r.json().get("code")) for r in responses)
+    assert codes == {(201, None): 1, (400, "course_in_unpaid_order"): 9}, codes
+    winner = next(r for r in responses if r.status_code == 201).json()
+    for r in responses:
+        if r.status_code == 400:
+            assert (r.json()["order_numbers"], r.json()["course_ids"]) == ([winner["order_number"]], [course]), r.text
+    assert db_rows(db, "SELECT id FROM ly_order WHERE user_id = %s", (uid,)) == ((winner["id"],),)
 
 
 def test_idempotent_retry_replays_instead_of_refusing(client, db, shop):
