@@ -177,6 +177,7 @@ def test_pay_link_refused_and_settlement_refunds_the_owned_course(client, db, sh
     p = coupon_order(shop)
     x, y = p.course_ids
     a_id, a_number, a_amount = extra_unpaid_order(db, p.user_id, [x])
+    shop.numbers.append(a_number)
     trade_a = pay(a_number, a_amount)
     assert order_state(db, a_id)["order_status"] == 1
     assert grants(db, p.user_id) == ((x, trade_a),)
@@ -206,7 +207,6 @@ def test_pay_link_refused_and_settlement_refunds_the_owned_course(client, db, sh
     assert [n["outcome"] for n in notifications(db, p.number)] == ["settled", "already_paid"]
     # the first order's refund rows: none
     assert course_refunds(db, a_number) == ()
-    shop.numbers.append(a_number)
 
 
 def test_every_course_owned_refunds_the_whole_payment_by_course(db, shop):
