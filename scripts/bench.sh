@@ -132,15 +132,15 @@ USER_PART=$(printf '%08d' "$BENCH_USER")
 USER_NUMBERS="________${USER_PART}________"        # LIKE pattern: every order number of the bench user
 
 # Removes everything the bench user did, also what an interrupted run left behind. Settling an
-# order added one student to each of its courses: those increments are taken back first (from the
-# settled bench orders themselves, so that purchases other people make on the shared dev stack
-# meanwhile keep theirs); the table's notes compare the result with the snapshot taken before.
+# order added one student to each course it granted (a course the user owned already is refunded,
+# not counted): those increments are taken back first (from the bench user's grants themselves, so
+# that purchases other people make on the shared dev stack meanwhile keep theirs); the table's notes
+# compare the result with the snapshot taken before.
+BENCH_GRANTS="SELECT course_id, COUNT(*) AS n FROM ly_user_course WHERE user_id = $BENCH_USER GROUP BY course_id"
 bench_cleanup() {
     bench_sql "
         START TRANSACTION;
-        UPDATE ly_course c
-        JOIN (SELECT oc.course_id, COUNT(*) AS n FROM ly_order_course oc JOIN ly_order o ON o.id = oc.order_id
-              WHERE o.user_id = $BENCH_USER AND o.order_status = 1 GROUP BY oc.course_id) x ON x.course_id = c.id
+        UPDATE ly_course c JOIN ($BENCH_GRANTS) x ON x.course_id = c.id
         SET c.students = c.students - x.n;
         DELETE FROM ly_alipay_notification WHERE out_trade_no LIKE '$USER_NUMBERS'
             OR order_id IN (SELECT id FROM ly_order WHERE user_id = $BENCH_USER);
@@ -278,14 +278,13 @@ python_ready() {
     fi
 }
 
-students_check() {   # each settled bench order course added exactly one student
+students_check() {   # each course granted to the bench user added exactly one student
     bench_query "
         CREATE TEMPORARY TABLE bench_before (id BIGINT PRIMARY KEY, students INT);
         INSERT INTO bench_before VALUES $(students_before_values);
-        SELECT CONCAT('course ', c.id, ' +', c.students - b.students, ' for ', COALESCE(x.n, 0), ' settled bench order courses')
+        SELECT CONCAT('course ', c.id, ' +', c.students - b.students, ' for ', COALESCE(x.n, 0), ' bench grants')
         FROM ly_course c JOIN bench_before b ON b.id = c.id
-        LEFT JOIN (SELECT oc.course_id, COUNT(*) AS n FROM ly_order_course oc JOIN ly_order o ON o.id = oc.order_id
-                   WHERE o.user_id = $BENCH_USER AND o.order_status = 1 GROUP BY oc.course_id) x ON x.course_id = c.id
+        LEFT JOIN ($BENCH_GRANTS) x ON x.course_id = c.id
         WHERE c.students - b.students <> COALESCE(x.n, 0);"
 }
 
@@ -346,7 +345,7 @@ notify_run() {
     if [ -n "$mismatch" ]; then
         NOTES+=("ly_course.students moved differently from the settled bench orders (someone else buying on the dev stack, or a bug): $(echo "$mismatch" | paste -sd ';' -)")
     else
-        NOTES+=("ly_course.students: +1 per settled bench order course, exactly")
+        NOTES+=("ly_course.students: +1 per course granted to the bench user, exactly")
     fi
 }
 

@@ -168,3 +168,27 @@ import Testing
         #expect(a.fingerprint != c.fingerprint)
     }
 }
+
+/// A rule's text comes from the admin's tables: whatever it holds is no discount at worst, never a
+/// trap. "1\u{301}" (a digit with a combining accent) is one Character that sorts between "0" and
+/// "9" yet is no number.
+@Suite struct MalformedRuleTests {
+    static let formulas = ["*0.8\u{301}", "*1\u{301}", "*\u{301}", "*0.\u{661}", "*\u{0661}.5", "*０.８", "*0.8\u{200D}",
+                           "-1\u{301}", "-10.5\u{301}", "-\u{661}", "1\u{301}", "\u{301}"]
+
+    @Test(arguments: formulas) func activityRuleIsIgnored(sale: String) {
+        let rule = ActivityRule(condition: 0, sale: sale, typeName: "坏规则")
+        #expect(Pricing.activityPrice(listPrice: Fen(10000), rules: [rule]) == nil)
+        #expect(Pricing.applySale(sale, to: Fen(10000)) == nil)
+    }
+
+    @Test(arguments: formulas) func couponIsNotApplicable(sale: String) {
+        let course = CourseOffer(id: 1, name: "c", listPrice: Fen(10000))
+        #expect(Pricing.couponDiscount(CouponTerms(scope: .all, sale: sale, condition: 0), courses: [course]) == nil)
+    }
+
+    @Test func theNextWellFormedRuleStillApplies() {
+        let rules = [ActivityRule(condition: 0, sale: "*0.5\u{301}", typeName: "坏"), ActivityRule(condition: 0, sale: "*0.5", typeName: "好")]
+        #expect(Pricing.activityPrice(listPrice: Fen(10000), rules: rules)?.name == "好")
+    }
+}

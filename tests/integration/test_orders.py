@@ -196,28 +196,31 @@ def test_credit_errors_of_user_1(client, db, case):
     refused(client, db, 1, {"course_ids": courses, "credit": credit}, code=code)
 
 
-def test_price_changed_409_gives_the_server_figures(client, db):
+def test_price_changed_409_gives_the_server_figures(client, db, throwaway):
+    # a throwaway user: user 1's dev orders hold courses 4 and 5 unpaid (course_in_unpaid_order)
+    uid = throwaway.user(credit=500)
+    log = throwaway.coupon_log(uid, 1)
     # courses 1 (998.00) and 4 (599.00 -> 479.20 activity); coupon 1 (-30) targets course 1
     offers = [dev_offer(1), dev_offer(4)]
     target, off = coupon_discount(COUPONS[1], offers)
     assert (target, off) == (1, D("30.00"))
     q = quote(offers, off)
     assert q == {"total_price": D("1477.20"), "discount_price": D("30.00"), "real_price": D("1447.20")}
-    err, r = refused(client, db, 1, {"course_ids": [1, 4], "user_coupon_id": 5, "expected_real_price": 1.00},
-                     status=409, code="price_changed", watch_logs=[5])
+    err, r = refused(client, db, uid, {"course_ids": [1, 4], "user_coupon_id": log, "expected_real_price": 1.00},
+                     status=409, code="price_changed", watch_logs=[log])
     exact = loads(r.text)
     for key in MONEY_KEYS:
         assert exact[key] == q[key], (key, r.text)
         assert raw_money(r.text, key) == [f"{q[key]:.2f}"], r.text
 
     # with credit: 100 credit = 10.00 off course 1
-    err, r = refused(client, db, 1, {"course_ids": [1], "credit": 100, "expected_real_price": 998.00},
+    err, r = refused(client, db, uid, {"course_ids": [1], "credit": 100, "expected_real_price": 998.00},
                      status=409, code="price_changed")
     exact = loads(r.text)
     assert (exact["total_price"], exact["discount_price"], exact["real_price"]) == \
         (D("998.00"), D("10.00"), D("988.00")), r.text
     # the list price of a course with an activity is not what is charged
-    err, r = refused(client, db, 1, {"course_ids": [5], "expected_real_price": 1499.00},
+    err, r = refused(client, db, uid, {"course_ids": [5], "expected_real_price": 1499.00},
                      status=409, code="price_changed")
     assert loads(r.text)["real_price"] == D("1399.00"), r.text
 
@@ -286,9 +289,12 @@ def test_activity_prices_and_exact_201(client, db, throwaway):
     assert after["orders"][0] == before["orders"][0] + 1
     assert after["order_courses"] == before["order_courses"] + 2
     assert after["credit"] == 500 and after["user_courses"] == 0 and after["credit_rows"] == 0
-    # the order numbers of two orders differ, and the pair of orders can coexist (no purchase yet)
-    r2 = post_order(client, uid, {"course_ids": [5, 4]})
-    body2 = check_created(db, uid, r2, [dev_offer(5), dev_offer(4)])
+    # a second order of the same courses while this one is unpaid: refused, it would be paid twice
+    err, _ = refused(client, db, uid, {"course_ids": [5, 4]}, code="course_in_unpaid_order")
+    assert (err["order_numbers"], err["course_ids"]) == ([body["order_number"]], [5, 4]), err
+    # once it is cancelled they can be ordered again, under another order number
+    assert assert_json_response(cancel_order(client, uid, body["id"]), 200)["order_status"] == 2
+    body2 = check_created(db, uid, post_order(client, uid, {"course_ids": [5, 4]}), [dev_offer(5), dev_offer(4)])
     assert body2["order_number"] != body["order_number"] and body2["id"] != body["id"]
 
 
@@ -451,6 +457,22 @@ def test_refused_request_does_not_consume_its_key(client, db, throwaway):
     assert scalar(db, "SELECT COUNT(*) FROM ly_idempotency_key WHERE user_id = %s", (uid,)) == 1
 
 
+def test_idempotency_keys_are_case_sensitive(client, db, throwaway):
+    """`KEY-ABC` is not `Key-abc`: another key, so another order (not the first one's replay, not 422)."""
+    uid = throwaway.user()
+    first = check_created(db, uid, post_order(client, uid, {"course_ids": [1]}, key="Key-abc"), [dev_offer(1)])
+    r = post_order(client, uid, {"course_ids": [3]}, key="KEY-ABC")
+    assert "Idempotent-Replayed" not in r.headers, r.text
+    second = check_created(db, uid, r, [dev_offer(3)])
+    assert second["id"] != first["id"]
+    assert db_rows(db, "SELECT idem_key, order_id FROM ly_idempotency_key WHERE user_id = %s ORDER BY id",
+                   (uid,)) == (("Key-abc", first["id"]), ("KEY-ABC", second["id"]))
+    # and each key still replays its own order
+    again = post_order(client, uid, {"course_ids": [3]}, key="KEY-ABC")
+    assert (again.status_code, again.headers.get("Idempotent-Replayed"), loads(again.text)["id"]) == \
+        (201, "true", second["id"])
+
+
 @pytest.mark.parametrize("key", ["x" * 256, "has space", "tab\tinside", "\u00e9t\u00e9"])
 def test_invalid_idempotency_keys(client, db, key):
     before = snapshot(db, 1)
@@ -534,13 +556,13 @@ def test_cancel_needs_auth(client, db, throwaway):
 def test_sweeper_times_out_old_orders_and_gives_back(client, db, throwaway):
     uid = throwaway.user(credit=500)
     log = throwaway.coupon_log(uid, 3)
-    with_credit = check_created(db, uid, post_order(client, uid, {"course_ids": [1, 2], "credit": 120}),
-                                [dev_offer(1), dev_offer(2)], discount=D("12.00"), credit=120)
+    with_credit = check_created(db, uid, post_order(client, uid, {"course_ids": [1], "credit": 100}),
+                                [dev_offer(1)], discount=D("10.00"), credit=100)
     with_coupon = check_created(db, uid, post_order(client, uid, {"course_ids": [2], "user_coupon_id": log}),
                                 [dev_offer(2)], discount=D("155.88"), user_coupon_id=log)
     young = check_created(db, uid, post_order(client, uid, {"course_ids": [3], "credit": 30}),
                           [dev_offer(3)], discount=D("3.00"), credit=30)
-    assert user_credit(db, uid) == 350
+    assert user_credit(db, uid) == 370
     # just younger than the timeout: stays
     age_order(db, with_credit["id"], ORDER_TIMEOUT - 30)
     run_sweep()

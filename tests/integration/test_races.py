@@ -53,8 +53,10 @@ def test_one_coupon_twenty_orders(db, throwaway):
 
 def test_credit_is_never_spent_twice(db, throwaway):
     uid = throwaway.user(credit=500)
-    # course 1 takes up to 100 credit: 20 orders of 100 credit against a balance of 500
-    responses = concurrent_orders(uid, [{"course_ids": [1], "credit": 100}] * 20)
+    # 20 orders of 100 credit against a balance of 500, each of its own course priced like course 1
+    # (up to 100 credit): a course may be in one unpaid order of a user only
+    courses = [throwaway.course("998.00", credit=100) for _ in range(20)]
+    responses = concurrent_orders(uid, [{"course_ids": [c], "credit": 100} for c in courses])
     assert statuses(responses) == Counter({(201, None): 5, (400, "credit_insufficient"): 15}), statuses(responses)
     assert user_credit(db, uid) == 0
     orders = db_rows(db, "SELECT credit, real_price, order_status FROM ly_order WHERE user_id = %s", (uid,))

@@ -43,6 +43,8 @@ struct OrderCreation {
             try Pricing.checkCredit(order.credit, courses: courses, balance: user.credit, ratio: Int64(context.settings.creditRatio))
             discount = Pricing.creditValue(order.credit, ratio: Int64(context.settings.creditRatio))
         }
+        // After the coupon's row lock, as the credit debit below: one lock order for the user's rows.
+        try refuseCoursesInUnpaidOrders(order.courseIDs)
         let quote = OrderQuote(courses: courses, discount: discount)
         if let expected = order.expectedRealPrice, expected != quote.realPrice {
             throw OrderError.priceChanged(quote)
@@ -72,6 +74,22 @@ struct OrderCreation {
                             .int(orderID), .int(keyRowID)])
         }
         return response
+    }
+
+    /// A course in another unpaid order of this user (one not timed out yet) would be paid twice:
+    /// refused with those orders' numbers. Under the user's row lock, so that this check and the
+    /// insert are one step against the user's concurrent POST /orders.
+    private func refuseCoursesInUnpaidOrders(_ ids: [Int64]) throws {
+        _ = try db.query("SELECT id FROM ly_users WHERE id = ? FOR UPDATE", [.int(user.id)])
+        let rows = try db.query("""
+            SELECT o.order_number, oc.course_id FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id
+            WHERE o.user_id = ? AND o.is_deleted = 0 AND o.order_status = 0 AND o.created_time + INTERVAL ? SECOND > NOW(6)
+              AND oc.course_id IN (SELECT id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS t)
+            """, [.int(user.id), .int(Int64(context.settings.orderTimeout)), CourseCatalog.jsonIDs(ids)])
+        guard !rows.isEmpty else { return }
+        let held = Set(try rows.map { try $0.int(1) })
+        throw OrderError.courseInUnpaidOrder(orderNumbers: Set(try rows.map { try $0.string(0) }).sorted(),
+                                             courseIDs: ids.filter(held.contains))
     }
 
     /// Locks the user's coupon row (two orders can never bind one coupon), then checks it.

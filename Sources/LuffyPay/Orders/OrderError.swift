@@ -10,6 +10,12 @@ public enum OrderError {
     public static func courseAlreadyPurchased(_ ids: [Int64]) -> APIError {
         APIError(400, "course_already_purchased", "已购买过的课程不能重复购买", details: [("course_ids", .array(ids.map(JSON.int)))])
     }
+    public static func courseInUnpaidOrder(orderNumbers: [String], courseIDs: [Int64]) -> APIError {
+        APIError(400, "course_in_unpaid_order", "所选课程已在未支付的订单中,请先支付或取消该订单", details: [
+            ("order_numbers", .array(orderNumbers.map(JSON.string))),
+            ("course_ids", .array(courseIDs.map(JSON.int))),
+        ])
+    }
     public static let payTypeUnsupported = APIError(400, "pay_type_unsupported", "暂不支持该支付方式,请使用支付宝")
     public static let couponAndCreditExclusive = APIError(400, "coupon_and_credit_exclusive", "优惠券和积分不能同时使用")
     public static let couponNotFound = APIError(400, "coupon_not_found", "优惠券不存在")

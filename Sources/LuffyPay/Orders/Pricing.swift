@@ -97,9 +97,13 @@ public enum Pricing {
             guard let whole = parts.first, !whole.isEmpty, whole.count <= 6, whole.allSatisfy(\.isASCIIDigit) else { return nil }
             let fraction = parts.count == 2 ? parts[1] : ""
             guard parts.count == 1 || !fraction.isEmpty, fraction.count <= 6, fraction.allSatisfy(\.isASCIIDigit) else { return nil }
+            // The digit check lets a digit with a combining mark through ("1\u{301}" is one
+            // Character between "0" and "9"): Int64 has the last word, so such a rule is no
+            // discount and never a trap.
+            guard let wholeValue = Int64(whole), let fractionValue = fraction.isEmpty ? 0 : Int64(fraction) else { return nil }
             var denominator: Int64 = 1
             for _ in fraction { denominator *= 10 }
-            numerator = Int64(whole)! * denominator + (fraction.isEmpty ? 0 : Int64(fraction)!)
+            numerator = wholeValue * denominator + fractionValue
             self.denominator = denominator
         }
 
@@ -152,6 +156,31 @@ public enum Pricing {
             return nil
         }
         return CouponDiscount(targetCourseID: target.id, amount: amount)
+    }
+
+    /// What each course of a paid order cost the buyer, which is what a refund of that course alone
+    /// returns (README, "Settlement, exactly once"): its real price less its part of the order's
+    /// discount (Σ prices − paid), the discount split in proportion to the prices. Whole fen by
+    /// the largest remainder: each course takes the floor of its exact part of the discount, and
+    /// the fen left over go one each to the largest remainders (the first listed on a tie). So the
+    /// shares add up to exactly `paid`, each lies between 0 and its price and within a fen of
+    /// price × paid / Σ prices. nil unless 0 ≤ paid ≤ Σ prices and no price is negative.
+    public static func paidShares(_ paid: Fen, prices: [Fen]) -> [Fen]? {
+        guard prices.allSatisfy({ $0 >= .zero }) else { return nil }
+        let total = prices.reduce(Fen.zero, +)
+        guard paid >= .zero, paid <= total else { return nil }
+        if total == .zero { return prices }
+        let discount = total.value - paid.value
+        // discount × price passes Int64 for the largest orders (50 courses near DECIMAL(10,2)'s
+        // top): full width; the quotient is at most the price.
+        let parts = prices.map { total.value.dividingFullWidth(discount.multipliedFullWidth(by: $0.value)) }
+        var cuts = parts.map(\.quotient)
+        let leftOver = Int(discount - cuts.reduce(0, +))
+        let byRemainder = parts.indices.sorted { a, b in
+            parts[a].remainder != parts[b].remainder ? parts[a].remainder > parts[b].remainder : a < b
+        }
+        for i in byRemainder.prefix(leftOver) { cuts[i] += 1 }
+        return zip(prices, cuts).map { Fen($0.value - $1) }
     }
 
     /// SPEC 7.4: credit's money value, rounded down to the fen.

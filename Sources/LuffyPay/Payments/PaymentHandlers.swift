@@ -4,6 +4,13 @@ enum PaymentHandlers {
     static func payLink(_ request: Request, _ context: RequestContext) throws -> Response {
         let order = try PaymentOrder.owned(request, context)
         if let refusal = payLinkRefusal(order.status, expired: order.expired) { throw refusal }
+        // A course the buyer has bought through another order since: paying would buy it twice.
+        let owned = try context.db.query("""
+            SELECT oc.course_id FROM ly_order_course oc
+            JOIN ly_user_course uc ON uc.user_id = ? AND uc.course_id = oc.course_id AND uc.is_deleted = 0
+            WHERE oc.order_id = ?
+            """, [.int(order.userID), .int(order.id)])
+        if !owned.isEmpty { throw OrderError.courseAlreadyPurchased(try owned.map { try $0.int(0) }.sorted()) }
         if !order.payLinkIssued {
             // From now on cancel and the sweeper must ask the gateway before closing the order.
             // Recorded only while the order is unpaid (the row lock orders this against a cancel or

@@ -4,8 +4,8 @@ public enum Settlement {
     public enum Outcome: Equatable, Sendable {
         case settled
         case alreadyPaid
-        /// The payment could not be applied (order closed, or paid by another trade): it is
-        /// recorded in `ly_payment_refund` for an operator to refund.
+        /// The payment could not be applied (order closed, paid by another trade, or not the
+        /// order's amount): it is recorded in `ly_payment_refund` for an operator to refund.
         case refundNeeded(reason: String)
         /// Closed, and no trade to record (a free order cannot reach here).
         case closed(OrderStatus)
@@ -19,28 +19,39 @@ public enum Settlement {
     /// `tradeNo`/`amount`: the Alipay trade that paid (nil for a zero-amount order).
     public static func settle(orderID: Int64, tradeNo: String?, amount: Fen?, source: Source, db: Database) throws -> Outcome {
         guard let order = try db.query("""
-            SELECT user_id, order_status, credit, order_number, trade_no FROM ly_order WHERE id = ? FOR UPDATE
+            SELECT user_id, order_status, credit, order_number, trade_no, real_price FROM ly_order WHERE id = ? FOR UPDATE
             """, [.int(orderID)]).first else {
             throw DatabaseError.unexpected("order \(orderID) vanished")
         }
         let userID = try order.int(0)
         let status = OrderStatus(rawValue: try order.int(1)) ?? .cancelled
         let orderNumber = try order.string(3)
-        switch status {
-        case .paid:
-            // The same trade again is a retry; another trade paid the order a second time.
-            guard let tradeNo, let amount, let existing = order.optionalString(4), existing != tradeNo else { return .alreadyPaid }
-            try recordRefund(orderID: orderID, orderNumber: orderNumber, tradeNo: tradeNo, amount: amount,
-                             reason: "duplicate_payment", source: source, db: db)
-            return .refundNeeded(reason: "duplicate_payment")
-        case .cancelled, .timedOut:
+        func refund(_ reason: String) throws -> Outcome {
             guard let tradeNo, let amount else { return .closed(status) }
-            let reason = status == .cancelled ? "order_cancelled" : "order_timed_out"
             try recordRefund(orderID: orderID, orderNumber: orderNumber, tradeNo: tradeNo, amount: amount,
                              reason: reason, source: source, db: db)
             return .refundNeeded(reason: reason)
+        }
+        switch status {
+        case .paid:
+            // The same trade again is a retry; another trade paid the order a second time.
+            guard tradeNo != nil, amount != nil, let existing = order.optionalString(4), existing != tradeNo else { return .alreadyPaid }
+            return try refund("duplicate_payment")
+        case .cancelled:
+            return try refund("order_cancelled")
+        case .timedOut:
+            return try refund("order_timed_out")
         case .unpaid:
             break
+        }
+        // The callers compared the amount with a row they read before this lock; only the locked
+        // row counts, so a trade for another amount never pays the order.
+        let realPrice = try order.fen(5)
+        if (amount ?? .zero) != realPrice {
+            guard tradeNo != nil else {
+                throw DatabaseError.unexpected("order \(orderNumber) costs \(realPrice): it cannot be settled without a payment")
+            }
+            return try refund("amount_mismatch")
         }
         let credit = try order.optionalInt(2) ?? 0
 
@@ -54,27 +65,79 @@ public enum Settlement {
                 VALUES ('购物消费', 0, 0, 1, NOW(6), NOW(6), 1, ?, ?, ?)
                 """, [.int(-credit), .text("购买课程,订单号: \(orderNumber)"), .int(userID)])
         }
-        // A course the user already owns (bought through another order meanwhile) keeps its row.
-        try db.execute("""
-            INSERT INTO ly_user_course (name, is_deleted, orders, is_show, created_time, updated_time, study_time, chapter_id,
-                                        course_id, lesson_id, user_id, trade_no, buy_type, pay_time, out_time)
-            SELECT oc.name, 0, 0, 1, NOW(6), NOW(6), 0, NULL, oc.course_id, NULL, ?, ?, 1, NOW(6), NULL
-            FROM ly_order_course oc WHERE oc.order_id = ?
-            ON DUPLICATE KEY UPDATE ly_user_course.id = ly_user_course.id
-            """, [.int(userID), tradeNo.map(SQLValue.text) ?? .null, .int(orderID)])
-        try db.execute("UPDATE ly_course c JOIN ly_order_course oc ON oc.course_id = c.id SET c.students = c.students + 1 WHERE oc.order_id = ?",
-                       [.int(orderID)])
+        try grantCourses(orderID: orderID, orderNumber: orderNumber, userID: userID, tradeNo: tradeNo, paid: realPrice,
+                         source: source, db: db)
         return .settled
     }
 
-    /// One row per trade (unique `trade_no`): a retried notification records nothing twice.
-    static func recordRefund(orderID: Int64, orderNumber: String, tradeNo: String, amount: Fen, reason: String,
-                             source: Source, db: Database) throws {
+    /// Grants the order's courses and counts their students, except a course the user owns already
+    /// (another order of it settled first): that one is neither granted nor counted again, and its
+    /// share of the payment (`Pricing.paidShares`) is recorded for refund. The unique key (user,
+    /// course) decides between settlements racing for one course; they insert in course order, so
+    /// two orders of the same courses wait for each other instead of deadlocking.
+    private static func grantCourses(orderID: Int64, orderNumber: String, userID: Int64, tradeNo: String?, paid: Fen,
+                                     source: Source, db: Database) throws {
+        let lines = try db.query("SELECT id, course_id, name, real_price FROM ly_order_course WHERE order_id = ?", [.int(orderID)])
+            .map { (id: try $0.int(0), courseID: try $0.int(1), name: try $0.string(2), realPrice: try $0.fen(3)) }
+            .sorted { $0.id < $1.id }
+        var granted: [Int64] = []
+        var owned: Set<Int64> = []
+        for line in lines.sorted(by: { $0.courseID < $1.courseID }) {
+            if try grant(courseID: line.courseID, name: line.name, userID: userID, tradeNo: tradeNo, db: db) {
+                granted.append(line.courseID)
+            } else {
+                owned.insert(line.courseID)
+            }
+        }
+        if !granted.isEmpty {
+            try db.execute("""
+                UPDATE ly_course c JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS t ON t.id = c.id
+                SET c.students = c.students + 1
+                """, [CourseCatalog.jsonIDs(granted)])
+        }
+        // A free order paid nothing, so there is nothing to give back.
+        guard !owned.isEmpty, let tradeNo else { return }
+        guard let shares = Pricing.paidShares(paid, prices: lines.map(\.realPrice)) else {
+            throw DatabaseError.unexpected("order \(orderNumber): real_price \(paid) is not within its courses' total")
+        }
+        for (line, share) in zip(lines, shares) where owned.contains(line.courseID) {
+            try recordRefund(orderID: orderID, orderNumber: orderNumber, tradeNo: tradeNo, courseID: line.courseID,
+                             amount: share, reason: "course_already_owned", source: source, db: db)
+        }
+    }
+
+    /// True when this settlement granted the course: a new `ly_user_course` row, or a deleted one
+    /// brought back (a deleted row is not owned, so the course could be sold again).
+    private static func grant(courseID: Int64, name: String, userID: Int64, tradeNo: String?, db: Database) throws -> Bool {
+        let trade = tradeNo.map(SQLValue.text) ?? .null
+        do {
+            try db.execute("""
+                INSERT INTO ly_user_course (name, is_deleted, orders, is_show, created_time, updated_time, study_time, chapter_id,
+                                            course_id, lesson_id, user_id, trade_no, buy_type, pay_time, out_time)
+                VALUES (?, 0, 0, 1, NOW(6), NOW(6), 0, NULL, ?, NULL, ?, ?, 1, NOW(6), NULL)
+                """, [.text(name), .int(courseID), .int(userID), trade])
+            return true
+        } catch let error as DatabaseError where error.isDuplicateKey {
+            let revived = try db.execute("""
+                UPDATE ly_user_course SET is_deleted = 0, trade_no = ?, buy_type = 1, pay_time = NOW(6), out_time = NULL,
+                                          updated_time = NOW(6)
+                WHERE user_id = ? AND course_id = ? AND is_deleted = 1
+                """, [trade, .int(userID), .int(courseID)])
+            return revived.affectedRows == 1
+        }
+    }
+
+    /// One row per trade and course (unique `trade_no`, `course_id`), so a retried notification
+    /// records nothing twice. `courseID` nil: the whole trade (stored as course 0); otherwise the
+    /// share of one course of a trade that settled its order.
+    static func recordRefund(orderID: Int64, orderNumber: String, tradeNo: String, courseID: Int64? = nil, amount: Fen,
+                             reason: String, source: Source, db: Database) throws {
         try db.execute("""
-            INSERT INTO ly_payment_refund (order_id, order_number, trade_no, total_amount, reason, source, refund_status,
+            INSERT INTO ly_payment_refund (order_id, order_number, trade_no, course_id, total_amount, reason, source, refund_status,
                                            created_time, updated_time)
-            VALUES (?, ?, ?, ?, ?, ?, 0, NOW(6), NOW(6))
+            VALUES (?, ?, ?, ?, ?, ?, ?, 0, NOW(6), NOW(6))
             ON DUPLICATE KEY UPDATE id = id
-            """, [.int(orderID), .text(orderNumber), .text(tradeNo), .fen(amount), .text(reason), .text(source.rawValue)])
+            """, [.int(orderID), .text(orderNumber), .text(tradeNo), .int(courseID ?? 0), .fen(amount), .text(reason),
+                  .text(source.rawValue)])
     }
 }
