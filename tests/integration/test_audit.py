@@ -274,14 +274,35 @@ def test_second_order_refunded_as_already_owned_is_legitimate(books):
     trade = fake_trade_no()
     second = copy_as_paid_order(books, p, trade_no=trade)
     try:
-        refund, = execute(books.conn, [(
-            "INSERT INTO ly_payment_refund (order_id, order_number, trade_no, total_amount, reason, source, "
-            "refund_status, created_time, updated_time) SELECT id, order_number, %s, real_price, "
-            "'course_already_owned', 'query', 0, NOW(6), NOW(6) FROM ly_order WHERE id = %s", (trade, second))])
+        execute(books.conn, [(
+            "INSERT INTO ly_payment_refund (order_id, order_number, trade_no, course_id, total_amount, reason, "
+            "source, refund_status, created_time, updated_time) SELECT o.id, o.order_number, %s, oc.course_id, "
+            "oc.real_price, 'course_already_owned', 'query', 0, NOW(6), NOW(6) "
+            "FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id WHERE o.id = %s", (trade, second))])
         try:
             assert_audit_clean()
         finally:
-            execute(books.conn, [("DELETE FROM ly_payment_refund WHERE id = %s", (refund,))])
+            execute(books.conn, [("DELETE FROM ly_payment_refund WHERE trade_no = %s", (trade,))])
+    finally:
+        delete_order(books, second)
+    assert_audit_clean()
+
+
+def test_owned_refund_for_another_course_does_not_excuse(books):
+    """A course_already_owned refund excuses only the course it names (sql/015): a refund row of
+    the whole trade (course 0) leaves the second paid order of the course a violation."""
+    p = books.plain
+    trade = fake_trade_no()
+    second = copy_as_paid_order(books, p, trade_no=trade)
+    try:
+        execute(books.conn, [(
+            "INSERT INTO ly_payment_refund (order_id, order_number, trade_no, course_id, total_amount, reason, "
+            "source, refund_status, created_time, updated_time) SELECT id, order_number, %s, 0, real_price, "
+            "'course_already_owned', 'query', 0, NOW(6), NOW(6) FROM ly_order WHERE id = %s", (trade, second))])
+        try:
+            assert_violation("order_settled_once", f"order_ids={p.id},{second} user_id={p.user_id}")
+        finally:
+            execute(books.conn, [("DELETE FROM ly_payment_refund WHERE trade_no = %s", (trade,))])
     finally:
         delete_order(books, second)
     assert_audit_clean()

@@ -10,12 +10,12 @@ struct Invariant: Sendable {
 
 extension Invariant {
     /// A refund of a paid order's share of a course its buyer already owned: the legitimate way
-    /// one user holds one course through two paid orders (`o` is the order, `oc` its course).
-    /// Matched by order and reason; once refund rows name their course, add
-    /// `AND r.course_id = oc.course_id` here. `orderSettledOnce` and `notificationApplied` are the
+    /// one user holds one course through two paid orders (`o` is the order, `oc` its course; the
+    /// refund row names the course, sql/015). `orderSettledOnce` and `notificationApplied` are the
     /// queries that read `ly_payment_refund`.
     static let ownedCourseRefund = """
-        EXISTS (SELECT 1 FROM ly_payment_refund r WHERE r.order_id = o.id AND r.reason = 'course_already_owned')
+        EXISTS (SELECT 1 FROM ly_payment_refund r
+                WHERE r.order_id = o.id AND r.course_id = oc.course_id AND r.reason = 'course_already_owned')
         """
 
     static let all: [Invariant] = [
