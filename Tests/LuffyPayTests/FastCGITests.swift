@@ -28,6 +28,36 @@ import Glibc
         }
     }
 
+    @Test func socketIsCreated0660InTheGivenGroup() throws {
+        let path = NSTemporaryDirectory() + "luffy-fcgi-\(getpid()).sock"
+        defer { unlink(path) }
+        let options = FastCGIServer.Options(socketPath: path, threads: 1, maxBody: 1024, socketGroup: String(getgid()))
+        let server = FastCGIServer(options: options, log: try Logger(level: .error, file: nil), makeResponder: { NoResponder() })
+        let (fd, owned) = try server.openListener()
+        defer { close(fd) }
+        #expect(owned == path)
+        var info = stat()
+        #expect(stat(path, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o660)
+        #expect(info.st_gid == getgid())
+
+        let unknown = FastCGIServer.Options(socketPath: path, threads: 1, maxBody: 1024, socketGroup: "no-such-group-luffy")
+        #expect(throws: FastCGIServer.StartError.self) {
+            try FastCGIServer(options: unknown, log: try Logger(level: .error, file: nil), makeResponder: { NoResponder() })
+                .openListener()
+        }
+    }
+
+    @Test func settingsOfTheFastCGIConnection() throws {
+        let defaults = try Settings(values: [:])
+        #expect(defaults.fcgiReadTimeout == 5 && defaults.fcgiMaxParams == 65536 && defaults.fcgiSocketGroup == nil)
+        let set = try Settings(values: ["LUFFY_FCGI_READ_TIMEOUT": "2", "LUFFY_FCGI_MAX_PARAMS": "8192",
+                                        "LUFFY_FCGI_SOCKET_GROUP": "www-data"])
+        #expect(set.fcgiReadTimeout == 2 && set.fcgiMaxParams == 8192 && set.fcgiSocketGroup == "www-data")
+        #expect(throws: ConfigError.self) { try Settings(values: ["LUFFY_FCGI_READ_TIMEOUT": "0"]) }
+        #expect(throws: ConfigError.self) { try Settings(values: ["LUFFY_FCGI_MAX_PARAMS": "100"]) }
+    }
+
     // ---- the record layer (FastCGIRecords.swift), fed as nginx sends it
 
     static func record(_ type: UInt8, _ content: [UInt8] = [], id: UInt16 = 1, padding: UInt8 = 0) -> [UInt8] {
