@@ -46,6 +46,9 @@ CASES = {
     "headers_40k": (b"GET /healthz HTTP/1.1\r\nHost: a\r\n"
                     + b"".join(b"X-H%d: %s\r\n" % (i, b"c" * 4000) for i in range(10))
                     + b"Connection: close\r\n\r\n", 400, "headers_too_large"),
+    "http_2_0": (b"GET /healthz HTTP/2.0\r\nHost: a\r\n\r\n", 505, "http_version_not_supported"),
+    "unknown_transfer_encoding": (b"POST /orders HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n"
+                                  b"Connection: close\r\n\r\n", 501, "not_implemented"),
 }
 
 
@@ -60,3 +63,12 @@ def test_nginx_early_errors_are_json(case):
     assert parsed["code"] == code and SNAKE_CODE.match(parsed["code"]), parsed
     assert isinstance(parsed["errmsg"], str) and parsed["errmsg"], parsed
     assert headers.get("x-request-id"), headers
+
+
+@pytest.mark.parametrize("path", ["/alipay/", "/alipay/success.css"])
+def test_a_range_beyond_a_static_file_gets_the_file_not_an_html_416(path):
+    """Byte ranges are off (max_ranges 0): nginx never answers its HTML 416 page."""
+    status, headers, body = raw_request(b"GET %s HTTP/1.1\r\nHost: a\r\nRange: bytes=999999-\r\n"
+                                        b"Connection: close\r\n\r\n" % path.encode())
+    assert status == 200, (status, body[:300])
+    assert "content-range" not in headers and len(body) == int(headers["content-length"]) > 0
