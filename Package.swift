@@ -10,7 +10,7 @@ let package = Package(
     ],
     targets: [
         // Thin C-interop modules: one per system library, each a module map and a shim header.
-        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(name: "CFastCGI"),
         .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "LuffyPay", dependencies: ["CFastCGI", "CMariaDB", "COpenSSL"]),

@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PACKAGES=(
-    pkg-config libfcgi-dev libmariadb-dev libssl-dev   # build: FastCGI, Connector/C, OpenSSL 3
+    pkg-config libmariadb-dev libssl-dev               # build: Connector/C, OpenSSL 3
     mariadb-server nginx                               # the local stacks
     wrk curl openssl procps                            # bench, checks, secrets, pgrep
     chromium                                           # headless browser of the return-page test

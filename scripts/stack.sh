@@ -376,7 +376,9 @@ fcgi_ready() {   # fcgi_ready NAME SOCKET: the socket exists, or the process is 
 }
 
 # fcgi_start NAME PROGRAM SOCKET GRACE_SECONDS BIN [ARGS…]: start it unless it runs (restart it
-# when BIN was rebuilt since), wait for its socket, and make the socket reachable for nginx.
+# when BIN was rebuilt since) and wait for its socket. The programs create it 0660 in their own
+# group (LUFFY_FCGI_SOCKET_GROUP unset): nginx reaches it as root (`user root`) or, run by another
+# user, as that same user.
 fcgi_start() {
     local name=$1 program=$2 socket=$3 grace=$4 bin=$5 pid
     shift 4
@@ -396,8 +398,6 @@ fcgi_start() {
     if ! wait_for "the $name's socket" 20 fcgi_ready "$name" "$socket" || ! svc_pid "$name" >/dev/null; then
         show_log "$LOG_DIR/$name.log"; die "$program did not start"
     fi
-    # nginx must be able to connect; the programs make their socket 0666 themselves, this is a backstop
-    chmod 0666 "$socket"
 }
 
 app_start() { fcgi_start app "luffy-pay serve" "$APP_SOCKET" 15 "$APP_BIN" serve; }

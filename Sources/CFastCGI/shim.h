@@ -1,8 +1,11 @@
 #ifndef LUFFY_CFASTCGI_SHIM_H
 #define LUFFY_CFASTCGI_SHIM_H
-// The threaded FCGX_* API only: fcgi_stdio.h would redefine printf/FILE/stdin.
-#include <fcgiapp.h>
+// The FastCGI server's system calls that Swift cannot import faithfully or conveniently.
+// (libfcgi is no longer used: LuffyPay/HTTP/FastCGIRecords.swift says why.)
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <string.h>
 #include <signal.h>
 #include <pthread.h>
 #include <errno.h>
@@ -62,5 +65,49 @@ static inline int luffy_listener_wait(int ep, int stop_fd) {
         }
         if (n > 0) return 1;
     }
+}
+
+// Creates the unix socket `path`, owned by group `gid` (-1: the process's) with `mode`, then
+// listens: chown and chmod come before listen, so nobody can connect while the mode is wider.
+// Returns the socket, or -1 with errno from the failing call and *failed naming it.
+static inline int luffy_unix_listen(const char *path, int backlog, unsigned mode, long gid, const char **failed) {
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof addr.sun_path) {
+        *failed = "bind";
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *failed = "socket";
+        return -1;
+    }
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) *failed = "bind";
+    else if (gid >= 0 && chown(path, (uid_t)-1, (gid_t)gid) < 0) *failed = "chown";
+    else if (chmod(path, (mode_t)mode) < 0) *failed = "chmod";
+    else if (listen(fd, backlog) < 0) *failed = "listen";
+    else return fd;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+// 1 when fd is a listening socket (systemd's or spawn-fcgi's on fd 0).
+static inline int luffy_is_listening(int fd) {
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening;
+}
+
+// accept4 is a GNU extension the Glibc module may not declare.
+extern int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+
+// A connection, non-blocking (the server polls with deadlines) and not inherited by children.
+static inline int luffy_accept(int listen_fd) {
+    return accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 }
 #endif

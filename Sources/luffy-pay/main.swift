@@ -37,7 +37,9 @@ do {
         // Keys load before anything listens: a service that cannot verify Alipay must not start.
         let gateway = try AlipayGateway(settings: settings)
         let application = try Application(settings: settings, log: log, router: .luffyPay(), gateway: gateway)
-        let options = FastCGIServer.Options(socketPath: settings.fcgiSocket, threads: settings.threads, maxBody: settings.maxBody)
+        let options = FastCGIServer.Options(socketPath: settings.fcgiSocket, threads: settings.threads, maxBody: settings.maxBody,
+                                            readTimeout: settings.fcgiReadTimeout, maxParams: settings.fcgiMaxParams,
+                                            socketGroup: settings.fcgiSocketGroup)
         let server = FastCGIServer(options: options, log: log, makeResponder: application.makeWorker)
         let sweeper = OrderSweeper(settings: settings, log: log, gateway: gateway)
         exit(try server.run(background: [("sweeper", { stop in sweeper.run(until: stop) })]))

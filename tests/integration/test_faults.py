@@ -20,7 +20,9 @@ import requests
 from alipay import notification, post_notify
 from conftest import (BASE_URL, APP_LOG, JSON_TYPE, NGINX_ERROR_LOG, Client, app_pid, assert_audit_clean, auth, db_connect,
                       db_rows, grant_credit, log_fields, stack, stack_healthy, wait_until)
-from ordering import Throwaway, cancel_order, loads, post_order
+from ordering import Throwaway, cancel_order, loads, post_order, throwaway
+
+__all__ = ["throwaway"]  # the fixture, imported for pytest
 
 LIST_URL = BASE_URL + "/user/order?page=1&size=5"
 PR_SET_CHILD_SUBREAPER = 36
@@ -524,3 +526,60 @@ def test_sigterm_in_a_burst_drops_nothing(restore_stack):
     dropped = [re.sub(r", client: .*", "", line) for line in _read_from(NGINX_ERROR_LOG, nginx_offset).splitlines()
                if "upstream" in line and not re.search(r"connect\(\) to unix:\S+ failed \((2|111|11): ", line)]
     assert not dropped, f"{len(dropped)} requests reached the app and were dropped: {dropped[:2]}"
+
+
+# ---------------------------------------------------------------- (c) a request cut at the stop deadline
+def test_sigterm_with_a_request_past_the_stop_deadline_exits_non_zero(restore_stack, throwaway, client):
+    """A request that cannot finish within serve's 9 s stop deadline (its cancel waits on the
+    order's row lock, held here): the app still exits within 10 s, but with status 3 (README,
+    "Faults"), so systemd and operators see that a request was cut. The cut request wrote nothing.
+    """
+    user = throwaway.user()
+    course = throwaway.course("100.00")
+    r = post_order(client, user, {"course_ids": [course], "pay_type": 0})
+    assert r.status_code == 201, r.text
+    order_id = r.json()["id"]
+
+    pid, adopted = _adopt_app()
+    log_offset = _file_size(APP_LOG)
+    holder = db_connect()
+    outcome = {}
+    exit_after = exit_code = None
+    try:
+        holder.autocommit(False)
+        with holder.cursor() as cur:
+            cur.execute("SELECT id FROM ly_order WHERE id = %s FOR UPDATE", (order_id,))
+
+        def cancel():
+            try:
+                outcome["status"] = cancel_order(client, user, order_id, timeout=30).status_code
+            except requests.RequestException as exc:
+                outcome["error"] = str(exc)
+        canceller = threading.Thread(target=cancel, daemon=True)
+        canceller.start()
+        waiting = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE %s"
+        with db_connect() as watcher:
+            assert wait_until(lambda: db_rows(watcher, waiting, ("SELECT order_status%FOR UPDATE",))[0][0] > 0, 10), \
+                "the cancel never reached the row lock"
+        os.kill(pid, signal.SIGTERM)
+        exit_after, exit_code = _wait_exit(pid, adopted, timeout=15)
+    finally:
+        holder.rollback()
+        holder.close()
+        if exit_after is None and pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            if adopted:
+                os.waitpid(pid, 0)
+    canceller.join(timeout=30)
+
+    assert exit_after is not None and exit_after <= 10.5, f"the app took {exit_after} s to exit"
+    app_log = _read_from(APP_LOG, log_offset)
+    stopped = [log_fields(line) for line in app_log.splitlines() if "msg=\"stopped with requests still running\"" in line]
+    assert stopped and stopped[0].get("exit_status") == "3", app_log[-2000:]
+    if adopted:
+        assert exit_code == 3, f"exit status {exit_code}"
+    else:
+        print(f"app {pid} could not be adopted: exit status taken from its log only")
+    assert outcome.get("status") == 502, outcome   # nginx: the app went away mid-request
+    with db_connect() as conn:
+        assert db_rows(conn, "SELECT order_status FROM ly_order WHERE id = %s", (order_id,))[0][0] == 0

@@ -11,6 +11,13 @@ public struct Settings: Sendable {
     public var dbName = "luffycity"
     public var threads = 8
     public var fcgiSocket: String? = nil
+    /// Seconds a FastCGI connection has for its whole request (and again for taking the answer).
+    public var fcgiReadTimeout = 5
+    /// Bytes of a FastCGI request's head (begin-request and params records): nginx's request
+    /// line and headers (large_client_header_buffers, 4 × 8 KiB by default) fit with room to spare.
+    public var fcgiMaxParams = 64 << 10
+    /// Group of the socket `serve` creates (mode 0660); nil: the process's group.
+    public var fcgiSocketGroup: String? = nil
     public var jwtSecret = ""
     public var maxBody = 1 << 20
     public var orderTimeout = 900
@@ -41,6 +48,9 @@ public struct Settings: Sendable {
         if let v = text("LUFFY_DB_NAME") { dbName = v }
         if let v = try int("LUFFY_THREADS", 1...256) { threads = v }
         fcgiSocket = text("LUFFY_FCGI_SOCKET")
+        if let v = try int("LUFFY_FCGI_READ_TIMEOUT", 1...300) { fcgiReadTimeout = v }
+        if let v = try int("LUFFY_FCGI_MAX_PARAMS", 4096...(16 << 20)) { fcgiMaxParams = v }
+        fcgiSocketGroup = text("LUFFY_FCGI_SOCKET_GROUP")
         if let v = values["LUFFY_JWT_SECRET"] { jwtSecret = v }
         if let v = try int("LUFFY_MAX_BODY", 1024...(64 << 20)) { maxBody = v }
         if let v = try int("LUFFY_ORDER_TIMEOUT", 60...86_400) { orderTimeout = v }

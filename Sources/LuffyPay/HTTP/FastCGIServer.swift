@@ -4,11 +4,15 @@ import Foundation
 import Glibc
 #endif
 
-/// A threaded FastCGI responder: N workers, each with its own `FCGX_Request` and database
-/// connection, accepting from one listening socket.
+/// A threaded FastCGI responder: N workers, each with its own database connection, accepting
+/// from one listening socket and serving one request per connection (FastCGIRecords.swift).
 ///
-/// Shutdown: libfcgi's own SIGTERM handling only sets a flag, leaving workers blocked in
-/// accept. Here TERM/INT/HUP are blocked in every thread and taken by `sigwait` in the main
+/// A connection gets `readTimeout` seconds from its accept for its whole request and as many
+/// again for writing the answer, and its head at most `maxParams` bytes, so a local client of the
+/// socket can hold a worker for `readTimeout` at most and never make it allocate more than the
+/// limits (README, "Configuration").
+///
+/// Shutdown: TERM/INT/HUP are blocked in every thread and taken by `sigwait` in the main
 /// thread; the listening socket is non-blocking and each worker waits in epoll on it and on a
 /// stop pipe, so a stop wakes idle workers without touching the socket (which systemd may own and
 /// pass to the next instance) and without interrupting a request in flight. A stopping worker
@@ -19,13 +23,28 @@ public final class FastCGIServer: @unchecked Sendable {
         public var socketPath: String?
         public var threads: Int
         public var maxBody: Int
+        /// Seconds a connection has to send its whole request, and again to take the answer.
+        public var readTimeout: Int
+        /// Bytes of the request's head (begin-request and params records) before it is refused.
+        public var maxParams: Int
+        /// Group of the created socket (name or number); nil: the process's group.
+        public var socketGroup: String?
 
-        public init(socketPath: String?, threads: Int, maxBody: Int) {
+        public init(socketPath: String?, threads: Int, maxBody: Int, readTimeout: Int = 5,
+                    maxParams: Int = 64 << 10, socketGroup: String? = nil) {
             self.socketPath = socketPath
             self.threads = threads
             self.maxBody = maxBody
+            self.readTimeout = readTimeout
+            self.maxParams = maxParams
+            self.socketGroup = socketGroup
         }
     }
+
+    /// `serve`'s exit status when requests were still running at the stop deadline (README).
+    public static let exitRequestsCut: Int32 = 3
+    /// The created socket's mode: owner and group only (nginx reaches it through the group).
+    static let socketMode: mode_t = 0o660
 
     let options: Options
     let log: Logger
@@ -40,42 +59,36 @@ public final class FastCGIServer: @unchecked Sendable {
     }
 
     public enum StartError: Error, CustomStringConvertible {
-        case socket(String)
+        /// `call` failed with `errno` (kept from the moment it failed, not read when printed).
+        case socket(path: String, call: String, errno: Int32)
+        case unknownGroup(String)
         case notFastCGI
 
         public var description: String {
             switch self {
-            case let .socket(path): return "cannot listen on the FastCGI socket \(path): \(String(cString: strerror(errno)))"
-            case .notFastCGI: return "LUFFY_FCGI_SOCKET is not set and standard input is not a listening socket (start it from systemd, spawn-fcgi, or set LUFFY_FCGI_SOCKET)"
+            case let .socket(path, call, code):
+                return "cannot listen on the FastCGI socket \(path): \(call): \(String(cString: strerror(code)))"
+            case let .unknownGroup(name):
+                return "LUFFY_FCGI_SOCKET_GROUP=\(name): no such group"
+            case .notFastCGI:
+                return "LUFFY_FCGI_SOCKET is not set and standard input is not a listening socket (start it from systemd, spawn-fcgi, or set LUFFY_FCGI_SOCKET)"
             }
         }
     }
 
-    /// Serves until SIGTERM/SIGINT/HUP, then lets in-flight requests finish. Returns the exit status.
+    /// Serves until SIGTERM/SIGINT/HUP, then lets in-flight requests finish. Returns the exit
+    /// status: 0, or `exitRequestsCut` when requests were still running at the stop deadline.
     public func run(background: [(String, @Sendable (_ stop: StopSignal) -> Void)] = []) throws -> Int32 {
         // Before any thread exists, so every thread inherits the mask.
         luffy_block_signals()
-        guard FCGX_Init() == 0 else { throw StartError.socket("FCGX_Init") }
         signal(SIGPIPE, SIG_IGN)
 
-        let listenFD: Int32
-        var ownedPath: String?
-        if let path = options.socketPath {
-            unlink(path)
-            listenFD = FCGX_OpenSocket(path, 1024)
-            guard listenFD >= 0 else { throw StartError.socket(path) }
-            // libfcgi creates it 0755; nginx workers run as another user and need to connect.
-            chmod(path, 0o666)
-            ownedPath = path
-        } else {
-            guard FCGX_IsCGI() == 0 else { throw StartError.notFastCGI }
-            listenFD = 0
-        }
+        let (listenFD, ownedPath) = try openListener()
         let flags = fcntl(listenFD, F_GETFL)
         _ = fcntl(listenFD, F_SETFL, flags | O_NONBLOCK)
 
         var pipeFDs: [Int32] = [0, 0]
-        guard pipe(&pipeFDs) == 0 else { throw StartError.socket("pipe") }
+        guard pipe(&pipeFDs) == 0 else { throw StartError.socket(path: "(stop pipe)", call: "pipe", errno: errno) }
         for fd in pipeFDs { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let stop = StopSignal(readFD: pipeFDs[0], writeFD: pipeFDs[1])
 
@@ -100,9 +113,39 @@ public final class FastCGIServer: @unchecked Sendable {
         if let ownedPath { unlink(ownedPath) }
         stop.fire()
         // systemd allows 15 s; answer well within 10 s even if a request hangs.
-        let finished = group.wait(timeout: .now() + 9) == .success
-        log.info(finished ? "stopped" : "stopped with requests still running")
-        return 0
+        if group.wait(timeout: .now() + 9) == .success {
+            log.info("stopped")
+            return 0
+        }
+        log.error("stopped with requests still running", ("exit_status", String(Self.exitRequestsCut)))
+        return Self.exitRequestsCut
+    }
+
+    /// The socket of `options.socketPath`, created 0660 in `socketGroup` before it listens (so no
+    /// one connects while its mode is wider), or the listening socket inherited as fd 0.
+    func openListener() throws -> (fd: Int32, ownedPath: String?) {
+        guard let path = options.socketPath else {
+            guard luffy_is_listening(0) != 0 else { throw StartError.notFastCGI }
+            return (0, nil)
+        }
+        var gid: Int = -1
+        if let name = options.socketGroup {
+            if let number = Int(name), number >= 0 {
+                gid = number
+            } else if let entry = getgrnam(name) {
+                gid = Int(entry.pointee.gr_gid)
+            } else {
+                throw StartError.unknownGroup(name)
+            }
+        }
+        unlink(path)
+        var failedCall: UnsafePointer<CChar>?
+        let fd = luffy_unix_listen(path, 1024, UInt32(Self.socketMode), gid, &failedCall)
+        guard fd >= 0 else {
+            let code = errno
+            throw StartError.socket(path: path, call: failedCall.map { String(cString: $0) } ?? "socket", errno: code)
+        }
+        return (fd, path)
     }
 
     private func startThread(name: String, group: DispatchGroup, _ body: @escaping @Sendable () -> Void) {
@@ -119,9 +162,8 @@ public final class FastCGIServer: @unchecked Sendable {
     /// have unlinked (nothing new can arrive); systemd's socket keeps its queue for the next instance.
     private func work(listenFD: Int32, drainOnStop: Bool, stop: StopSignal, index: Int) {
         let responder = makeResponder()
-        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
-        defer { request.deallocate() }
-        FCGX_InitRequest(request, listenFD, 0)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+        defer { buffer.deallocate() }
         let ep = luffy_listener_open(listenFD, stop.readFD)
         guard ep >= 0 else {
             log.error("epoll setup failed", ("worker", String(index)))
@@ -134,65 +176,160 @@ public final class FastCGIServer: @unchecked Sendable {
                 stopping = true
                 if !drainOnStop { break }
             }
-            let rc = FCGX_Accept_r(request)
-            if rc < 0 {
+            let fd = luffy_accept(listenFD)
+            if fd < 0 {
+                let code = errno
                 // EAGAIN: the backlog is empty (another worker took the connection first). When
                 // stopping, that means every queued connection has been served: done.
-                if stopping && (-rc == EAGAIN || -rc == EWOULDBLOCK) { break }
-                if -rc != EAGAIN && -rc != EINTR && -rc != ECONNABORTED {
-                    log.warning("accept failed", ("errno", String(-rc)))
+                if stopping && (code == EAGAIN || code == EWOULDBLOCK) { break }
+                if code != EAGAIN && code != EWOULDBLOCK && code != EINTR && code != ECONNABORTED {
+                    log.warning("accept failed", ("errno", String(code)))
                     if stopping { break }
                 }
                 continue
             }
-            serve(request, responder: responder)
-            FCGX_Finish_r(request)
+            serve(connection: FastCGIConnection(fd: fd, timeout: options.readTimeout), buffer: buffer, responder: responder)
+            close(fd)
         }
         responder.finish()
     }
 
-    private func serve(_ fcgi: UnsafeMutablePointer<FCGX_Request>, responder: any Responder) {
-        var params: [String: String] = [:]
-        if var cursor = fcgi.pointee.envp {
-            while let entry = cursor.pointee {
-                if let eq = strchr(entry, 0x3D) {
-                    let name = String(decoding: UnsafeRawBufferPointer(start: entry, count: eq - entry), as: UTF8.self)
-                    params[name] = String(cString: eq + 1)
+    /// Reads one request under the connection's deadline and limits, answers it, and returns;
+    /// the caller closes the connection. A connection that breaks the rules is closed unanswered
+    /// (nginx, which never does, would answer its client 502).
+    private func serve(connection: FastCGIConnection, buffer: UnsafeMutableRawBufferPointer, responder: any Responder) {
+        var reader = FastCGIRequestReader(maxHead: options.maxParams, maxBody: options.maxBody)
+        var input: FastCGIInput?
+        while reader.phase != .complete {
+            let count: Int
+            do throws(FastCGIConnection.Failure) {
+                count = try connection.receive(into: buffer)
+            } catch {
+                // The read deadline passed (worth a warning: a stuck or hostile client), or the
+                // peer went away before its request was complete.
+                log.log(error == .timedOut ? .warning : .debug, "fastcgi connection dropped", [("reason", "\(error)")])
+                return
+            }
+            do throws(FastCGIRequestError) {
+                try reader.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            } catch {
+                switch error {
+                case .bodyTooLarge:
+                    refuseBody(input ?? FastCGIInput(params: reader.params), fcgiID: reader.requestID, on: connection)
+                case .aborted:
+                    log.debug("fastcgi request aborted by the web server")
+                default:
+                    log.warning("fastcgi connection refused", ("reason", "\(error)"))
                 }
-                cursor += 1
+                return
             }
-        }
-        let input = FastCGIInput(params: params)
-        let requestID = RequestID.accept(input.headers["x-request-id"])
-        var request = Request(method: input.method, path: input.path, rawQuery: input.query, headers: input.headers,
-                              requestID: requestID)
-        let response: Response
-        if input.contentLength > options.maxBody {
-            response = .error(.payloadTooLarge)
-            log.request(request, status: response.status, started: nil)
-        } else {
-            var body = [UInt8](repeating: 0, count: input.contentLength)
-            var read = 0
-            while read < body.count {
-                let n = body.withUnsafeMutableBufferPointer { buf in
-                    buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
-                        FCGX_GetStr($0 + read, Int32(buf.count - read), fcgi.pointee.in)
-                    }
+            if input == nil && reader.phase > .params {
+                let parsed = FastCGIInput(params: reader.params)
+                input = parsed
+                // Refused before its body is read.
+                if parsed.contentLength > options.maxBody {
+                    refuseBody(parsed, fcgiID: reader.requestID, on: connection)
+                    return
                 }
-                if n <= 0 { break }
-                read += Int(n)
-            }
-            body.removeLast(body.count - read)
-            request.body = body
-            response = responder.respond(to: request)
-        }
-        var bytes = response.head(requestID: requestID)
-        if input.method != "HEAD" { bytes += response.body }
-        bytes.withUnsafeBufferPointer { buf in
-            buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
-                _ = FCGX_PutStr($0, Int32(buf.count), fcgi.pointee.out)
             }
         }
+        guard let input else { return }
+        var request = makeRequest(input)
+        request.body = reader.body
+        answer(responder.respond(to: request), method: input.method, requestID: request.requestID,
+               fcgiID: reader.requestID, on: connection)
+    }
+
+    private func makeRequest(_ input: FastCGIInput) -> Request {
+        Request(method: input.method, path: input.path, rawQuery: input.query, headers: input.headers,
+                requestID: RequestID.accept(input.headers["x-request-id"]))
+    }
+
+    private func refuseBody(_ input: FastCGIInput, fcgiID: UInt16, on connection: FastCGIConnection) {
+        let request = makeRequest(input)
+        let response = Response.error(.payloadTooLarge)
+        log.request(request, status: response.status, started: nil)
+        answer(response, method: input.method, requestID: request.requestID, fcgiID: fcgiID, on: connection)
+    }
+
+    private func answer(_ response: Response, method: String, requestID: String, fcgiID: UInt16,
+                        on connection: FastCGIConnection) {
+        var stdout = response.head(requestID: requestID)
+        if method != "HEAD" { stdout += response.body }
+        do {
+            try connection.send(FastCGIRecord.response(requestID: fcgiID, stdout: stdout))
+        } catch {
+            log.warning("fastcgi answer not delivered", ("reason", String(describing: error)), ("request_id", requestID))
+        }
+    }
+}
+
+/// One accepted connection (non-blocking) and its deadlines: the request must have arrived
+/// `timeout` seconds after the accept, and the answer must be taken within `timeout` seconds.
+struct FastCGIConnection {
+    enum Failure: Error, Equatable {
+        case timedOut
+        case closedByPeer
+        case io(errno: Int32)
+    }
+
+    let fd: Int32
+    let timeout: Int
+    private let readDeadline: UInt64
+
+    init(fd: Int32, timeout: Int) {
+        self.fd = fd
+        self.timeout = timeout
+        readDeadline = FastCGIConnection.now() + UInt64(timeout) * 1_000_000_000
+    }
+
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    func receive(into buffer: UnsafeMutableRawBufferPointer) throws(Failure) -> Int {
+        while true {
+            let n = recv(fd, buffer.baseAddress, buffer.count, 0)
+            if n > 0 { return n }
+            if n == 0 { throw .closedByPeer }
+            let code = errno
+            if code == EINTR { continue }
+            guard code == EAGAIN || code == EWOULDBLOCK else { throw .io(errno: code) }
+            try wait(for: Int16(POLLIN), until: readDeadline)
+        }
+    }
+
+    func send(_ bytes: [UInt8]) throws(Failure) {
+        let deadline = FastCGIConnection.now() + UInt64(timeout) * 1_000_000_000
+        var failure: Failure?
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n > 0 {
+                    offset += n
+                    continue
+                }
+                let code = errno
+                if n < 0 && code == EINTR { continue }
+                guard n < 0, code == EAGAIN || code == EWOULDBLOCK else {
+                    failure = .io(errno: code)
+                    return
+                }
+                do throws(Failure) { try wait(for: Int16(POLLOUT), until: deadline) } catch {
+                    failure = error
+                    return
+                }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    private func wait(for events: Int16, until deadline: UInt64) throws(Failure) {
+        let now = FastCGIConnection.now()
+        guard now < deadline else { throw .timedOut }
+        var pfd = pollfd(fd: fd, events: events, revents: 0)
+        // Rounded up, so a wait never ends a millisecond early and spins.
+        let milliseconds = Int32(min((deadline - now + 999_999) / 1_000_000, UInt64(Int32.max)))
+        if poll(&pfd, 1, milliseconds) < 0 && errno != EINTR { throw .io(errno: errno) }
     }
 }
 
