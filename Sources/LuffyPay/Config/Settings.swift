@@ -10,6 +10,8 @@ public struct Settings: Sendable {
     public var dbPassword = ""
     public var dbName = "luffycity"
     public var threads = 8
+    /// `LUFFY_GATEWAY_CONCURRENCY`: gateway calls in flight at once (README "Gateway bulkhead").
+    public var gatewayConcurrency = 2
     public var fcgiSocket: String? = nil
     public var jwtSecret = ""
     public var maxBody = 1 << 20
@@ -40,6 +42,17 @@ public struct Settings: Sendable {
         if let v = values["LUFFY_DB_PASSWORD"] { dbPassword = v }
         if let v = text("LUFFY_DB_NAME") { dbName = v }
         if let v = try int("LUFFY_THREADS", 1...256) { threads = v }
+        // Default: a quarter of the workers. Always fewer than all of them, so that a slow gateway
+        // leaves workers for everything else (a single worker cannot keep one free).
+        gatewayConcurrency = max(1, threads / 4)
+        if let raw = text("LUFFY_GATEWAY_CONCURRENCY") {
+            let most = max(1, threads - 1)
+            guard let v = Int(raw), (1...most).contains(v) else {
+                throw ConfigError.invalid(key: "LUFFY_GATEWAY_CONCURRENCY", value: raw,
+                                          expected: "an integer in 1...\(most) (fewer than LUFFY_THREADS=\(threads))")
+            }
+            gatewayConcurrency = v
+        }
         fcgiSocket = text("LUFFY_FCGI_SOCKET")
         if let v = values["LUFFY_JWT_SECRET"] { jwtSecret = v }
         if let v = try int("LUFFY_MAX_BODY", 1024...(64 << 20)) { maxBody = v }
