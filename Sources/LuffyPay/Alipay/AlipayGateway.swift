@@ -12,7 +12,7 @@ public final class AlipayGateway: Sendable {
     /// Gateway calls in flight at once, process-wide (`LUFFY_GATEWAY_CONCURRENCY`): a slow gateway
     /// holds at most this many workers (README "Gateway bulkhead"). Shared by every worker and the
     /// sweeper, which all use this one gateway object.
-    public let permits: Bulkhead
+    let permits: Bulkhead
     /// What a refused caller is told to wait (`Retry-After`, seconds): a permit is given back
     /// within one gateway time-out.
     let retryAfter: Int
