@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import LuffyPay
 
-/// The gateway bulkhead (README "Gateway bulkhead"): its permits, its setting, its answer.
+/// The gateway bulkhead (README "Faults": gateway slow): its permits, its setting, its answer.
 @Suite struct BulkheadTests {
     @Test func refusesAtOnceBeyondItsPermitsAndCountsRefusals() throws {
         let bulkhead = Bulkhead(capacity: 2)

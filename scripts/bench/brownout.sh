@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# scripts/bench/brownout.sh [dev|test] — a slow Alipay gateway under load (README "Gateway
-# bulkhead"), wrk through the stack's nginx, three at once for BENCH_DURATION:
+# scripts/bench/brownout.sh [dev|test] — a slow Alipay gateway under load (the gateway bulkhead,
+# README "Faults" and "Performance"), wrk through the stack's nginx, three at once for BENCH_DURATION:
 #   BENCH_QUERY_CONNECTIONS (32) × GET /payments/alipay/query/<order> of a bench user's unpaid
 #       order (scripts/bench/gateway-query.lua: a connection refused with 503 gateway_busy asks
 #       again after BENCH_RETRY_MS, 200), every query a gateway call

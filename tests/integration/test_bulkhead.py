@@ -1,4 +1,4 @@
-"""Issue 7, defect 5: a slow gateway must not stall every endpoint (README "Gateway bulkhead").
+"""Issue 7, defect 5: a slow gateway must not stall every endpoint (README "Faults": gateway slow).
 
 The sandbox is put in a brownout (`POST /sandbox/brownout`, docs/SANDBOX.md) longer than the app's
 LUFFY_ALIPAY_TIMEOUT, then 32 clients ask `/payments/alipay/query` at once and keep asking (a

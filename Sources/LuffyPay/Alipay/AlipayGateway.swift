@@ -10,7 +10,7 @@ public final class AlipayGateway: Sendable {
     public let alipayKey: RSAPublicKey
     let http: HTTPClient
     /// Gateway calls in flight at once, process-wide (`LUFFY_GATEWAY_CONCURRENCY`): a slow gateway
-    /// holds at most this many workers (README "Gateway bulkhead"). Shared by every worker and the
+    /// holds at most this many workers (README "Faults": gateway slow). Shared by every worker and the
     /// sweeper, which all use this one gateway object.
     let permits: Bulkhead
     /// What a refused caller is told to wait (`Retry-After`, seconds): a permit is given back

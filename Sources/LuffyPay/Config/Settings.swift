@@ -10,7 +10,7 @@ public struct Settings: Sendable {
     public var dbPassword = ""
     public var dbName = "luffycity"
     public var threads = 8
-    /// `LUFFY_GATEWAY_CONCURRENCY`: gateway calls in flight at once (README "Gateway bulkhead").
+    /// `LUFFY_GATEWAY_CONCURRENCY`: gateway calls in flight at once (README "Faults": gateway slow).
     public var gatewayConcurrency = 2
     public var fcgiSocket: String? = nil
     public var jwtSecret = ""

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A bounded share of the worker threads for one kind of slow work (README "Gateway bulkhead"): at
+/// A bounded share of the worker threads for one kind of slow work (README "Faults": gateway slow): at
 /// most `capacity` callers run it at once, and one more is refused at once instead of waiting, so a
 /// slow dependency can hold only that many workers and every other endpoint keeps answering.
 /// One instance is shared by every thread of the process; a lock guards its counts.
