@@ -7,8 +7,9 @@ LUFFY_GATEWAY_CONCURRENCY permits: each query answers 502 `gateway_unavailable` 
 permit through the time-out, or 503 `gateway_busy` with Retry-After at once. Meanwhile a stream of
 `/healthz` and of `/user/order` keeps its p99 under 50 ms (client-side), an order is created and a
 notification settles its order; a cancel and a sync return that need the gateway are refused with
-`gateway_busy` and change nothing. After the brownout the same queries settle their orders, and
-the cancel and the return complete.
+`gateway_busy` and change nothing, while the cancel of an order without pay link (no gateway call)
+goes through. After the brownout the same queries settle their orders, and the cancel and the
+return complete.
 """
 
 import multiprocessing
@@ -165,6 +166,7 @@ def test_gateway_brownout_leaves_other_endpoints_answering(client, shop, brownou
     cancelled = shop.purchase("credit")                      # linked (trade waiting), cancelled in the brownout
     open_link(client, cancelled)
     notified = shop.purchase("credit")                       # settled by a notification in the brownout
+    unlinked = shop.purchase("credit")                       # no pay link: its cancel needs no gateway
     before = {p.number: own_state(shop, p) for p in queried + [returned, cancelled]}
     lister = queried[0].user_id
 
@@ -187,6 +189,7 @@ def test_gateway_brownout_leaves_other_endpoints_answering(client, shop, brownou
         created = shop.purchase("plain")
         n = notification(notified.number, notified.amount_text)
         notified_answer = post_notify(n)
+        unlinked_cancel = shop.cancel(unlinked)
         worked_in = time.monotonic() - started
         for t in clients:
             t.join(GATEWAY_TIMEOUT_S * 5 + 10)
@@ -207,15 +210,17 @@ def test_gateway_brownout_leaves_other_endpoints_answering(client, shop, brownou
         assert ms < P99_LIMIT_MS, f"{path}: p99 {ms:.1f} ms during the brownout ({figures})"
         assert count >= 50, f"{path}: only {count} requests during the brownout"
 
-    # the cancel and the return that need the gateway were refused at once; an order was created and
-    # a notification settled its order meanwhile
+    # the cancel and the return that need the gateway were refused at once; meanwhile an order was
+    # created, a notification settled its order and an order without pay link was cancelled
     for r in refused:
         assert_busy(r)
     assert refused_in < 2 * BUSY_AT_ONCE_S, f"the refused cancel and return took {refused_in:.2f}s"
     assert created.order["order_status"] == 0
     assert_notify_answer(notified_answer, "success")
     shop.assert_settled(notified, n["trade_no"])
-    assert worked_in < 5.0, f"an order and a notification took {worked_in:.2f}s during the brownout"
+    assert assert_json_response(unlinked_cancel, 200) == {"errmsg": "当前订单已取消!", "order_status": 2}
+    shop.assert_closed(unlinked, 2)
+    assert worked_in < 5.0, f"an order, a notification and a cancel took {worked_in:.2f}s during the brownout"
 
     # every query: held through the time-out (502) or refused at once (503 gateway_busy + Retry-After)
     answers = [a for c in clients for a in c.answers]
