@@ -55,19 +55,27 @@ def p99(samples):
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
-def stream(path, headers, stop, out, limit=20000):
-    """GETs `path` in a bounded loop until `stop` is set, 5 ms apart (a steady stream of users, not a
-    load test); puts [(status, client-side ms)] on `out`."""
+def stream(path, headers, stop, out, interval=0.01, limit=20000):
+    """GETs `path` on a fixed schedule, one request every `interval` seconds, until `stop` is set;
+    puts [(status, ms)] on `out`, the latency counted from when the request was due. So a stall
+    counts for every request it held back (a client that waited instead of sending is not the
+    measure), not for the one request that waited (no coordinated omission)."""
     samples = []
+    due = time.monotonic()
     with requests.Session() as s:
         while not stop.is_set() and len(samples) < limit:
-            started = time.monotonic()
+            ahead = due - time.monotonic()
+            if ahead > 0:
+                stop.wait(ahead)
             try:
                 status = s.get(BASE_URL + path, headers=headers, timeout=30).status_code
             except requests.RequestException as exc:
                 status = repr(exc)
-            samples.append((status, (time.monotonic() - started) * 1000))
-            stop.wait(0.005)
+            done = time.monotonic()
+            # every request due by now that the stall held back, each with its own wait
+            while due <= done and len(samples) < limit:
+                samples.append((status, (done - due) * 1000))
+                due += interval
     out.put(samples)
 
 
