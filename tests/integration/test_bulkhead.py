@@ -24,6 +24,7 @@ from alipay import (PAID_ANSWER, SANDBOX_URL, Buyer, assert_notify_answer, get_r
                     post_notify, result_query, sandbox_trade, shop)
 from conftest import APP_LOG, BASE_URL, SETTINGS, assert_error, assert_json_response, auth, log_fields
 from ordering import loads
+from test_gateway_faults import open_and_pay
 
 __all__ = ["shop"]  # the fixture, imported for pytest
 
@@ -124,15 +125,6 @@ class QueryClient(threading.Thread):
                     return
                 self.busy_seen.set()
                 time.sleep(0.2)
-
-
-def open_and_pay(client, p, notify=False):
-    buyer = Buyer()
-    try:
-        buyer.open(pay_link(client, p.user_id, p.number))
-        return buyer.pay(p.number, notify=notify)
-    finally:
-        buyer.close()
 
 
 def open_link(client, p):
