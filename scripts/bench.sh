@@ -8,6 +8,8 @@
 #   POST /payments/alipay/notify  one distinct TRADE_SUCCESS notification per request for a pool
 #       of the bench user's unpaid orders, signed with the sandbox's ("Alipay's") private key
 #       (scripts/bench/gen-notify.py, scripts/bench/notify.lua); settled orders counted afterwards
+# and last the gateway brownout (scripts/bench/brownout.sh: /healthz and /user/order latency while
+# 32 connections query a gateway slower than the app's time-out), with its own table.
 # Prints one table: req/s, p50, p99, non-2xx, the app's resident memory (VmRSS) after each run,
 # and per run what was checked. A target that does not answer 200, or a payment run whose keys
 # or settings are missing, is skipped with the reason under the table. Everything the bench user
@@ -371,3 +373,6 @@ printf '%s\n' "${RESULTS[@]}"
 for s in "${SKIPPED[@]}"; do echo "$s"; done
 for n in "${NOTES[@]}"; do echo "- $n"; done
 echo "(app VmRSS read from /proc/PID/status right after each run; raw output: ${LOG_DIR#"$ROOT"/}/bench-*.txt)"
+
+echo
+"$BENCH_DIR/brownout.sh" dev

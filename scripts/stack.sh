@@ -248,7 +248,8 @@ EOF
     env_set LUFFY_SANDBOX_FCGI_SOCKET "$SANDBOX_SOCKET"
     env_set LUFFY_SANDBOX_PRIVATE_KEY "$KEYS_DIR/alipay_private_key.pem"
     env_set LUFFY_SANDBOX_APP_PUBLIC_KEY "$KEYS_DIR/app_public_key.pem"
-    env_default LUFFY_SANDBOX_THREADS 4
+    # more threads than the app's workers and sweeper can hold in a brownout (docs/SANDBOX.md)
+    env_default LUFFY_SANDBOX_THREADS 16
     env_default LUFFY_SANDBOX_NOTIFY_DELAYS 1,2,4,8,16
 
     # client settings for `mariadb --defaults-file=…` as the app's user

@@ -10,12 +10,15 @@ import LuffyPay
 ///                          and the asynchronous notification to notify_url (unless notify=0)
 ///   POST /cashier/cancel   the buyer leaves; the trade keeps waiting for payment
 ///   GET  /sandbox/trades/<out_trade_no>   the sandbox's record of a trade (JSON, for tests)
+///   GET|POST /sandbox/brownout             a slow gateway on demand (`delay_ms`, for tests)
 ///   GET  /                 what this is
 public final class Sandbox: Sendable {
     public let appID: String
     public let sellerID: String
     public let store: TradeStore
     public let notifier: Notifier
+    /// Off at start; switched by `POST /sandbox/brownout`.
+    public let brownout = Brownout()
     let keys: SandboxKeys
     let time: ShopClock
     let log: Logger
@@ -80,6 +83,8 @@ public final class Sandbox: Sendable {
             return html(CashierPages.message("不支持的请求方法", "请在收银台页面上操作。"), status: 405)
         case ("GET", 3, "sandbox") where parts[1] == "trades":
             return tradeRecord(String(parts[2]))
+        case ("GET", 2, "sandbox") where parts[1] == "brownout", ("POST", 2, "sandbox") where parts[1] == "brownout":
+            return brownoutControl(request)
         case ("GET", 0, _):
             return Response.text(Sandbox.help)
         default:
@@ -102,6 +107,10 @@ public final class Sandbox: Sendable {
     // MARK: gateway.do
 
     func gateway(_ request: Request) -> Response {
+        if brownout.delayMilliseconds > 0 {
+            let held = brownout.hold()
+            log.info("brownout: gateway answer held", ("held_ms", String(Int(held * 1000))))
+        }
         let params = Sandbox.parameters(request)
         let claimed = params.first { $0.0 == "method" }?.1
         if claimed == AlipayParameters.pagePayMethod { return pagePay(params) }
@@ -269,6 +278,22 @@ public final class Sandbox: Sendable {
         ]))
     }
 
+    /// `GET /sandbox/brownout`: the delay in force; `POST` with `delay_ms` (0 switches it off) sets
+    /// it. Answered at once, whatever the delay: tests must be able to switch a brownout off.
+    func brownoutControl(_ request: Request) -> Response {
+        if request.method == "POST" {
+            let form = Sandbox.parameters(request)
+            guard let raw = form.first(where: { $0.0 == "delay_ms" })?.1, let value = Int(raw),
+                  (0...Brownout.maxMilliseconds).contains(value) else {
+                let message = "delay_ms 必须是 0 到 \(Brownout.maxMilliseconds) 之间的整数（毫秒）"
+                return .json(["errmsg": .string(message), "code": "invalid_delay"], status: 400)
+            }
+            brownout.set(milliseconds: value)
+            log.warning("brownout set", ("delay_ms", String(value)))
+        }
+        return .json(["delay_ms": .int(Int64(brownout.delayMilliseconds))])
+    }
+
     // MARK: Answers
 
     func signedJSON(method: String?, content: JSON) -> Response {
@@ -303,6 +328,7 @@ public final class Sandbox: Sendable {
         POST     /cashier/pay     out_trade_no, notify=1|0   pay: 302 to return_url (+ notification)
         POST     /cashier/cancel  out_trade_no               leave the cashier (trade keeps waiting)
         GET      /sandbox/trades/<out_trade_no>              the sandbox's record of a trade (JSON)
+        GET|POST /sandbox/brownout  delay_ms=N   hold every /gateway.do answer N ms (0 = off)
 
         Trades live in memory only: a restart forgets them. See docs/SANDBOX.md.
 

@@ -9,6 +9,13 @@ public final class AlipayGateway: Sendable {
     let appKey: RSAPrivateKey
     public let alipayKey: RSAPublicKey
     let http: HTTPClient
+    /// Gateway calls in flight at once, process-wide (`LUFFY_GATEWAY_CONCURRENCY`): a slow gateway
+    /// holds at most this many workers (README "Faults": gateway slow). Shared by every worker and the
+    /// sweeper, which all use this one gateway object.
+    let permits: Bulkhead
+    /// What a refused caller is told to wait (`Retry-After`, seconds): a permit is given back
+    /// within one gateway time-out.
+    let retryAfter: Int
     let clock: ShopClock
 
     public enum SetupError: Error, CustomStringConvertible {
@@ -32,6 +39,8 @@ public final class AlipayGateway: Sendable {
         appKey = try RSAPrivateKey.load(path: privatePath)
         alipayKey = try RSAPublicKey.load(path: publicPath)
         http = HTTPClient(timeout: Double(alipay.timeout))
+        permits = Bulkhead(capacity: settings.gatewayConcurrency)
+        retryAfter = alipay.timeout
         clock = ShopClock(zone: settings.timeZone)
     }
 
@@ -55,9 +64,15 @@ public final class AlipayGateway: Sendable {
     public enum GatewayError: Error, CustomStringConvertible {
         /// Not reachable, timed out, or an answer we cannot trust (bad signature, not JSON).
         case unavailable(String)
+        /// Every permit is held by calls in flight: refused without asking the gateway, so nothing
+        /// happened there. `retryAfter`: seconds until a permit is free at the latest.
+        case busy(Bulkhead.Full, retryAfter: Int)
+
         public var description: String {
-            if case let .unavailable(detail) = self { return "Alipay gateway unavailable: \(detail)" }
-            return ""
+            switch self {
+            case let .unavailable(detail): return "Alipay gateway unavailable: \(detail)"
+            case let .busy(full, _): return "Alipay gateway busy: \(full)"
+            }
         }
     }
 
@@ -108,7 +123,10 @@ public final class AlipayGateway: Sendable {
         params.append(("biz_content", String(decoding: JSON.object([("out_trade_no", .string(orderNumber))]).serialized, as: UTF8.self)))
         let reply: HTTPClient.Reply
         do {
-            reply = try http.postForm(gatewayURL, try AlipayParameters.signed(params, key: appKey))
+            let form = try AlipayParameters.signed(params, key: appKey)
+            reply = try permits.run { try http.postForm(gatewayURL, form) }
+        } catch let full as Bulkhead.Full {
+            throw GatewayError.busy(full, retryAfter: retryAfter)
         } catch {
             throw GatewayError.unavailable(String(describing: error))
         }

@@ -10,6 +10,8 @@ public struct Settings: Sendable {
     public var dbPassword = ""
     public var dbName = "luffycity"
     public var threads = 8
+    /// `LUFFY_GATEWAY_CONCURRENCY`: gateway calls in flight at once (README "Faults": gateway slow).
+    public var gatewayConcurrency = 2
     public var fcgiSocket: String? = nil
     /// Seconds a FastCGI connection has for its whole request (and again for taking the answer).
     public var fcgiReadTimeout = 5
@@ -47,6 +49,17 @@ public struct Settings: Sendable {
         if let v = values["LUFFY_DB_PASSWORD"] { dbPassword = v }
         if let v = text("LUFFY_DB_NAME") { dbName = v }
         if let v = try int("LUFFY_THREADS", 1...256) { threads = v }
+        // Default: a quarter of the workers. Always fewer than all of them, so that a slow gateway
+        // leaves workers for everything else (a single worker cannot keep one free).
+        gatewayConcurrency = max(1, threads / 4)
+        if let raw = text("LUFFY_GATEWAY_CONCURRENCY") {
+            let most = max(1, threads - 1)
+            guard let v = Int(raw), (1...most).contains(v) else {
+                throw ConfigError.invalid(key: "LUFFY_GATEWAY_CONCURRENCY", value: raw,
+                                          expected: "an integer in 1...\(most) (fewer than LUFFY_THREADS=\(threads))")
+            }
+            gatewayConcurrency = v
+        }
         fcgiSocket = text("LUFFY_FCGI_SOCKET")
         if let v = try int("LUFFY_FCGI_READ_TIMEOUT", 1...300) { fcgiReadTimeout = v }
         if let v = try int("LUFFY_FCGI_MAX_PARAMS", 4096...(16 << 20)) { fcgiMaxParams = v }

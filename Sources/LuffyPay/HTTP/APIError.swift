@@ -6,12 +6,16 @@ public struct APIError: Error, Sendable {
     public let message: String
     /// Extra fields of the error body (e.g. the server's figures for `price_changed`).
     public let details: [(String, JSON)]
+    /// Extra response headers (e.g. `Retry-After` of `gateway_busy`).
+    public let headers: [(String, String)]
 
-    public init(_ status: Int, _ code: String, _ message: String, details: [(String, JSON)] = []) {
+    public init(_ status: Int, _ code: String, _ message: String, details: [(String, JSON)] = [],
+                headers: [(String, String)] = []) {
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.headers = headers
     }
 
     public static let unauthorized = APIError(401, "unauthorized", "身份认证信息未提供或已失效")
@@ -24,4 +28,10 @@ public struct APIError: Error, Sendable {
     public static let unsupportedMediaType = APIError(415, "unsupported_media_type", "请求体须为JSON,Content-Type 应为 application/json")
     public static let databaseUnavailable = APIError(503, "database_unavailable", "数据库暂时不可用,请稍后重试")
     public static let internalError = APIError(500, "internal_error", "服务器内部错误,请稍后重试")
+
+    /// Gateway-bound work beyond its share of the workers (README "Faults": gateway slow): nothing was
+    /// done, try again after `retryAfter` seconds.
+    public static func gatewayBusy(retryAfter: Int) -> APIError {
+        APIError(503, "gateway_busy", "支付宝通道繁忙,请稍后重试", headers: [("Retry-After", String(retryAfter))])
+    }
 }

@@ -20,7 +20,9 @@ public struct Response: Sendable {
     public static func error(_ error: APIError) -> Response {
         var fields: [(String, JSON)] = [("errmsg", .string(error.message)), ("code", .string(error.code))]
         fields.append(contentsOf: error.details)
-        return .json(.object(fields), status: error.status)
+        var response = Response.json(.object(fields), status: error.status)
+        response.headers += error.headers
+        return response
     }
 
     static func reason(for status: Int) -> String {

@@ -90,10 +90,16 @@ struct PaymentConfirmation {
         return try confirm(order, source: source)
     }
 
-    /// A gateway call whose failure the client sees as 502 `gateway_unavailable` (details logged).
+    /// A gateway call whose failure the client sees as 502 `gateway_unavailable` (details logged),
+    /// or 503 `gateway_busy` when the bulkhead refused it (one warning line per refusal, with the
+    /// count since start).
     private func ask<T>(_ what: String, _ order: PaymentOrder, _ call: () throws -> T) throws -> T {
         do {
             return try call()
+        } catch let AlipayGateway.GatewayError.busy(full, retryAfter) {
+            log.warning("gateway busy: refused", ("call", what), ("order_number", order.number),
+                        ("permits", String(full.capacity)), ("refused_total", String(full.refusals)))
+            throw APIError.gatewayBusy(retryAfter: retryAfter)
         } catch {
             log.warning("gateway \(what) failed", ("order_number", order.number), ("error", String(describing: error)))
             throw PaymentError.gatewayUnavailable
