@@ -267,45 +267,40 @@ def test_one_course_paid_by_two_orders(books):
     assert_audit_clean()
 
 
-def test_second_order_refunded_as_already_owned_is_legitimate(books):
-    """Settlement records the share of a course the buyer already owned for refund
-    (reason course_already_owned) instead of granting it again: that is the books being right."""
-    p = books.plain
+def second_order_with_owned_refund(books, courses, check):
+    """A second paid order of the plain order's courses, its trade refunded as course_already_owned
+    for each of `courses`; runs `check(second)`."""
     trade = fake_trade_no()
-    second = copy_as_paid_order(books, p, trade_no=trade)
+    second = copy_as_paid_order(books, books.plain, trade_no=trade)
     try:
         execute(books.conn, [(
             "INSERT INTO ly_payment_refund (order_id, order_number, trade_no, course_id, total_amount, reason, "
             "source, refund_status, created_time, updated_time) SELECT o.id, o.order_number, %s, oc.course_id, "
             "oc.real_price, 'course_already_owned', 'query', 0, NOW(6), NOW(6) "
-            "FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id WHERE o.id = %s", (trade, second))])
+            "FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id WHERE o.id = %s AND oc.course_id = %s",
+            (trade, second, course)) for course in courses])
         try:
-            assert_audit_clean()
+            check(second)
         finally:
             execute(books.conn, [("DELETE FROM ly_payment_refund WHERE trade_no = %s", (trade,))])
     finally:
         delete_order(books, second)
     assert_audit_clean()
+
+
+def test_second_order_refunded_as_already_owned_is_legitimate(books):
+    """Settlement records the share of a course the buyer already owned for refund
+    (reason course_already_owned) instead of granting it again: that is the books being right."""
+    second_order_with_owned_refund(books, books.plain.course_ids, lambda second: assert_audit_clean())
 
 
 def test_owned_refund_for_another_course_does_not_excuse(books):
-    """A course_already_owned refund excuses only the course it names (sql/015): a refund row of
-    the whole trade (course 0) leaves the second paid order of the course a violation."""
+    """A course_already_owned refund excuses only the course it names (sql/015): with the first
+    course's share refunded, the second course paid by two orders is still a violation."""
     p = books.plain
-    trade = fake_trade_no()
-    second = copy_as_paid_order(books, p, trade_no=trade)
-    try:
-        execute(books.conn, [(
-            "INSERT INTO ly_payment_refund (order_id, order_number, trade_no, course_id, total_amount, reason, "
-            "source, refund_status, created_time, updated_time) SELECT id, order_number, %s, 0, real_price, "
-            "'course_already_owned', 'query', 0, NOW(6), NOW(6) FROM ly_order WHERE id = %s", (trade, second))])
-        try:
-            assert_violation("order_settled_once", f"order_ids={p.id},{second} user_id={p.user_id}")
-        finally:
-            execute(books.conn, [("DELETE FROM ly_payment_refund WHERE trade_no = %s", (trade,))])
-    finally:
-        delete_order(books, second)
-    assert_audit_clean()
+    first, other = p.course_ids[0], p.course_ids[1]
+    second_order_with_owned_refund(books, [first], lambda second: assert_violation(
+        "order_settled_once", f"order_ids={p.id},{second} user_id={p.user_id} course_id={other}"))
 
 
 def test_order_settled_by_two_notifications(books):
