@@ -48,7 +48,7 @@ SWIFT_FLAGS=(-parse-as-library -swift-version 6 -O -suppress-warnings -sanitize=
 
 # A digest of the files and flags a product is made of: unchanged digest, no rebuild.
 digest() {
-    { printf '%s\n' "${SWIFT_FLAGS[*]}" "$(swiftc --version 2>&1)"; cat "$@"; } | sha256sum | cut -c1-16
+    { printf '%s\n' "${SWIFT_FLAGS[*]}" "$(swiftc --version 2>&1)" "$@"; cat "$@"; } | sha256sum | cut -c1-16
 }
 
 build_library() {
@@ -111,6 +111,10 @@ run_target() {
         {
             printf 'fuzz %-16s FAILED (exit %s) after %s runs:\n' "$target" "$rc" "$execs"
             grep -E 'Fatal error|ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|^SUMMARY' "$log" | head -n 4 | sed 's/^/    /' || true
+            # A trap in the library (a force unwrap, an overflow) has no message: name the function.
+            local frame
+            frame=$(grep -o -m 1 ' in \$s[0-9]*LuffyPay[^ ]*' "$log" | cut -c5- || true)
+            [ -z "$frame" ] || printf '    in %s\n' "$(swift demangle --simplified "$frame" 2>/dev/null | sed 's/^.* ---> //')"
             printf '    reproduce: .build-fuzz/bin/%s %s\n' "$target" "${artifact#"$ROOT"/}"
             printf '    log: .build-fuzz/logs/%s.log\n' "$target"
         } >"$OUT/logs/$target.summary"
