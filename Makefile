@@ -3,7 +3,7 @@
 #   make down               stop the dev stack (data in var/dev stays)
 #   make status             what runs in the dev stack
 #   make token [USER=<id>]  print a JWT for a user of the dev stack (default 1)
-#   make test               unit tests, then integration tests against a fresh private stack
+#   make test               unit tests, a fuzz smoke, then integration tests against a fresh private stack
 #   make bench              wrk through nginx against the dev stack
 #   make fuzz               each libFuzzer target in Fuzz/ for FUZZ_SECONDS (default 300)
 #   make deps               install missing Debian packages
