@@ -3,8 +3,9 @@
 #   make down               stop the dev stack (data in var/dev stays)
 #   make status             what runs in the dev stack
 #   make token [USER=<id>]  print a JWT for a user of the dev stack (default 1)
-#   make test               unit tests, then integration tests against a fresh private stack
+#   make test               unit tests, a fuzz smoke, then integration tests against a fresh private stack
 #   make bench              wrk through nginx against the dev stack
+#   make fuzz               each libFuzzer target in Fuzz/ for FUZZ_SECONDS (default 300)
 #   make deps               install missing Debian packages
 
 SHELL := /bin/bash
@@ -18,10 +19,10 @@ endif
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),1)
 
 .DEFAULT_GOAL := help
-.PHONY: help up down status token test bench deps
+.PHONY: help up down status token test bench fuzz deps
 
 help:
-	@sed -n '2,8s/^# \{0,1\}//p' Makefile
+	@sed -n '2,9s/^# \{0,1\}//p' Makefile
 
 up:
 	@scripts/stack.sh dev up
@@ -41,6 +42,10 @@ test:
 
 bench:
 	@scripts/bench.sh
+
+FUZZ_SECONDS ?= 300
+fuzz:
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 deps:
 	@scripts/deps.sh

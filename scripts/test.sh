@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scripts/test.sh [PYTEST_ARGS…] — what `make test` (and CI) runs:
 #   1. swift build + swift test (unit tests)
-#   2. a fresh private `test` stack (var/test, nginx 18080, MariaDB 13307; see stack.sh)
-#   3. the pytest suite in tests/integration, in the project venv .venv
+#   2. the fuzz smoke: scripts/fuzz.sh, every target for LUFFY_FUZZ_SMOKE_SECONDS (15) s, 2 at a time
+#   3. a fresh private `test` stack (var/test, nginx 18080, MariaDB 13307; see stack.sh)
+#   4. the pytest suite in tests/integration, in the project venv .venv
 # The test stack is always stopped at the end, also when something fails; var/test stays for
 # its logs and is removed at the start of the next run. Exits non-zero on any failure.
 #
@@ -82,6 +83,7 @@ step "swift build"
 swift build
 step "swift test"
 swift test
+FUZZ_JOBS=2 "$ROOT/scripts/fuzz.sh" "${LUFFY_FUZZ_SMOKE_SECONDS:-15}"
 
 # A leftover test stack (an interrupted run) is stopped before its folder goes away.
 "$STACK_SH" test down >/dev/null 2>&1 || true
