@@ -42,8 +42,8 @@ done
 
 C_MODULES=(-I Sources/CFastCGI -I Sources/CMariaDB -I Sources/COpenSSL)
 PKG_FLAGS=()
-for flag in $(pkg-config --cflags fcgi libmariadb openssl); do PKG_FLAGS+=(-Xcc "$flag"); done
-read -r -a PKG_LIBS <<<"$(pkg-config --libs fcgi libmariadb openssl)"
+for flag in $(pkg-config --cflags libmariadb openssl); do PKG_FLAGS+=(-Xcc "$flag"); done
+read -r -a PKG_LIBS <<<"$(pkg-config --libs libmariadb openssl)"
 SWIFT_FLAGS=(-parse-as-library -swift-version 6 -O -suppress-warnings -sanitize=fuzzer,address)
 
 # A digest of the files and flags a product is made of: unchanged digest, no rebuild.

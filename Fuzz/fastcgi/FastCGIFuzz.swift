@@ -1,19 +1,65 @@
-// The params-to-request step: FastCGIInput(params:) (what serve() builds from libfcgi's envp),
-// the Request, its request id and the router's path parameters. Nothing in a request comes from
-// anywhere but the params, and nothing a client sends can split the response head.
+// The params-to-request step as the server runs it: the bytes nginx sends on a connection
+// (FastCGI records, read by FastCGIRequestReader) → params → FastCGIInput → the Request, its
+// request id and the router's path parameters. The reader's answer never depends on how the reads
+// split the stream, params survive being encoded again, nothing in a request comes from anywhere
+// but the params, and nothing a client sends can split the response head.
 @testable import LuffyPay
 
 let router = Router.luffyPay()
+let maxHead = 65536
+let maxBody = 1 << 20
+
+typealias ReadRequest = (requestID: UInt16, params: [String: String], body: [UInt8])
+
+/// The request read from `pieces` fed one after the other, as reads of a socket would give them.
+func read(_ pieces: [ArraySlice<UInt8>]) -> Result<ReadRequest, FastCGIRequestError> {
+    var reader = FastCGIRequestReader(maxHead: maxHead, maxBody: maxBody)
+    for piece in pieces {
+        var failure: FastCGIRequestError?
+        Array(piece).withUnsafeBytes { raw in
+            do throws(FastCGIRequestError) { try reader.feed(raw) } catch { failure = error }
+        }
+        if let failure { return .failure(failure) }
+    }
+    guard reader.phase == .complete else { return .failure(.incomplete) }
+    return .success((reader.requestID, reader.params, reader.body))
+}
+
+func same(_ a: Result<ReadRequest, FastCGIRequestError>, _ b: Result<ReadRequest, FastCGIRequestError>) -> Bool {
+    switch (a, b) {
+    case let (.success(x), .success(y)): return x.requestID == y.requestID && x.params == y.params && x.body == y.body
+    case let (.failure(x), .failure(y)): return x == y
+    default: return false
+    }
+}
+
+/// FastCGI name-value pairs: each length in 1 byte below 128, else in 4 with the top bit set.
+func encodeParams(_ params: [String: String]) -> [UInt8] {
+    func length(_ n: Int) -> [UInt8] {
+        n < 128 ? [UInt8(n)] : [UInt8(0x80 | (n >> 24)), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)]
+    }
+    var out: [UInt8] = []
+    for (name, value) in params {
+        out += length(name.utf8.count) + length(value.utf8.count) + Array(name.utf8) + Array(value.utf8)
+    }
+    return out
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzFastCGI(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    // The input is an envp block as libfcgi hands it over: NUL-separated `NAME=value` entries,
-    // cut at the first `=`, later names replacing earlier ones (as serve() reads it).
-    var params: [String: String] = [:]
-    for entry in fuzzInput(data, size).split(separator: 0, omittingEmptySubsequences: true) {
-        guard let eq = entry.firstIndex(of: UInt8(ascii: "=")) else { continue }
-        params[String(decoding: entry[..<eq], as: UTF8.self)] = String(decoding: entry[(eq + 1)...], as: UTF8.self)
+    let bytes = fuzzInput(data, size)
+    let whole = read([bytes[...]])
+    // Two reads split where the input's last byte says, and one read per byte: the same answer.
+    let cut = bytes.isEmpty ? 0 : Int(bytes[bytes.count - 1]) % (bytes.count + 1)
+    require(same(whole, read([bytes[..<cut], bytes[cut...]])), "the answer depends on a split at \(cut)")
+    if bytes.count <= 512 {
+        require(same(whole, read(bytes.indices.map { bytes[$0...$0] })), "the answer depends on byte-wise reads")
     }
+    guard case let .success(read) = whole else { return 0 }
+    let params = read.params
+    let again = try? FastCGIRecord.decodeParams(encodeParams(params))
+    require(again == params, "params read once do not read the same when encoded again")
+
     let input = FastCGIInput(params: params)
 
     require(sameBytes(input.method, params["REQUEST_METHOD"] ?? "GET"), "method \(shown(input.method)) not from the params")
