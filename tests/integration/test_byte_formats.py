@@ -35,8 +35,8 @@ def raw_request(method, target, headers):
 
 
 def test_query_with_a_combining_mark_after_an_ampersand_is_split_there(client):
-    """`course_ids=1,3&\u0301x=1` is course_ids 1,3 plus an unknown parameter (it was course_ids
-    `1,3&\u0301x=1`: a 400)."""
+    """`course_ids=1,3&<U+0301>x=1` is course_ids 1,3 plus an unknown parameter (it was course_ids
+    `1,3&<U+0301>x=1`: a 400)."""
     expected = assert_json_response(client.get("/coupon/enable?course_ids=1,3", headers=auth(1)), 200)
     status, headers, body = raw_request("GET", f"/coupon/enable?course_ids=1,3&{MARK}x=1", auth(1))
     assert status == 200, body[:300]
@@ -45,8 +45,8 @@ def test_query_with_a_combining_mark_after_an_ampersand_is_split_there(client):
 
 
 def test_path_with_a_combining_mark_after_a_slash_is_one_segment_more(client):
-    """`PUT /orders/1/\u0301` has three segments, like `/orders/1/x`: no route (it was the cancel
-    of order `1/\u0301`)."""
+    """`PUT /orders/1/<U+0301>` has three segments, like `/orders/1/x`: no route (it was the cancel
+    of order `1/<U+0301>`)."""
     plain = assert_error(client.request("PUT", "/orders/1/x", headers=auth(1)), 404, "not_found")
     status, headers, body = raw_request("PUT", f"/orders/1/{MARK}", auth(1))
     assert status == 404 and headers["content-type"] == "application/json; charset=utf-8", (status, body[:300])
