@@ -24,10 +24,10 @@ public enum CashierPages {
         let lower = url.lowercased()
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else { return nil }
         let schemeEnd = url.range(of: "://")!.upperBound
-        let rest = url[schemeEnd...]
-        let host = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        // By byte: `/` and a combining mark after it are one Character.
+        let host = url[schemeEnd...].utf8.prefix { $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") }
         guard !host.isEmpty else { return nil }
-        return url[..<schemeEnd] + host + "/"
+        return url[..<host.endIndex] + "/"
     }
 
     static let style = """

@@ -67,7 +67,7 @@ public final class Sandbox: Sendable {
     }
 
     func route(_ request: Request) -> Response {
-        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true)
+        let parts = request.path.split(ascii: "/")
         let method = request.method == "HEAD" ? "GET" : request.method
         let first = parts.first.map(String.init) ?? ""
         switch (method, parts.count, first) {
@@ -98,7 +98,7 @@ public final class Sandbox: Sendable {
         var params = request.query
         let type = request.header("content-type")?.lowercased() ?? ""
         if request.method == "POST", !request.body.isEmpty,
-           type.isEmpty || type.hasPrefix("application/x-www-form-urlencoded") {
+           type.isEmpty || type.dropping(asciiPrefix: "application/x-www-form-urlencoded") != nil {
             params += URLCoding.decodeForm(String(decoding: request.body, as: UTF8.self))
         }
         return params

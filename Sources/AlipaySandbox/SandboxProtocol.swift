@@ -179,7 +179,8 @@ public enum SandboxProtocol {
     /// The browser's redirect target: `return_url` + `?` (or `&` when it has a query) + the
     /// URL-encoded return parameters.
     public static func returnLocation(returnURL: String, parameters: [(String, String)]) -> String {
-        let separator = returnURL.contains("?") ? (returnURL.hasSuffix("?") || returnURL.hasSuffix("&") ? "" : "&") : "?"
+        let url = returnURL.utf8  // by byte: `?` and a combining mark after it are one Character
+        let separator = url.contains(UInt8(ascii: "?")) ? (url.last == UInt8(ascii: "?") || url.last == UInt8(ascii: "&") ? "" : "&") : "?"
         return returnURL + separator + URLCoding.encodeForm(parameters)
     }
 

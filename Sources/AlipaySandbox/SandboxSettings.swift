@@ -66,7 +66,7 @@ public struct SandboxSettings: Sendable {
     public static func parseDelays(_ text: String) -> [Int]? {
         if text.lowercased() == "none" { return [] }
         var delays: [Int] = []
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+        for part in text.split(ascii: ",", omittingEmptySubsequences: false) {
             guard let v = Int(part.trimmingCharacters(in: .whitespaces)), (0...86_400).contains(v) else { return nil }
             delays.append(v)
         }

@@ -119,17 +119,18 @@ public struct Settings: Sendable {
     /// `KEY=VALUE` lines; `#` comments, blank lines, optional `export ` and surrounding quotes.
     static func parse(_ text: String) -> [String: String] {
         var values: [String: String] = [:]
-        for rawLine in text.split(whereSeparator: \.isNewline) {
-            var line = rawLine.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            if line.hasPrefix("export ") { line = String(line.dropFirst(7)) }
-            guard let eq = line.firstIndex(of: "=") else { continue }
-            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
-            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
-            if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
-                value = String(value.dropFirst().dropLast())
+        for rawLine in text.split(ascii: "\n") {
+            var line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)[...]
+            if line.isEmpty || line.dropping(asciiPrefix: "#") != nil { continue }
+            if let rest = line.dropping(asciiPrefix: "export ") { line = rest }
+            guard case let (name, value?) = line.cut(atFirstASCII: "=") else { continue }
+            let key = name.trimmingCharacters(in: .whitespaces)
+            var setting = value.trimmingCharacters(in: .whitespaces)
+            let bytes = setting.utf8
+            if bytes.count >= 2, let first = bytes.first, first == UInt8(ascii: "\"") || first == UInt8(ascii: "'"), bytes.last == first {
+                setting = String(setting[bytes.index(after: bytes.startIndex)..<bytes.index(before: bytes.endIndex)])
             }
-            values[key] = value
+            values[key] = setting
         }
         return values
     }

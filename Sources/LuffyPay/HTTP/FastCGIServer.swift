@@ -378,8 +378,7 @@ struct FastCGIInput {
             path = uri
         } else {
             let raw = params["REQUEST_URI"] ?? "/"
-            path = URLCoding.decode(raw.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "/",
-                                    plusIsSpace: false)
+            path = URLCoding.decode(raw.cut(atFirstASCII: "?").before, plusIsSpace: false)
         }
         var headers: [String: String] = [:]
         for (name, value) in params where name.hasPrefix("HTTP_") {

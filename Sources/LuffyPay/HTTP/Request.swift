@@ -38,12 +38,12 @@ public struct Request: Sendable {
 
     static func isJSON(contentType: String?) -> Bool {
         guard let contentType else { return false }
-        let parts = contentType.split(separator: ";", omittingEmptySubsequences: false)
+        let parts = contentType.split(ascii: ";", omittingEmptySubsequences: false)
         guard parts[0].trimmingWhitespace().lowercased() == "application/json" else { return false }
         return parts.dropFirst().allSatisfy { parameter in
-            let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard pair[0].trimmingWhitespace().lowercased() == "charset" else { return true }
-            let charset = pair.count == 2 ? pair[1].trimmingWhitespace().lowercased() : ""
+            let (name, value) = parameter.cut(atFirstASCII: "=")
+            guard name.trimmingWhitespace().lowercased() == "charset" else { return true }
+            let charset = value?.trimmingWhitespace().lowercased() ?? ""
             return charset == "utf-8" || charset == "\"utf-8\""
         }
     }

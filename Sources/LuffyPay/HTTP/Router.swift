@@ -62,7 +62,7 @@ public struct Router: Sendable {
     }
 
     static func split(_ path: String) -> [Substring] {
-        path.split(separator: "/", omittingEmptySubsequences: true)
+        path.split(ascii: "/")
     }
 }
 

@@ -3,11 +3,9 @@ public enum URLCoding {
     /// `a=1&b=x+y` → `[("a","1"), ("b","x y")]`; `+` is a space, invalid escapes are kept literally.
     public static func decodeForm(_ text: some StringProtocol) -> [(String, String)] {
         guard !text.isEmpty else { return [] }
-        return text.split(separator: "&", omittingEmptySubsequences: true).map { part in
-            if let eq = part.firstIndex(of: "=") {
-                return (decode(part[..<eq], plusIsSpace: true), decode(part[part.index(after: eq)...], plusIsSpace: true))
-            }
-            return (decode(part, plusIsSpace: true), "")
+        return text.split(ascii: "&").map { part in
+            let (name, value) = part.cut(atFirstASCII: "=")
+            return (decode(name, plusIsSpace: true), value.map { decode($0, plusIsSpace: true) } ?? "")
         }
     }
 

@@ -9,17 +9,13 @@ public struct Fen: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Parses `998`, `998.5`, `998.00`, `-12.30`. More than two decimals is not an amount of fen.
     public init?(decimal text: some StringProtocol) {
-        var digits = Substring(text)
-        var negative = false
-        if digits.first == "-" { negative = true; digits = digits.dropFirst() }
-        let parts = digits.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let whole = parts.first, !whole.isEmpty, whole.count <= 15, whole.allSatisfy(\.isASCIIDigit) else { return nil }
-        var fraction = parts.count == 2 ? parts[1] : ""
-        if parts.count == 2 && fraction.isEmpty { return nil }
-        guard fraction.count <= 2, fraction.allSatisfy(\.isASCIIDigit) else { return nil }
-        while fraction.count < 2 { fraction += "0" }
-        guard let w = Int64(whole), let f = Int64(fraction) else { return nil }
-        value = (w * 100 + f) * (negative ? -1 : 1)
+        let unsigned = text.dropping(asciiPrefix: "-")
+        let (whole, decimals) = (unsigned ?? text[...]).cut(atFirstASCII: ".")
+        guard !whole.isEmpty, whole.utf8.count <= 15, whole.allASCIIDigits else { return nil }
+        let fraction = decimals ?? ""
+        guard decimals?.isEmpty != true, fraction.utf8.count <= 2, fraction.allASCIIDigits else { return nil }
+        guard let w = Int64(whole), let f = fraction.isEmpty ? 0 : Int64(fraction) else { return nil }
+        value = (w * 100 + (fraction.utf8.count == 1 ? f * 10 : f)) * (unsigned == nil ? 1 : -1)
     }
 
     public var description: String {
@@ -32,8 +28,4 @@ public struct Fen: Sendable, Hashable, Comparable, CustomStringConvertible {
     public static func < (a: Fen, b: Fen) -> Bool { a.value < b.value }
     public static func + (a: Fen, b: Fen) -> Fen { Fen(a.value + b.value) }
     public static func - (a: Fen, b: Fen) -> Fen { Fen(a.value - b.value) }
-}
-
-extension Character {
-    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }

@@ -58,7 +58,7 @@ enum CourseCatalog {
     static func parseIDList(_ raw: String?) throws -> [Int64] {
         guard let raw, !raw.isEmpty else { throw OrderError.coursesRequired }
         var ids: [Int64] = []
-        for part in raw.split(separator: ",", omittingEmptySubsequences: false) {
+        for part in raw.split(ascii: ",", omittingEmptySubsequences: false) {
             guard let id = Int64(part.trimmingWhitespace()), id > 0 else { throw OrderError.invalidBody }
             ids.append(id)
         }

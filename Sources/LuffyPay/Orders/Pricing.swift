@@ -93,16 +93,14 @@ public enum Pricing {
         let denominator: Int64
 
         init?(_ text: some StringProtocol) {
-            let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let whole = parts.first, !whole.isEmpty, whole.count <= 6, whole.allSatisfy(\.isASCIIDigit) else { return nil }
-            let fraction = parts.count == 2 ? parts[1] : ""
-            guard parts.count == 1 || !fraction.isEmpty, fraction.count <= 6, fraction.allSatisfy(\.isASCIIDigit) else { return nil }
-            // The digit check lets a digit with a combining mark through ("1\u{301}" is one
-            // Character between "0" and "9"): Int64 has the last word, so such a rule is no
-            // discount and never a trap.
+            let (whole, decimals) = text.cut(atFirstASCII: ".")
+            guard !whole.isEmpty, whole.utf8.count <= 6, whole.allASCIIDigits else { return nil }
+            let fraction = decimals ?? ""
+            guard decimals?.isEmpty != true, fraction.utf8.count <= 6, fraction.allASCIIDigits else { return nil }
+            // A malformed rule is no discount and never a trap (issue 7): Int64 has the last word.
             guard let wholeValue = Int64(whole), let fractionValue = fraction.isEmpty ? 0 : Int64(fraction) else { return nil }
             var denominator: Int64 = 1
-            for _ in fraction { denominator *= 10 }
+            for _ in fraction.utf8 { denominator *= 10 }
             numerator = wholeValue * denominator + fractionValue
             self.denominator = denominator
         }
@@ -127,10 +125,10 @@ public enum Pricing {
     static func applySale(_ sale: String, to price: Fen) -> Fen? {
         let formula = sale.trimmingWhitespace()
         if formula.isEmpty || formula == "0" { return .zero }
-        if formula.hasPrefix("*"), let factor = Factor(formula.dropFirst()), factor.numerator <= factor.denominator {
+        if let rest = formula.dropping(asciiPrefix: "*"), let factor = Factor(rest), factor.numerator <= factor.denominator {
             return factor.times(price)
         }
-        if formula.hasPrefix("-"), let off = Fen(decimal: formula.dropFirst()), off.value >= 0 {
+        if let rest = formula.dropping(asciiPrefix: "-"), let off = Fen(decimal: rest), off.value >= 0 {
             return Fen(max(0, price.value - off.value))
         }
         return nil
@@ -147,9 +145,9 @@ public enum Pricing {
         let price = target.realPrice
         let formula = terms.sale.trimmingWhitespace()
         let amount: Fen
-        if formula.hasPrefix("-"), let off = Fen(decimal: formula.dropFirst()), off.value > 0 {
+        if let rest = formula.dropping(asciiPrefix: "-"), let off = Fen(decimal: rest), off.value > 0 {
             amount = min(off, price)
-        } else if formula.hasPrefix("*"), let factor = Factor(formula.dropFirst()), factor.numerator < factor.denominator {
+        } else if let rest = formula.dropping(asciiPrefix: "*"), let factor = Factor(rest), factor.numerator < factor.denominator {
             // price × (1 − r), half-up.
             amount = Factor(numerator: factor.denominator - factor.numerator, denominator: factor.denominator).times(price)
         } else {

@@ -37,7 +37,7 @@ public struct JWT: Sendable {
     /// be ours; then that the header says HS256 (`none` and every other `alg` are refused), the
     /// claims and the expiry.
     public func verify(_ token: String, now: Int64) throws -> JWTClaims {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        let parts = token.split(ascii: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let signature = Base64.urlDecode(parts[2]) else { throw JWTError.malformed }
         let expected = Digest.hmacSHA256(key: key, data: Array((parts[0] + "." + parts[1]).utf8))
         guard Digest.constantTimeEqual(expected, signature) else { throw JWTError.badSignature }
