@@ -505,4 +505,4 @@ audit after || audit_rc=$?
 echo "luffy-pay audit of the dev stack after the bench (exit $audit_rc): $(tail -n1 "$LOG_DIR/bench-audit-after.txt")"
 [ $brownout_rc = 0 ] || check_failed "scripts/bench/brownout.sh exited $brownout_rc"
 [ $audit_rc = 0 ] || check_failed "luffy-pay audit exits $audit_rc after the bench (${LOG_DIR#"$ROOT"/}/bench-audit-after.txt)"
-[ ${#FAILED[@]} = 0 ] || exit 1
+[ ${#FAILED[@]} = 0 ] || die "${#FAILED[@]} check(s) failed: the figures above do not measure what they say (CHECK FAILED)"
