@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
 # scripts/bench.sh — `make bench`: wrk through nginx against the dev stack (started if needed).
 #   GET /user/order?page=1&size=5 with the demo token of user 1, GET /healthz,
-#   GET /coupon/enable?course_ids=1,3 and POST /orders (2 courses, no coupon;
-#   scripts/bench/post-order.lua) as a dedicated bench user (900), and the payment runs:
+#   GET /coupon/enable?course_ids=1,3 as a dedicated bench user (900), and
+#   POST /orders (2 courses, 1 and 3, no coupon; scripts/bench/post-order.lua) as a pool of
+#       BENCH_ORDER_USERS bench users, one order each (a user may not order a course again while an
+#       order of it is unpaid), tokens minted by scripts/bench/gen-tokens.py; every answer must be 201
+# and the payment runs:
 #   GET /payments/alipay/<order_number>  pay links (RSA signing) for a pool of the bench user's
-#       unpaid orders, cycled (scripts/bench/pay-link.lua); compared with `openssl speed rsa2048`
+#       unpaid orders, cycled (scripts/bench/pay-link.lua); every one must answer 200; compared
+#       with `openssl speed rsa2048`
 #   POST /payments/alipay/notify  one distinct TRADE_SUCCESS notification per request for a pool
-#       of the bench user's unpaid orders, signed with the sandbox's ("Alipay's") private key
-#       (scripts/bench/gen-notify.py, scripts/bench/notify.lua); settled orders counted afterwards
+#       of unpaid one-course orders, each of its own (user, course) — bench users × the visible
+#       courses — so that every settlement grants its course (a course the buyer owns already is
+#       refunded, not granted), signed with the sandbox's ("Alipay's") private key
+#       (scripts/bench/gen-notify.py, scripts/bench/notify.lua); settlements and grants counted afterwards
 # and last the gateway brownout (scripts/bench/brownout.sh: /healthz and /user/order latency while
-# 32 connections query a gateway slower than the app's time-out), with its own table.
+# 32 connections query a gateway slower than the app's time-out), with its own table, and
+# `luffy-pay audit` of the dev stack's books (also run before the runs), whose closing line ends
+# the output.
 # Prints one table: req/s, p50, p99, non-2xx, the app's resident memory (VmRSS) after each run,
 # and per run what was checked. A target that does not answer 200, or a payment run whose keys
-# or settings are missing, is skipped with the reason under the table. Everything the bench user
-# did is removed afterwards (orders, order courses, user courses, notifications, refunds, credit
-# rows, the students its settlements added to ly_course) and checked against a snapshot.
-# Knobs: BENCH_DURATION (20s), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
-#        BENCH_PAYLINK_ORDERS (1000), BENCH_NOTIFY_ORDERS (100000: 20 s at 5,000 settlements/s).
+# or settings are missing, is skipped with the reason under the table; a run whose answers or
+# database rows are not what it measures is reported (CHECK FAILED) and the bench exits 1.
+# Everything the bench users did is removed afterwards (users, orders, order courses, user
+# courses, notifications, refunds, credit rows, the students their settlements added to
+# ly_course, ly_users' AUTO_INCREMENT) and checked against a snapshot.
+# Knobs: BENCH_DURATION (20s), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_ORDER_USERS
+#        (100000: 40 s at 2,500 orders/s), BENCH_PAYLINK_ORDERS (1000),
+#        BENCH_NOTIFY_ORDERS (100000: 20 s at 5,000 settlements/s).
 # wrk's full output goes to var/dev/log/bench-*.txt.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -25,13 +36,23 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 DURATION=${BENCH_DURATION:-20s}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
+ORDER_USERS=${BENCH_ORDER_USERS:-100000}
 PAYLINK_ORDERS=${BENCH_PAYLINK_ORDERS:-1000}
 NOTIFY_ORDERS=${BENCH_NOTIFY_ORDERS:-100000}
 STACK_SH=$ROOT/scripts/stack.sh
 BENCH_DIR=$ROOT/scripts/bench
 VENV=$ROOT/.venv
 BENCH_USER=900
+# User ids 1,000,000–1,999,999 are the bench's pools (the dev data's users are 1–3): the POST
+# /orders users from 1,000,000, the notify users from 1,500,000, at most 500,000 each.
+POOL_FIRST=1000000
+POOL_LAST=1999999
+ORDER_USERS_FIRST=1000000
+NOTIFY_USERS_FIRST=1500000
+POOL_MAX=500000
 
+[[ "$ORDER_USERS" =~ ^[1-9][0-9]{0,5}$ ]] && [ "$ORDER_USERS" -le $POOL_MAX ] \
+    || die "BENCH_ORDER_USERS must be 1..$POOL_MAX"
 [[ "$PAYLINK_ORDERS" =~ ^[1-9][0-9]{0,5}$ ]] || die "BENCH_PAYLINK_ORDERS must be 1..999999"
 [[ "$NOTIFY_ORDERS" =~ ^[1-9][0-9]{0,5}$ ]] || die "BENCH_NOTIFY_ORDERS must be 1..999999"
 
@@ -70,6 +91,7 @@ ROW_FORMAT='%-32s %10s %9s %9s %8s %10s'
 RESULTS=()
 NOTES=()
 SKIPPED=()
+FAILED=()
 
 # wrk_run NAME LABEL PATH [wrk args…]: runs wrk, leaves its output in $LAST_OUT
 wrk_run() {
@@ -119,6 +141,11 @@ skip() {   # skip LABEL REASON: a run that cannot be measured here, said loudly
     SKIPPED+=("$1 — SKIPPED: $2")
 }
 
+check_failed() {   # check_failed WHAT: a run did not measure what it says (the bench exits 1)
+    warn "CHECK FAILED: $1"
+    FAILED+=("$1")
+}
+
 # ---------------------------------------------------------------- the bench user and its data
 # Sessions in the shop's zone like the app's (it compares created_time with NOW() for the timeout).
 SHOP_TZ=$(sed -n 's/^LUFFY_TIMEZONE=//p' "$ENV_FILE" | tail -n1)
@@ -127,36 +154,57 @@ bench_mariadb() { mariadb --defaults-file="$CLIENT_CNF" --init-command="SET time
 bench_sql() { bench_mariadb -e "$1"; }
 bench_query() { bench_mariadb -N -B -e "$1"; }
 
-# Order numbers of the bench user (SPEC 7.5: YYYYMMDD + %08d user id + %08d sequence). The app's
-# sequence counts from 1; the pools use 90000000+ (pay link) and 91000000+ (notify), 92000000 is
-# the notify probe: ranges the app reaches only after 90 million orders.
+# Order numbers (SPEC 7.5: YYYYMMDD + %08d user id + %08d sequence). The app's sequence counts
+# from 1; the bench's own orders use 90000000+ (pay link) and 91000000+ (notify), 92000000 is the
+# notify probe: ranges the app reaches only after 90 million orders.
 USER_PART=$(printf '%08d' "$BENCH_USER")
-USER_NUMBERS="________${USER_PART}________"        # LIKE pattern: every order number of the bench user
+BENCH_USERS="(user_id = $BENCH_USER OR user_id BETWEEN $POOL_FIRST AND $POOL_LAST)"   # SQL: a bench user's row
+BENCH_ORDERS="SELECT id FROM ly_order WHERE $BENCH_USERS"
+bench_numbers() {   # bench_numbers COLUMN: SQL, the order number in COLUMN is a bench user's
+    echo "(SUBSTRING($1, 9, 8) = '$USER_PART' OR SUBSTRING($1, 9, 8) BETWEEN '$(printf '%08d' $POOL_FIRST)' AND '$(printf '%08d' $POOL_LAST)')"
+}
 
-# Removes everything the bench user did, also what an interrupted run left behind. Settling an
+# Removes everything the bench users did, also what an interrupted run left behind. Settling an
 # order added one student to each course it granted (a course the user owned already is refunded,
-# not counted): those increments are taken back first (from the bench user's grants themselves, so
+# not counted): those increments are taken back first (from the bench users' grants themselves, so
 # that purchases other people make on the shared dev stack meanwhile keep theirs); the table's notes
-# compare the result with the snapshot taken before.
-BENCH_GRANTS="SELECT course_id, COUNT(*) AS n FROM ly_user_course WHERE user_id = $BENCH_USER GROUP BY course_id"
+# compare the result with the snapshot taken before. ly_users' AUTO_INCREMENT, which the pools'
+# ids raised, goes back to its value from before the runs (InnoDB keeps it above the highest id).
+BENCH_GRANTS="SELECT course_id, COUNT(*) AS n FROM ly_user_course WHERE $BENCH_USERS GROUP BY course_id"
 bench_cleanup() {
     bench_sql "
         START TRANSACTION;
         UPDATE ly_course c JOIN ($BENCH_GRANTS) x ON x.course_id = c.id
         SET c.students = c.students - x.n;
-        DELETE FROM ly_alipay_notification WHERE out_trade_no LIKE '$USER_NUMBERS'
-            OR order_id IN (SELECT id FROM ly_order WHERE user_id = $BENCH_USER);
-        DELETE FROM ly_payment_refund WHERE order_number LIKE '$USER_NUMBERS'
-            OR order_id IN (SELECT id FROM ly_order WHERE user_id = $BENCH_USER);
-        DELETE FROM ly_user_course WHERE user_id = $BENCH_USER;
-        DELETE FROM ly_credit WHERE user_id = $BENCH_USER;
-        DELETE oc FROM ly_order_course oc JOIN ly_order o ON o.id = oc.order_id WHERE o.user_id = $BENCH_USER;
-        DELETE FROM ly_order WHERE user_id = $BENCH_USER;
-        DELETE FROM ly_idempotency_key WHERE user_id = $BENCH_USER;
-        DELETE FROM ly_coupon_log WHERE user_id = $BENCH_USER;
-        DELETE FROM ly_users WHERE id = $BENCH_USER;
+        DELETE FROM ly_alipay_notification WHERE $(bench_numbers out_trade_no) OR order_id IN ($BENCH_ORDERS);
+        DELETE FROM ly_payment_refund WHERE $(bench_numbers order_number) OR order_id IN ($BENCH_ORDERS);
+        DELETE FROM ly_user_course WHERE $BENCH_USERS;
+        DELETE FROM ly_credit WHERE $BENCH_USERS;
+        DELETE oc FROM ly_order_course oc JOIN ly_order o ON o.id = oc.order_id WHERE $BENCH_USERS;
+        DELETE FROM ly_order WHERE $BENCH_USERS;
+        DELETE FROM ly_idempotency_key WHERE $BENCH_USERS;
+        DELETE FROM ly_coupon_log WHERE $BENCH_USERS;
+        DELETE FROM ly_users WHERE id = $BENCH_USER OR id BETWEEN $POOL_FIRST AND $POOL_LAST;
         COMMIT;"
-    rm -f "$WORK_DIR"/notify-bodies.txt "$WORK_DIR"/notify-orders.tsv
+    if [ -n "${USERS_AUTO_INCREMENT:-}" ]; then
+        bench_sql "ALTER TABLE ly_users AUTO_INCREMENT = $USERS_AUTO_INCREMENT"
+    fi
+    rm -f "$WORK_DIR"/notify-bodies.txt "$WORK_DIR"/notify-orders.tsv "$WORK_DIR"/order-tokens.txt
+}
+
+users_auto_increment() {
+    bench_query "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ly_users'"
+}
+
+# create_users FIRST COUNT: bench users FIRST … FIRST+COUNT-1 (usernames bench<id>, as
+# scripts/bench/gen-tokens.py puts them in their tokens), no credit, no coupons
+create_users() {
+    bench_sql "
+        INSERT INTO ly_users (id, password, last_login, is_superuser, username, first_name, last_name, email, is_staff,
+                              is_active, date_joined, mobile, money, credit, avatar, nickname)
+        SELECT $1 + seq, '!', NULL, 0, CONCAT('bench', $1 + seq), '', '', CONCAT('bench', $1 + seq, '@luffycity.test'), 0,
+               1, NOW(6), CONCAT('199', LPAD($1 + seq, 8, '0')), 0, 0, NULL, 'bench'
+        FROM seq_0_to_$(($2 - 1));"
 }
 
 students_now() { bench_query "SELECT id, students FROM ly_course ORDER BY id"; }
@@ -166,19 +214,20 @@ students_before_values() {
     awk -F'\t' 'BEGIN { sep = "" } { printf "%s(%s, %s)", sep, $1, $2; sep = ", " }' "$STUDENTS_BEFORE"
 }
 
-# create_orders FIRST_SEQ COUNT: unpaid orders of the bench user, one course each (the visible
-# courses in turn), at the course's list price, created now (so unexpired), all NOT NULL columns
-# as the app writes them.
+# create_orders FIRST_SEQ COUNT [FIRST_USER]: unpaid orders, one course each (the visible courses
+# in turn), at the course's list price, created now (so unexpired), all NOT NULL columns as the
+# app writes them. Without FIRST_USER all of the bench user; with it, order k is user
+# FIRST_USER + k div (visible courses)'s: each user holds each course once.
 create_orders() {
-    local first=$1 count=$2 last
+    local first=$1 count=$2 user=$BENCH_USER last
+    [ $# -lt 3 ] || user="$3 + s.seq DIV @n"
     last=$((count - 1))
     bench_sql "
-        SET @prefix = '$ORDER_PREFIX';
         SET @n = (SELECT COUNT(*) FROM ly_course WHERE is_deleted = 0 AND is_show = 1);
         INSERT INTO ly_order (name, is_deleted, orders, is_show, created_time, updated_time, total_price, real_price,
                               order_number, order_status, pay_type, order_desc, pay_time, credit, user_id, trade_no)
         SELECT '购买课程', 0, 0, 1, NOW(6), NOW(6), c.price, c.price,
-               CONCAT(@prefix, LPAD($first + s.seq, 8, '0')), 0, 0, NULL, NULL, 0, $BENCH_USER, NULL
+               CONCAT('$DAY', LPAD($user, 8, '0'), LPAD($first + s.seq, 8, '0')), 0, 0, NULL, NULL, 0, $user, NULL
         FROM seq_0_to_$last s
         JOIN (SELECT id, price, ROW_NUMBER() OVER (ORDER BY id) - 1 AS k
               FROM ly_course WHERE is_deleted = 0 AND is_show = 1) c ON c.k = s.seq % @n;
@@ -188,12 +237,31 @@ create_orders() {
         FROM seq_0_to_$last s
         JOIN (SELECT id, name, price, ROW_NUMBER() OVER (ORDER BY id) - 1 AS k
               FROM ly_course WHERE is_deleted = 0 AND is_show = 1) c ON c.k = s.seq % @n
-        JOIN ly_order o ON o.order_number = CONCAT(@prefix, LPAD($first + s.seq, 8, '0'));"
+        JOIN ly_order o ON o.order_number = CONCAT('$DAY', LPAD($user, 8, '0'), LPAD($first + s.seq, 8, '0'));"
 }
 
-ORDER_PREFIX=$(bench_query "SELECT DATE_FORMAT(NOW(), '%Y%m%d')")$USER_PART
+DAY=$(bench_query "SELECT DATE_FORMAT(NOW(), '%Y%m%d')")
+VISIBLE_COURSES=$(bench_query "SELECT COUNT(*) FROM ly_course WHERE is_deleted = 0 AND is_show = 1")
+[ "$VISIBLE_COURSES" -gt 0 ] || die "the dev stack has no visible course to order"
+NOTIFY_USERS=$(( (NOTIFY_ORDERS + VISIBLE_COURSES - 1) / VISIBLE_COURSES ))
+[ "$NOTIFY_USERS" -le $POOL_MAX ] || die "BENCH_NOTIFY_ORDERS=$NOTIFY_ORDERS needs $NOTIFY_USERS users (of $VISIBLE_COURSES courses each): at most $POOL_MAX"
 
-bench_cleanup
+# luffy-pay audit with the stack's settings only (as stack.sh runs the app): its output in
+# $LOG_DIR/bench-audit-WHEN.txt, its exit status returned
+audit() {
+    local out=$LOG_DIR/bench-audit-$1.txt
+    step "luffy-pay audit ($1 the runs)"
+    (
+        for v in $(compgen -v LUFFY_ || true); do unset "$v"; done
+        LUFFY_CONFIG=$ENV_FILE exec "$APP_BIN" audit
+    ) >"$out" 2>&1
+}
+
+bench_cleanup   # what an interrupted run left behind
+audit_rc=0
+audit before || audit_rc=$?
+[ $audit_rc = 0 ] || warn "luffy-pay audit fails BEFORE the bench (exit $audit_rc: the dev stack's books were wrong already): $(tail -n1 "$LOG_DIR/bench-audit-before.txt")"
+USERS_AUTO_INCREMENT=$(users_auto_increment)
 bench_sql "INSERT INTO ly_users (id, password, last_login, is_superuser, username, first_name, last_name, email, is_staff,
              is_active, date_joined, mobile, money, credit, avatar, nickname)
            VALUES ($BENCH_USER, '!', NULL, 0, 'bench', '', '', 'bench@luffycity.test', 0, 1, NOW(6), '19900000900', 0, 0, NULL, 'bench');"
@@ -210,7 +278,39 @@ export BENCH_TOKEN BENCH_LUA_THREADS=$THREADS
 run user-order '/user/order?page=1&size=5' -H "$AUTH"
 run healthz '/healthz'
 run coupon-enable '/coupon/enable?course_ids=1,3' -H "Authorization: jwt $BENCH_TOKEN"
-run post-order '/orders' -s "$BENCH_DIR/post-order.lua"
+
+# ---------------------------------------------------------------- POST /orders
+# A user may not order a course again while an order of it is unpaid (course_in_unpaid_order), so
+# each request is another bench user's first order: the same work as a buyer's order of 2 courses.
+# BENCH_ORDER_USERS must exceed the requests of the run (repeats are counted and reported).
+post_order_run() {
+    local label='/orders (POST)' tokens=$WORK_DIR/order-tokens.txt token code created not201 repeats written extra
+    step "POST /orders pool: $ORDER_USERS bench users (ids from $ORDER_USERS_FIRST), one order each"
+    create_users "$ORDER_USERS_FIRST" "$ORDER_USERS"
+    python3 "$BENCH_DIR/gen-tokens.py" --env-file "$ENV_FILE" --first "$ORDER_USERS_FIRST" --count "$ORDER_USERS" \
+        --out "$tokens" || die "scripts/bench/gen-tokens.py failed"
+    for token in "$(head -n1 "$tokens")" "$(tail -n1 "$tokens")"; do   # the minted tokens sign in
+        code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: jwt $token" "$BASE_URL/user/order?page=1&size=5") \
+            || code=000
+        if [ "$code" != 200 ]; then
+            skip "$label" "GET /user/order with a token of scripts/bench/gen-tokens.py answers $code, not 200 (LUFFY_JWT_SECRET in ${ENV_FILE#"$ROOT"/}?)"
+            return 0
+        fi
+    done
+    export BENCH_ORDER_TOKENS=$tokens
+    wrk_run post-order "$label ($ORDER_USERS users)" /orders -s "$BENCH_DIR/post-order.lua"
+    sleep 1   # requests in flight when wrk stopped finish (they may write orders too)
+    created=$(check_value created) not201=$(check_value not_201) repeats=$(check_value repeats)
+    written=$(bench_query "SELECT COUNT(*) FROM ly_order WHERE user_id BETWEEN $ORDER_USERS_FIRST AND $((ORDER_USERS_FIRST + ORDER_USERS - 1))")
+    extra="one order per user: ${created:-?} answers 201, $written orders written"
+    [ "${repeats:-0}" = 0 ] || extra+="; REPEATED users: $repeats (raise BENCH_ORDER_USERS)"
+    if [ "${not201:-?}" != 0 ]; then
+        extra+="; answers ≠ 201: ${not201:-?}"
+        check_failed "POST /orders: ${not201:-?} answers were not 201 (first: $(bench_check | sed -n 's/^first answer not 201: //p'))"
+    fi
+    RESULTS+=("$(row "$label" "$extra")")
+}
+post_order_run
 
 # ---------------------------------------------------------------- pay link
 # A pool of BENCH_PAYLINK_ORDERS orders, cycled (not one order over and over): each request reads
@@ -235,14 +335,14 @@ openssl_speed() {
 }
 
 paylink_run() {
-    local prefix first_number code body bad ratio="" extra
+    local prefix first_number code body bad requests linked ratio="" extra
     if [ -z "$APP_ID" ] || [ -z "$APP_KEY" ] || [ ! -r "$APP_KEY" ]; then
         skip "$PAYLINK_LABEL" "the app's Alipay settings are missing (LUFFY_ALIPAY_APP_ID, LUFFY_ALIPAY_APP_PRIVATE_KEY=${APP_KEY:-unset} in ${ENV_FILE#"$ROOT"/})"
         return 0
     fi
     step "pay link pool: $PAYLINK_ORDERS unpaid orders of user $BENCH_USER"
     create_orders 90000000 "$PAYLINK_ORDERS"
-    prefix=$ORDER_PREFIX
+    prefix=$DAY$USER_PART
     first_number=${prefix}90000000
     body=$(curl -s -w '\n%{http_code}' -H "Authorization: jwt $BENCH_TOKEN" "$BASE_URL/payments/alipay/$first_number") \
         || body=$'\n000'
@@ -255,6 +355,10 @@ paylink_run() {
     export BENCH_PAYLINK_PREFIX=$prefix BENCH_PAYLINK_BASE=90000000 BENCH_PAYLINK_COUNT=$PAYLINK_ORDERS
     wrk_run pay-link "$PAYLINK_LABEL ($PAYLINK_ORDERS orders)" /payments/alipay/ -s "$BENCH_DIR/pay-link.lua"
     bad=$(check_value answers_not_200)
+    requests=$(wrk_requests)
+    # Each order's first link records pay_link_time: every order of the pool was asked and linked.
+    linked=$(bench_query "SELECT COUNT(*) FROM ly_order WHERE order_number BETWEEN '${prefix}90000000' AND '${prefix}90999999'
+                          AND pay_link_time IS NOT NULL")
     PAYLINK_RPS=$(awk '$1 == "Requests/sec:" { print $2 }' "$LAST_OUT")
     if [ -n "$OPENSSL_SIGNS" ]; then
         ratio=$(awk -v a="$PAYLINK_RPS" -v b="$OPENSSL_SIGNS" 'BEGIN { printf "%.2f", a / b }')
@@ -263,13 +367,22 @@ paylink_run() {
     else
         extra="${PAYLINK_ORDERS} orders cycled; openssl speed unavailable"
     fi
-    [ "${bad:-0}" = 0 ] || extra+="; answers ≠ 200: $bad ($(bench_check | sed -n 's/^first such answer: //p'))"
+    extra+="; links issued for $linked of $PAYLINK_ORDERS orders"
+    if [ "${bad:-?}" != 0 ]; then
+        extra+="; answers ≠ 200: ${bad:-?}"
+        check_failed "pay link: ${bad:-?} answers were not 200 (first: $(bench_check | sed -n 's/^first such answer: //p'))"
+    fi
+    if [ "$linked" != "$PAYLINK_ORDERS" ]; then
+        check_failed "pay link: only $linked of the $PAYLINK_ORDERS orders got a link in $requests requests (raise BENCH_DURATION or lower BENCH_PAYLINK_ORDERS)"
+    fi
     RESULTS+=("$(row "/payments/alipay/<order_number>" "$extra")")
 }
 
 # ---------------------------------------------------------------- notify
 # BENCH_NOTIFY_ORDERS unpaid orders (one course each) and as many notifications, each for its own
 # order with its own trade_no and notify_id, sent once each: every request is a real settlement.
+# Each order is another (user, course): NOTIFY_USERS bench users × the visible courses, so every
+# settlement grants its course (one the buyer owned already would be refunded instead).
 python_ready() {
     [ -x "$VENV/bin/python" ] || { NOTIFY_WHY="no project venv .venv (make test creates it)"; return 1; }
     "$VENV/bin/python" -c 'import cryptography' >/dev/null 2>&1 && return 0
@@ -280,7 +393,7 @@ python_ready() {
     fi
 }
 
-students_check() {   # each course granted to the bench user added exactly one student
+students_check() {   # each course granted to a bench user added exactly one student
     bench_query "
         CREATE TEMPORARY TABLE bench_before (id BIGINT PRIMARY KEY, students INT);
         INSERT INTO bench_before VALUES $(students_before_values);
@@ -291,7 +404,9 @@ students_check() {   # each course granted to the bench user added exactly one s
 }
 
 notify_run() {
-    local prefix probe answer sent ok notok repeats settled seconds per_s refunds outcomes extra mismatch
+    local probe answer sent ok notok repeats settled granted seconds per_s refunds outcomes extra mismatch
+    local last_user=$((NOTIFY_USERS_FIRST + NOTIFY_USERS - 1))
+    local pool_users="user_id BETWEEN $NOTIFY_USERS_FIRST AND $last_user"
     NOTIFY_WHY=""
     if [ -z "$SANDBOX_KEY" ] || [ ! -r "$SANDBOX_KEY" ]; then
         skip "$NOTIFY_LABEL" "the sandbox's Alipay private key is missing (LUFFY_SANDBOX_PRIVATE_KEY=${SANDBOX_KEY:-unset} in ${ENV_FILE#"$ROOT"/}): cannot sign notifications"
@@ -299,11 +414,10 @@ notify_run() {
     fi
     [ -n "$APP_ID" ] || { skip "$NOTIFY_LABEL" "LUFFY_ALIPAY_APP_ID is not set in ${ENV_FILE#"$ROOT"/}"; return 0; }
     python_ready || { skip "$NOTIFY_LABEL" "$NOTIFY_WHY"; return 0; }
-    prefix=$ORDER_PREFIX
 
     # A probe first (its own order): a notification must settle, else the run would measure refusals.
     create_orders 92000000 1
-    probe=${prefix}92000000
+    probe=$DAY${USER_PART}92000000
     bench_query "SELECT order_number, real_price FROM ly_order WHERE order_number = '$probe'" >"$WORK_DIR/notify-orders.tsv"
     "$VENV/bin/python" "$BENCH_DIR/gen-notify.py" --key "$SANDBOX_KEY" --app-id "$APP_ID" --seller-id "$SELLER_ID" \
         --tag 9 --orders "$WORK_DIR/notify-orders.tsv" --out "$WORK_DIR/notify-bodies.txt" 2>/dev/null \
@@ -315,11 +429,10 @@ notify_run() {
         return 0
     fi
 
-    step "notify pool: $NOTIFY_ORDERS unpaid orders of user $BENCH_USER and as many signed notifications"
-    create_orders 91000000 "$NOTIFY_ORDERS"
-    bench_query "SELECT order_number, real_price FROM ly_order
-                 WHERE order_number BETWEEN '${prefix}91000000' AND '${prefix}91999999' ORDER BY order_number" \
-        >"$WORK_DIR/notify-orders.tsv"
+    step "notify pool: $NOTIFY_ORDERS unpaid orders of $NOTIFY_USERS bench users (ids from $NOTIFY_USERS_FIRST) × $VISIBLE_COURSES courses and as many signed notifications"
+    create_users "$NOTIFY_USERS_FIRST" "$NOTIFY_USERS"
+    create_orders 91000000 "$NOTIFY_ORDERS" "$NOTIFY_USERS_FIRST"
+    bench_query "SELECT order_number, real_price FROM ly_order WHERE $pool_users ORDER BY id" >"$WORK_DIR/notify-orders.tsv"
     "$VENV/bin/python" "$BENCH_DIR/gen-notify.py" --key "$SANDBOX_KEY" --app-id "$APP_ID" --seller-id "$SELLER_ID" \
         --tag 1 --orders "$WORK_DIR/notify-orders.tsv" --out "$WORK_DIR/notify-bodies.txt" \
         || die "scripts/bench/gen-notify.py failed"
@@ -329,25 +442,27 @@ notify_run() {
     wrk_run notify "$NOTIFY_LABEL ($NOTIFY_ORDERS distinct orders)" /payments/alipay/notify -s "$BENCH_DIR/notify.lua"
     sleep 1   # requests in flight when wrk stopped finish (they may settle too)
     sent=$(check_value sent) ok=$(check_value success) notok=$(check_value not_success) repeats=$(check_value repeats)
-    settled=$(bench_query "SELECT COUNT(*) FROM ly_order
-                           WHERE order_number BETWEEN '${prefix}91000000' AND '${prefix}91999999' AND order_status = 1")
+    settled=$(bench_query "SELECT COUNT(*) FROM ly_order WHERE $pool_users AND order_status = 1")
+    granted=$(bench_query "SELECT COUNT(*) FROM ly_user_course WHERE $pool_users")
     seconds=$(wrk_seconds)
     per_s=$(awk -v s="$settled" -v t="$seconds" 'BEGIN { printf "%.1f", s / t }')
-    refunds=$(bench_query "SELECT COUNT(*) FROM ly_payment_refund WHERE order_number LIKE '$USER_NUMBERS'")
+    refunds=$(bench_query "SELECT COUNT(*) FROM ly_payment_refund WHERE $(bench_numbers order_number)")
     outcomes=$(bench_query "SELECT GROUP_CONCAT(CONCAT(outcome, ' ', n) SEPARATOR ', ') FROM
-                            (SELECT outcome, COUNT(*) n FROM ly_alipay_notification
-                             WHERE out_trade_no BETWEEN '${prefix}91000000' AND '${prefix}91999999' GROUP BY outcome) t")
-    extra="settled ${settled} in ${seconds}s = ${per_s} settlements/s; bodies ≠ success: ${notok:-?}"
+                            (SELECT n.outcome, COUNT(*) n FROM ly_alipay_notification n JOIN ly_order o ON o.id = n.order_id
+                             WHERE o.$pool_users GROUP BY n.outcome) t")
+    extra="settled ${settled} in ${seconds}s = ${per_s} settlements/s, granted ${granted}; bodies ≠ success: ${notok:-?}"
     [ "${repeats:-0}" = 0 ] || extra+="; REPEATED bodies: $repeats (raise BENCH_NOTIFY_ORDERS)"
     [ "$refunds" = 0 ] || extra+="; refund records: $refunds"
     RESULTS+=("$(row "/payments/alipay/notify (POST)" "$extra")")
-    NOTES+=("notify: wrk sent ${sent:-?} notifications (of $NOTIFY_ORDERS, repeats ${repeats:-?}), ${ok:-?} answered 'success', ${notok:-?} did not; ${settled} of the orders are paid; recorded notifications: ${outcomes:-none}")
-    [ "${notok:-0}" = 0 ] || NOTES+=("notify: first answer that was not 'success': $(bench_check | sed -n "s/^first answer not 'success': //p")")
+    NOTES+=("notify: wrk sent ${sent:-?} notifications (of $NOTIFY_ORDERS for $NOTIFY_USERS users × $VISIBLE_COURSES courses, repeats ${repeats:-?}), ${ok:-?} answered 'success', ${notok:-?} did not; ${settled} of the orders are paid, ${granted} courses granted; recorded notifications: ${outcomes:-none}")
+    [ "${notok:-?}" = 0 ] || check_failed "notify: ${notok:-?} answers were not 'success' (first: $(bench_check | sed -n "s/^first answer not 'success': //p"))"
+    [ "$granted" = "$settled" ] || check_failed "notify: $settled orders settled but $granted courses granted: not every settlement granted its course"
+    [ "$refunds" = 0 ] || check_failed "notify: $refunds refund records for bench orders: settlements that did not grant"
     mismatch=$(students_check)
     if [ -n "$mismatch" ]; then
-        NOTES+=("ly_course.students moved differently from the settled bench orders (someone else buying on the dev stack, or a bug): $(echo "$mismatch" | paste -sd ';' -)")
+        check_failed "ly_course.students moved differently from the bench grants (someone else buying on the dev stack, or a bug): $(echo "$mismatch" | paste -sd ';' -)"
     else
-        NOTES+=("ly_course.students: +1 per course granted to the bench user, exactly")
+        NOTES+=("ly_course.students: +1 per course granted to a bench user, exactly")
     fi
 }
 
@@ -355,13 +470,16 @@ students_now >"$STUDENTS_BEFORE"
 paylink_run
 notify_run
 
-step "removing the bench user's data"
+step "removing the bench users' data"
 bench_cleanup
 if students_now | cmp -s - "$STUDENTS_BEFORE"; then
     NOTES+=("bench data removed; ly_course.students back to its values from before the runs")
 else
-    NOTES+=("bench data removed, but ly_course.students differs from before the runs: $(students_now | diff "$STUDENTS_BEFORE" - | grep '^[<>]' | paste -sd ' ' -) (< before, > now)")
+    check_failed "bench data removed, but ly_course.students differs from before the runs: $(students_now | diff "$STUDENTS_BEFORE" - | grep '^[<>]' | paste -sd ' ' -) (< before, > now)"
 fi
+left=$(bench_query "SELECT (SELECT COUNT(*) FROM ly_users WHERE id = $BENCH_USER OR id BETWEEN $POOL_FIRST AND $POOL_LAST)
+                           + (SELECT COUNT(*) FROM ly_order WHERE $BENCH_USERS)")
+[ "$left" = 0 ] || check_failed "$left bench users or orders are left after the cleanup"
 
 # ---------------------------------------------------------------- the table
 echo
@@ -372,7 +490,19 @@ printf "$ROW_FORMAT  %s\n" endpoint req/s p50 p99 non-2xx "app VmRSS" checks
 printf '%s\n' "${RESULTS[@]}"
 for s in "${SKIPPED[@]}"; do echo "$s"; done
 for n in "${NOTES[@]}"; do echo "- $n"; done
+for f in "${FAILED[@]}"; do echo "CHECK FAILED: $f"; done
 echo "(app VmRSS read from /proc/PID/status right after each run; raw output: ${LOG_DIR#"$ROOT"/}/bench-*.txt)"
 
 echo
-"$BENCH_DIR/brownout.sh" dev
+brownout_rc=0
+"$BENCH_DIR/brownout.sh" dev || brownout_rc=$?
+
+# The books after everything the bench did and removed (brownout.sh's user included).
+echo
+audit_rc=0
+audit after || audit_rc=$?
+[ $audit_rc = 0 ] || { grep -v '^audit: ' "$LOG_DIR/bench-audit-after.txt" | head -n 20 || true; }
+echo "luffy-pay audit of the dev stack after the bench (exit $audit_rc): $(tail -n1 "$LOG_DIR/bench-audit-after.txt")"
+[ $brownout_rc = 0 ] || check_failed "scripts/bench/brownout.sh exited $brownout_rc"
+[ $audit_rc = 0 ] || check_failed "luffy-pay audit exits $audit_rc after the bench (${LOG_DIR#"$ROOT"/}/bench-audit-after.txt)"
+[ ${#FAILED[@]} = 0 ] || die "${#FAILED[@]} check(s) failed: the figures above do not measure what they say (CHECK FAILED)"
