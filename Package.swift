@@ -16,7 +16,8 @@ let package = Package(
         .target(name: "LuffyPay", dependencies: ["CFastCGI", "CMariaDB", "COpenSSL"]),
         .executableTarget(name: "luffy-pay", dependencies: ["LuffyPay"]),
         .testTarget(name: "LuffyPayTests", dependencies: ["LuffyPay"]),
-        // The local stand-in for Alipay's gateway (SPEC 8.4): logic in the library, wiring in the executable.
+        // The local stand-in for Alipay's gateway (docs/SANDBOX.md): logic in the library, wiring
+        // in the executable.
         .target(name: "AlipaySandbox", dependencies: ["LuffyPay"]),
         .executableTarget(name: "alipay-sandbox", dependencies: ["AlipaySandbox", "LuffyPay"]),
         .testTarget(name: "AlipaySandboxTests", dependencies: ["AlipaySandbox", "LuffyPay"]),

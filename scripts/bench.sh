@@ -154,9 +154,9 @@ bench_mariadb() { mariadb --defaults-file="$CLIENT_CNF" --init-command="SET time
 bench_sql() { bench_mariadb -e "$1"; }
 bench_query() { bench_mariadb -N -B -e "$1"; }
 
-# Order numbers (SPEC 7.5: YYYYMMDD + %08d user id + %08d sequence). The app's sequence counts
-# from 1; the bench's own orders use 90000000+ (pay link) and 91000000+ (notify), 92000000 is the
-# notify probe: ranges the app reaches only after 90 million orders.
+# Order numbers (YYYYMMDD + %08d user id + %08d from sql/010's ly_order_number_seq). The app's
+# sequence counts from 1; the bench's own orders use 90000000+ (pay link) and 91000000+ (notify),
+# 92000000 is the notify probe: ranges the app reaches only after 90 million orders.
 USER_PART=$(printf '%08d' "$BENCH_USER")
 BENCH_USERS="(user_id = $BENCH_USER OR user_id BETWEEN $POOL_FIRST AND $POOL_LAST)"   # SQL: a bench user's row
 BENCH_ORDERS="SELECT id FROM ly_order WHERE $BENCH_USERS"

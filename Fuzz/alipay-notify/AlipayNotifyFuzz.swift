@@ -1,4 +1,4 @@
-// A notification or sync-return body as the app decodes it (URLCoding.decodeForm), the §8.2
+// A notification or sync-return body as the app decodes it (URLCoding.decodeForm), Alipay's
 // verification string built from it, and AlipayParameters.verify: the string holds exactly the
 // parameters that were decoded (sign/sign_type and empty values left out), and the verifier
 // accepts exactly what was signed, so no value the app reads escaped the signature.
@@ -60,8 +60,8 @@ public func fuzzAlipayNotify(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     return 0
 }
 
-/// The §8.2 string written independently: pairs sorted by key bytes, then value bytes, `k=v`
-/// joined by `&`.
+/// Alipay's verification string written independently: pairs sorted by key bytes, then value
+/// bytes, `k=v` joined by `&`.
 func verificationBytes(_ pairs: [(String, String)]) -> [UInt8] {
     let sorted = pairs.map { (Array($0.0.utf8), Array($0.1.utf8)) }.sorted { a, b in
         a.0 == b.0 ? a.1.lexicographicallyPrecedes(b.1) : a.0.lexicographicallyPrecedes(b.0)

@@ -1,8 +1,9 @@
 import Foundation
 import LuffyPay
 
-/// The local stand-in for Alipay's gateway (SPEC 8.4): shared by every FastCGI worker thread (it
-/// holds nothing per thread: the trades are in one locked store, the keys are read-only).
+/// The local stand-in for Alipay's gateway (docs/SANDBOX.md): shared by every FastCGI worker
+/// thread (it holds nothing per thread: the trades are in one locked store, the keys are
+/// read-only).
 ///
 ///   GET|POST /gateway.do   method=alipay.trade.page.pay → the cashier page (HTML);
 ///                          alipay.trade.query / alipay.trade.close → signed JSON

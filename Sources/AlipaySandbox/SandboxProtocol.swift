@@ -48,7 +48,8 @@ public struct GatewayRefusal: Error, Equatable, Sendable {
     public static let tradeHasSucceeded = business("ACQ.TRADE_HAS_SUCCESS", "交易已被支付")
 }
 
-/// The protocol rules of SPEC §8 as the gateway's side sees them. Pure: no I/O, no clock.
+/// Alipay's protocol rules (docs/SANDBOX.md) as the gateway's side sees them. Pure: no I/O, no
+/// clock.
 public enum SandboxProtocol {
     public static let queryMethod = "alipay.trade.query"
     public static let closeMethod = "alipay.trade.close"
@@ -58,7 +59,7 @@ public enum SandboxProtocol {
     // MARK: Requests from the app
 
     /// The checks Alipay makes on every request before looking at its business: known method, our
-    /// app_id, RSA2, UTF-8, and the app's signature over the §8.1 signing string (every parameter
+    /// app_id, RSA2, UTF-8, and the app's signature over Alipay's signing string (every parameter
     /// but `sign` — `sign_type` included, as the app signs it — non-empty, sorted, raw values) of
     /// the decoded parameters. Returns the method.
     public static func checkRequest(_ params: [(String, String)], appID: String, appKey: RSAPublicKey) throws -> String {
@@ -148,8 +149,8 @@ public enum SandboxProtocol {
 
     // MARK: What the sandbox signs
 
-    /// Parameters signed by the §8.2 rules (the verification string: no `sign`, no `sign_type`,
-    /// no empty values, sorted, raw values) with the "Alipay" key: `sign` is inserted at `signAt`.
+    /// Parameters signed by Alipay's verification-string rules (no `sign`, no `sign_type`, no
+    /// empty values, sorted, raw values) with the "Alipay" key: `sign` is inserted at `signAt`.
     public static func signedForVerification(_ params: [(String, String)], signAt: Int, key: RSAPrivateKey) throws -> [(String, String)] {
         var unsigned = params.filter { $0.0 != "sign" }
         let signature = try key.sign(Array(AlipayParameters.verificationString(unsigned).utf8))
@@ -217,7 +218,7 @@ public enum SandboxProtocol {
         return try signedForVerification(params, signAt: 13, key: key)
     }
 
-    // MARK: Gateway responses (§8.3)
+    // MARK: Gateway responses (docs/SANDBOX.md, `alipay.trade.query` | `alipay.trade.close`)
 
     /// `{"<method>_response":<content>,"sign":"…"}` where `sign` is RSA-SHA256 over exactly the
     /// content's bytes as written here by the project's JSON writer, and those very bytes are what

@@ -52,7 +52,7 @@ import LuffyPay
         #expect(check(replacing("method", nil)) == .missingMethod)
         #expect(check(replacing("charset", "GBK")) == .invalidCharset)
         #expect(check(good + [("app_id", Fixtures.appID)]) == .duplicateParameter)
-        // the signing string includes sign_type (§8.1): a signature made without it does not verify
+        // Alipay's signing string includes sign_type: a signature made without it does not verify
         let unsignedNoType = good.filter { $0.0 != "sign" && $0.0 != "sign_type" }
         let withoutType = try AlipayParameters.signed(unsignedNoType, key: keys.app) + [("sign_type", "RSA2")]
         #expect(check(withoutType) == .invalidSignature)

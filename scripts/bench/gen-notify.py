@@ -4,9 +4,9 @@
 Reads the bench orders as lines `order_number<TAB>real_price` (stdin or --orders) and writes one
 URL-encoded form body per line (--out), in the same order: a TRADE_SUCCESS `trade_status_sync`
 notification for that order with the fields alipay-sandbox sends (docs/SANDBOX.md), its own
-trade_no and notify_id, total_amount = the order's real_price, signed by SPEC §8.2 with the
-sandbox's ("Alipay's") private key: without sign/sign_type and empty values, sorted by key,
-`k=v` with raw values joined by `&`, RSA-SHA256 PKCS#1 v1.5, base64.
+trade_no and notify_id, total_amount = the order's real_price, signed by Alipay's
+verification-string rules with the sandbox's ("Alipay's") private key: without sign/sign_type and
+empty values, sorted by key, `k=v` with raw values joined by `&`, RSA-SHA256 PKCS#1 v1.5, base64.
 
 Signing is spread over all cores (processes); ~40,000 bodies take a few seconds.
 Needs the `cryptography` package (scripts/bench/requirements.txt).

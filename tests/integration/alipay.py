@@ -1,13 +1,16 @@
-"""Alipay's side of the payment tests (SPEC 6.3-6.5, 6.7, 7.6, 7.7, 8), shared by test_payments.py,
-test_payment_races.py and test_gateway_faults.py.
+"""Alipay's side of the payment tests (README, "HTTP API": the `/payments/alipay/…`
+sections, "Settlement, exactly once", "Order timeout"; docs/SANDBOX.md), shared by
+test_payments.py, test_payment_races.py and test_gateway_faults.py.
 
-* Signing as Alipay does (SPEC 8.2) with the sandbox's "Alipay" private key of the test stack
-  (LUFFY_SANDBOX_PRIVATE_KEY): notifications and sync returns made here, never copied.
-* The app's pay link taken apart and its RSA2 signature checked with the app's public key (8.1).
+* Signing as Alipay does (its verification string) with the sandbox's "Alipay" private key of
+  the test stack (LUFFY_SANDBOX_PRIVATE_KEY): notifications and sync returns made here, never
+  copied.
+* The app's pay link taken apart and its RSA2 signature (over Alipay's signing string) checked
+  with the app's public key.
 * The real alipay-sandbox driven like a buyer: open the pay link (the cashier page), submit its pay
   form with or without the asynchronous notification, follow the 302 to return_url. Its record of a
-  trade (`GET /sandbox/trades/<n>`) and a signed `alipay.trade.query` (8.3), response signature
-  verified with the sandbox's public key.
+  trade (`GET /sandbox/trades/<n>`) and a signed `alipay.trade.query` (docs/SANDBOX.md), response
+  signature verified with the sandbox's public key.
 * `Shop`: throwaway users, courses, coupons and their orders, plus the notification and refund rows
   of those orders, all removed after the test; `state()` is everything a payment may write.
 
@@ -88,9 +91,10 @@ def forger_key():
     return _FORGER_KEY
 
 
-# ---------------------------------------------------------------- SPEC 8.1 / 8.2 strings
+# ---------------------------------------------------------------- signing / verification strings
 def signing_string(params):
-    """8.1 (what the app signs): every parameter but `sign` with a non-empty value, sorted, raw."""
+    """Alipay's signing string (what the app signs): every parameter but `sign` with a non-empty
+    value, sorted, raw."""
     return "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "sign" and v != "")
 
 
@@ -189,7 +193,7 @@ def result_query(return_location):
     return "?" + split.query
 
 
-# ---------------------------------------------------------------- the pay link (6.3, 8.1)
+# ---------------------------------------------------------------- the pay link (signing string)
 def get_pay_link(client, user_id, order_number):
     return client.get(f"/payments/alipay/{order_number}", headers=auth(user_id), timeout=30)
 
@@ -301,7 +305,7 @@ def sandbox_trade(order_number):
 
 def gateway_call(method, order_number):
     """`alipay.trade.query|close` at the sandbox signed with the app's key; the response object,
-    after checking the sandbox's signature over its exact bytes (8.3)."""
+    after checking the sandbox's signature over its exact bytes (docs/SANDBOX.md)."""
     params = {"app_id": APP_ID, "method": method, "format": "JSON", "charset": "utf-8", "sign_type": "RSA2",
               "timestamp": shop_now(), "version": "1.0",
               "biz_content": json.dumps({"out_trade_no": order_number}, separators=(",", ":"))}
@@ -449,8 +453,9 @@ class Shop:
         return s
 
     def assert_settled(self, p, trade_no):
-        """SPEC 7.6, exactly once: status 1, pay_time, trade_no; one ly_user_course row per course
-        (buy_type 1, trade_no, pay_time); coupon used; one ly_credit row; students +1."""
+        """Settled exactly once (README, "Settlement, exactly once"): status 1, pay_time, trade_no;
+        one ly_user_course row per course (buy_type 1, trade_no, pay_time); coupon used; one
+        ly_credit row; students +1."""
         s = self.state(p)
         o = s["order"]
         assert o["order_status"] == 1, o

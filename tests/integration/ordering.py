@@ -1,4 +1,5 @@
-"""Shared helpers of the order, coupon and race tests (SPEC 6.1, 6.2, 6.7, 7.1-7.5, 7.7).
+"""Shared helpers of the order, coupon and race tests (README, "HTTP API"; the price
+rules are stated at each helper below).
 
 * An independent model of the dev data's prices (sql/dev-data.sql header) and of the price rules,
   so that expected figures are computed here, never copied from a server answer.
@@ -72,7 +73,7 @@ def money(value):
 
 
 def apply_sale(sale, price):
-    """SPEC 7.1: "0"/empty free, "*x" price·x half-up, "-x" price − x not below 0."""
+    """Activity sale formula: "0"/empty free, "*x" price·x half-up, "-x" price − x not below 0."""
     sale = (sale or "").strip()
     if sale in ("", "0"):
         return D("0.00")
@@ -84,7 +85,7 @@ def apply_sale(sale, price):
 
 
 class Offer:
-    """A course as priced by SPEC 7.1 (independently of the server)."""
+    """A course as priced by its activity rule (independently of the server)."""
 
     def __init__(self, cid, price, credit=0, category=None, direction=None, activity=None):
         self.id = cid
@@ -115,7 +116,7 @@ def in_scope(terms, offer):
 
 
 def coupon_discount(terms, offers):
-    """SPEC 7.3: (target course id, amount) or None when not applicable."""
+    """Coupon discount: (target course id, amount) or None when not applicable."""
     candidates = [o for o in offers
                   if in_scope(terms, o) and not o.has_activity and o.real >= D(terms["condition"])]
     if not candidates:
@@ -129,7 +130,7 @@ def coupon_discount(terms, offers):
 
 
 def credit_money(credit, ratio=CREDIT_RATIO):
-    """SPEC 7.4: money value of credit, rounded down to the fen."""
+    """Money value of credit (CREDIT_RATIO credits per yuan), rounded down to the fen."""
     return D(credit * 100 // ratio) / 100
 
 

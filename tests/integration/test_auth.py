@@ -1,4 +1,4 @@
-"""SPEC §5: JWT authentication, and the X-Request-Id convention of §6."""
+"""JWT authentication and the X-Request-Id convention (README, "HTTP API")."""
 
 import hashlib
 import re

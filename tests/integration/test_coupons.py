@@ -1,5 +1,6 @@
-"""SPEC 6.2: `GET /coupon/enable?course_ids=…` and `GET /coupon`, against the dev data (user 1's
-coupon-log rows 5, 8, 9, 10, 11, 12, 13) and against throwaway users whose coupons change state.
+"""`GET /coupon/enable?course_ids=…` and `GET /coupon` (README, same heading), against the dev data
+(user 1's coupon-log rows 5, 8, 9, 10, 11, 12, 13) and against throwaway users whose coupons change
+state.
 
 Expected lists and discounts are computed here from the dev data's figures (tests/integration/
 ordering.py), never taken from a server answer.
@@ -209,7 +210,8 @@ def test_coupon_list_states_of_throwaway_coupons(client, throwaway):
 
 
 def test_coupon_left_on_a_closed_order_is_usable(client, db, throwaway):
-    """SPEC 7.3: order_id pointing to a cancelled (dev order 2) or timed-out (dev order 4) order frees it."""
+    """A coupon whose order_id points to a cancelled (dev order 2) or timed-out (dev order 4)
+    order is free again."""
     assert [order_row(db, 2)["order_status"], order_row(db, 4)["order_status"]] == [2, 3]
     uid = throwaway.user()
     after_cancel = throwaway.coupon_log(uid, 1, order_id=2)

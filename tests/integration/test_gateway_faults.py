@@ -1,4 +1,4 @@
-"""SPEC 6.4, 6.7, 7.7, 8.3: the gateway cannot be reached.
+"""The gateway cannot be reached (README, "HTTP API" and "Settlement, exactly once").
 
 alipay-sandbox is stopped (`scripts/stack.sh test sandbox-stop`; nginx then answers 502 on its
 port). Everything that must ask the gateway answers 502 `gateway_unavailable` and changes nothing:

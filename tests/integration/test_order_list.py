@@ -1,4 +1,5 @@
-"""SPEC §6.6 (order list), §6 conventions and §6.7 (choices, healthz), against the dev data
+"""README, "HTTP API": the order list (`GET /user/order`), the conventions, and
+`GET /orders/pay/choices`, `GET /healthz`, against the dev data
 (sql/dev-data.sql) as loaded into the test stack."""
 
 import json
@@ -48,7 +49,7 @@ def shop_time(value):
 
 # ---------------------------------------------------------------- expected pages from the database
 def expected_orders(db, user_id, status=None):
-    """The user's orders as §6.6 shows them, built from the tables (newest first)."""
+    """The user's orders as `GET /user/order` shows them, built from the tables (newest first)."""
     where, args = "user_id = %s AND is_deleted = 0 AND is_show = 1", [user_id]
     if status is not None:
         where += " AND order_status = %s"
@@ -85,7 +86,7 @@ def expected_orders(db, user_id, status=None):
 
 
 def check_types(order):
-    """Field set and JSON types of one order exactly as §6.6 gives them."""
+    """Field set and JSON types of one order exactly as `GET /user/order` gives them."""
     assert set(order) == ORDER_KEYS, set(order) ^ ORDER_KEYS
     for key in ("id", "credit", "pay_type", "order_status"):
         assert type(order[key]) is int, (key, order[key])
@@ -318,7 +319,7 @@ def test_bad_parameters_without_token_are_401(client):
     assert r.status_code == 401
 
 
-# ---------------------------------------------------------------- §6.7 and conventions
+# ---------------------------------------------------------------- choices, healthz and conventions
 def test_pay_choices_exact(client):
     r = client.get("/orders/pay/choices", headers=USER1)
     assert assert_json_response(r, 200) == [[0, "未支付"], [1, "已支付"], [2, "已取消"], [3, "超时取消"]]
@@ -385,7 +386,7 @@ def test_head(client, path, headers, status):
         assert r.headers["Content-Length"] == get.headers["Content-Length"]
 
 
-# ---------------------------------------------------------------- query count (§6.6)
+# ---------------------------------------------------------------- query count (`GET /user/order`)
 COURSES = [(1, "998.00"), (2, "1299.00"), (3, "399.00"), (8, "899.00"), (6, "699.00"), (9, "199.00")]
 
 

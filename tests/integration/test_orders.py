@@ -1,4 +1,5 @@
-"""SPEC 6.1 `POST /orders`, 6.7 `PUT /orders/<id>` (cancel), 7.1-7.5 price rules, 7.7 timeout sweeper.
+"""`POST /orders`, `PUT /orders/<id>` (cancel), the price rules, the timeout sweeper (README,
+"HTTP API" and "Order timeout").
 
 Real requests through nginx, database state checked with pymysql. Every refused request is
 checked to have written nothing; happy paths run as throwaway users so that the dev data's
@@ -552,7 +553,7 @@ def test_cancel_needs_auth(client, db, throwaway):
     assert order_row(db, order["id"])["order_status"] == 0
 
 
-# ---------------------------------------------------------------- SPEC 7.7: the sweeper
+# ---------------------------------------------------------------- the sweeper (Order timeout)
 def test_sweeper_times_out_old_orders_and_gives_back(client, db, throwaway):
     uid = throwaway.user(credit=500)
     log = throwaway.coupon_log(uid, 3)

@@ -1,16 +1,17 @@
-"""SPEC 7.6, 7.7: settlement happens exactly once whatever races between notify, return, query, cancel
-and the sweeper.
+"""Settlement happens exactly once whatever races between notify, return, query, cancel and the
+sweeper (README, "Settlement, exactly once").
 
 A trade is paid at the real alipay-sandbox without its notification (`notify=0`), then many
-identical notifications (signed here like the sandbox's, SPEC 8.2), sync returns (the sandbox's own
-signed return) and active queries hit the app through nginx at the same moment, each on its own
-connection. Afterwards the database holds exactly one settlement: one ly_user_course row per
-course, one ly_credit row, students +1 once, status 1, and exactly one "settled" outcome among the
-recorded notifications and the app's "payment confirmed" log lines. Cancels and `luffy-pay sweep`
-processes join some of the races: a paid trade is never cancelled or timed out, an unpaid one is
-closed once with its credit given back once. Returns, queries and cancels that need the gateway
-are sent again while they are refused with 503 `gateway_busy` (the gateway bulkhead, README
-"Faults": more of them at once than its permits; nothing was done), as a client does.
+identical notifications (signed here like the sandbox's, over Alipay's verification string), sync
+returns (the sandbox's own signed return) and active queries hit the app through nginx at the same
+moment, each on its own connection. Afterwards the database holds exactly one settlement: one
+ly_user_course row per course, one ly_credit row, students +1 once, status 1, and exactly one
+"settled" outcome among the recorded notifications and the app's "payment confirmed" log lines.
+Cancels and `luffy-pay sweep` processes join some of the races: a paid trade is never cancelled or
+timed out, an unpaid one is closed once with its credit given back once. Returns, queries and
+cancels that need the gateway are sent again while they are refused with 503 `gateway_busy` (the
+gateway bulkhead, README "Faults": more of them at once than its permits; nothing was done), as a
+client does.
 """
 
 import re

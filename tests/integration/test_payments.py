@@ -1,18 +1,19 @@
-"""SPEC 6.3-6.5, 6.7 (query; cancel's gateway step), 7.6, 7.7, 8: paying through nginx and the real
+"""README, "HTTP API" (the `/payments/alipay/…` sections, cancel's gateway step), "Settlement,
+exactly once", "Order timeout" and docs/SANDBOX.md: paying through nginx and the real
 alipay-sandbox, database state checked with pymysql.
 
 * The whole purchase (an order with a coupon, one with credit): the pay link taken apart and its
   signature checked, the cashier, the payment, then settlement learned of (a) from the sandbox's
   notification, (b) from the sync return alone (`notify=0`: the app asks the gateway), (c) from the
   active query alone. Each: status 1, pay_time, trade_no, one ly_user_course row per course,
-  coupon used, one ly_credit row, students +1, /user/order, the §6.4 body.
+  coupon used, one ly_credit row, students +1, /user/order, the result body.
 * Pay-link refusals; notification refusals (`fail`, nothing written); notifications for closed
   orders (refund rows, once); other trade statuses (recorded only); retries and second payments.
 * Cancel and the sweeper with a pay link: the trade is closed at the gateway first, and a trade
   that was paid settles the order instead.
 
 Notifications and returns that are not the sandbox's are signed here with the sandbox's
-"Alipay" key (SPEC 8.2). Every order belongs to a throwaway user (alipay.Shop).
+"Alipay" key (Alipay's verification string). Every order belongs to a throwaway user (alipay.Shop).
 """
 
 import json
@@ -46,7 +47,8 @@ def fmt(t):
 
 # ---------------------------------------------------------------- shared checks
 def check_link(db, p, link):
-    """SPEC 6.3/8.1: gateway?app_id,method,format,charset,sign_type=RSA2,timestamp,version,return_url,
+    """The pay link, signed over Alipay's signing string:
+    gateway?app_id,method,format,charset,sign_type=RSA2,timestamp,version,return_url,
     notify_url,biz_content{out_trade_no,total_amount "x.yy",subject,product_code,time_expire},sign."""
     base, params = link_parameters(link)
     assert base == GATEWAY_URL, link
@@ -102,7 +104,8 @@ def check_return_location(p, location, trade_no):
 
 
 def check_result_body(db, r, p):
-    """SPEC 6.4: 200 {"order_number","order_status":1,"pay_time","real_price","course_list":[{id,name,course_cover}]}."""
+    """`GET /payments/alipay/result`:
+    200 {"order_number","order_status":1,"pay_time","real_price","course_list":[{id,name,course_cover}]}."""
     assert_json_response(r, 200)
     body = loads(r.text)
     assert set(body) == RESULT_KEYS, body
@@ -221,7 +224,7 @@ def test_purchase_settled_by_the_active_query(client, db, shop, kind):
     assert shop.state(p) == settled
 
 
-# ---------------------------------------------------------------- pay-link refusals (6.3)
+# ---------------------------------------------------------------- pay-link refusals
 def test_pay_link_refusals(client, db, shop):
     p = shop.purchase("credit")
     # unknown order; someone else's order; no token
@@ -267,7 +270,7 @@ def test_pay_link_refusals(client, db, shop):
         assert order_state(db, order.id)["pay_link_time"] is None, order.number
 
 
-# ---------------------------------------------------------------- notification refusals (6.5, 8.2)
+# ---------------------------------------------------------------- notification refusals
 def _with(params, **changes):
     out = dict(params)
     out.update(changes)
@@ -346,7 +349,7 @@ def test_replayed_notification_with_a_changed_field_is_refused(db, shop):
     shop.assert_unpaid(q)
 
 
-# ---------------------------------------------------------------- verified notifications (6.5, 7.6)
+# ---------------------------------------------------------------- verified notifications
 @pytest.mark.parametrize("status", ["TRADE_SUCCESS", "TRADE_FINISHED"])
 def test_signed_notification_settles_once(db, shop, status):
     p = shop.purchase("coupon")
@@ -411,7 +414,7 @@ def test_payment_of_a_closed_order_is_recorded_for_refund(client, db, shop, clos
     assert len(refunds(db, p.number)) == 1
 
 
-# ---------------------------------------------------------------- cancel with a pay link (6.7)
+# ---------------------------------------------------------------- cancel with a pay link
 def test_cancel_closes_the_unpaid_trade_first(client, db, shop):
     p = shop.purchase("coupon")
     buyer, link = link_and_open(client, db, shop, p)
@@ -476,7 +479,7 @@ def test_link_never_opened_then_cancelled_then_paid_is_refunded(client, db, shop
         [(trade["trade_no"], "order_cancelled", learned_by, p.amount)], s["refunds"]
 
 
-# ---------------------------------------------------------------- sync-return refusals (6.4)
+# ---------------------------------------------------------------- sync-return refusals
 def test_sync_return_refusals_change_nothing(db, shop):
     p = shop.purchase("credit")
     before = shop.state(p)
@@ -507,7 +510,7 @@ def test_sync_return_refusals_change_nothing(db, shop):
     assert shop.state(p) == before
 
 
-# ---------------------------------------------------------------- the sweeper with a pay link (7.7)
+# ---------------------------------------------------------------- the sweeper with a pay link
 def test_sweeper_closes_an_unpaid_linked_trade(client, db, shop):
     p = shop.purchase("credit")
     buyer, _ = link_and_open(client, db, shop, p)

@@ -1,4 +1,5 @@
-"""Races (SPEC 2, 7.3, 7.4, 7.6, 7.7): real concurrent HTTP requests through nginx, and real
+"""Races (coupons, credit, settlement, the sweeper; README, "POST /orders", "Settlement, exactly
+once", "Order timeout"): real concurrent HTTP requests through nginx, and real
 `luffy-pay sweep` processes started at once; the database state is checked afterwards.
 Every race runs as a throwaway user and is bounded in count and time.
 """

@@ -1,4 +1,5 @@
-"""SPEC 6.4 and 9: the Alipay return page (nginx/html/alipay) in a real headless browser.
+"""The Alipay return page (nginx/html/alipay; README, "GET /payments/alipay/result") in a real
+headless browser.
 
 Debian's `chromium` loads http://127.0.0.1:18080/alipay?<return parameters> through the test
 stack's nginx and dumps the DOM once the page has settled (`--virtual-time-budget`: timers run in
@@ -9,7 +10,8 @@ one shown.
 
 * error: no parameters; a forged signature; a correctly signed return for an unknown order and
   one with a wrong amount (the code and the message of the API are shown).
-* pending: a correctly signed return (made here with the sandbox's "Alipay" private key, SPEC 8.2)
+* pending: a correctly signed return (made here with the sandbox's "Alipay" private key, Alipay's
+  verification string)
   for an unpaid order whose trade the sandbox holds as WAIT_BUYER_PAY: the page shows
   "支付结果确认中", retries, and after the last try says what to do; nginx's access log shows each
   try as a request with the very same query.
@@ -161,7 +163,7 @@ class Page:
         return " ".join(main.text().split())[:1500] if main else self.html[:1500]
 
 
-# ---------------------------------------------------------------- Alipay's side (SPEC 8.2)
+# ---------------------------------------------------------------- Alipay's side
 def sandbox_key():
     path = SETTINGS.get("LUFFY_SANDBOX_PRIVATE_KEY")
     assert path and Path(path).is_file(), \

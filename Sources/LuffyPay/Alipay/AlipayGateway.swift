@@ -1,4 +1,5 @@
-/// The app's side of Alipay: signed page-pay links and the gateway API calls (SPEC 8.1, 8.3).
+/// The app's side of Alipay: signed page-pay links and the gateway API calls (`alipay.trade.query`,
+/// `alipay.trade.close`; README, "HTTP API").
 /// Keys are loaded once at start; a missing or unreadable key stops start-up (fail closed).
 public final class AlipayGateway: Sendable {
     public let appID: String

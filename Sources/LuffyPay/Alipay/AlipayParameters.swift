@@ -1,12 +1,12 @@
-/// Alipay open-platform request parameters: the signing string and signed page-pay link (SPEC
-/// §8.1), and verification of returns and notifications (§8.2). Pure: no I/O.
+/// Alipay open-platform request parameters: Alipay's signing string and the signed page-pay link,
+/// and verification of returns and notifications (Alipay's verification string). Pure: no I/O.
 public enum AlipayParameters {
     public static let pagePayMethod = "alipay.trade.page.pay"
     public static let productCode = "FAST_INSTANT_TRADE_PAY"
     /// The only signature type issued and accepted: RSA-2048 with SHA-256.
     public static let signType = "RSA2"
 
-    // MARK: Signing (§8.1)
+    // MARK: Signing (Alipay's signing string)
 
     /// Every parameter except `sign` whose value is non-empty, sorted by key in byte order,
     /// `k=v` joined by `&`, raw (not URL-encoded) UTF-8 values.
@@ -27,7 +27,7 @@ public enum AlipayParameters {
         URLCoding.encodeForm(try signed(params, key: key))
     }
 
-    /// The common parameters of every request (§8.1), in the documented order.
+    /// The common parameters of every Alipay open-platform request, in Alipay's documented order.
     public static func commonParameters(appID: String, method: String, timestamp: String) -> [(String, String)] {
         [("app_id", appID), ("method", method), ("format", "JSON"), ("charset", "utf-8"),
          ("sign_type", signType), ("timestamp", timestamp), ("version", "1.0")]
@@ -52,7 +52,7 @@ public enum AlipayParameters {
         return String(decoding: content.serialized, as: UTF8.self)
     }
 
-    // MARK: Verification (§8.2)
+    // MARK: Verification (Alipay's verification string)
 
     /// Without `sign` and `sign_type`, empty values dropped, sorted and joined like the signing
     /// string, over already-decoded values.

@@ -1,4 +1,5 @@
-/// Why a gateway response (SPEC §8.3) was not accepted.
+/// Why a gateway response (`{"<method>_response":…,"sign":…}`, signed over the response
+/// object's exact bytes; docs/SANDBOX.md) was not accepted.
 public enum AlipayResponseError: Error, Equatable, CustomStringConvertible {
     /// The body is not a JSON object (a repeated member included: `JSON.parse` refuses those, so
     /// which copy was signed can never be ambiguous), or `sign` / the response member has the

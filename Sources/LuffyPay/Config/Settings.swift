@@ -170,8 +170,8 @@ public struct SettingValues: Sendable {
     }
 }
 
-/// Alipay's side of the configuration (SPEC 3). Key paths and the app id have no default: a
-/// service that takes payments must be told whose they are.
+/// Alipay's side of the configuration (README, "Configuration"). Key paths and the app id have
+/// no default: a service that takes payments must be told whose they are.
 public struct AlipaySettings: Sendable {
     public var appID: String?
     /// Production `https://openapi.alipay.com/gateway.do`; Alipay's sandbox

@@ -105,7 +105,7 @@ struct OrderCreation {
     }
 
     private func insertOrder(_ quote: OrderQuote, _ order: OrderRequest) throws -> (id: Int64, number: String) {
-        // SPEC 7.5: YYYYMMDD + %08d user id + %08d from the database sequence.
+        // Order number: YYYYMMDD + %08d user id + %08d from the database sequence.
         guard let numbering = try db.query("SELECT DATE_FORMAT(NOW(), '%Y%m%d'), NEXT VALUE FOR ly_order_number_seq").first else {
             throw DatabaseError.unexpected("no order number")
         }

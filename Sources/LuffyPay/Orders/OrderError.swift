@@ -1,4 +1,5 @@
-/// The 400/404/409 answers of the order endpoints, each with its own code and message (SPEC 6.1).
+/// The 400/404/409 answers of the order endpoints, each with its own code and message (README,
+/// "POST /orders").
 public enum OrderError {
     public static let invalidBody = APIError(400, "invalid_body", "请求体必须是JSON对象,字段类型见接口文档")
     public static let coursesRequired = APIError(400, "courses_required", "请选择要购买的课程")

@@ -1,5 +1,6 @@
-/// The shop's price rules as pure functions over fen (SPEC 7.1–7.4). `POST /orders` and
-/// `GET /coupon/enable` both call these, so the discount a buyer is shown is the one charged.
+/// The shop's price rules as pure functions over fen (activity prices, order totals, coupons,
+/// credit). `POST /orders` and `GET /coupon/enable` both call these, so the discount a buyer is
+/// shown is the one charged.
 
 /// A running activity's discount for one course, latest first as the database lists them.
 public struct ActivityRule: Sendable, Equatable {
@@ -111,7 +112,7 @@ public enum Pricing {
         }
     }
 
-    /// SPEC 7.1: the latest rule whose condition the list price meets; nil when none applies.
+    /// Activity price: the latest rule whose condition the list price meets; nil when none applies.
     public static func activityPrice(listPrice: Fen, rules: [ActivityRule]) -> (price: Fen, name: String)? {
         for rule in rules where rule.condition * 100 <= listPrice.value {
             guard let price = applySale(rule.sale, to: listPrice) else { continue }
@@ -134,7 +135,7 @@ public enum Pricing {
         return nil
     }
 
-    /// SPEC 7.3: the target is the most expensive covered course without an activity price whose
+    /// Coupon: the target is the most expensive covered course without an activity price whose
     /// real price meets the condition; nil means `coupon_not_applicable`.
     public static func couponDiscount(_ terms: CouponTerms, courses: [CourseOffer]) -> CouponDiscount? {
         let candidates = courses.filter { terms.covers($0) && $0.activity == nil && $0.realPrice.value >= terms.condition * 100 }
@@ -181,7 +182,7 @@ public enum Pricing {
         return zip(prices, cuts).map { Fen($0.value - $1) }
     }
 
-    /// SPEC 7.4: credit's money value, rounded down to the fen.
+    /// Credit's money value (`LUFFY_CREDIT_RATIO` credits per yuan), rounded down to the fen.
     public static func creditValue(_ credit: Int64, ratio: Int64) -> Fen {
         Fen(credit * 100 / ratio)
     }
@@ -194,7 +195,8 @@ public enum Pricing {
         return max(0, min(balance, courseCap, total.value * ratio / 100))
     }
 
-    /// Checks a requested credit against SPEC 7.4, in the order the buyer can fix them.
+    /// Checks a requested credit (no more than the balance, the courses' caps and the order's
+    /// worth), in the order the buyer can fix them.
     public static func checkCredit(_ credit: Int64, courses: [CourseOffer], balance: Int64, ratio: Int64) throws {
         guard credit > 0 else { return }
         if credit > balance { throw OrderError.creditInsufficient }
@@ -218,7 +220,8 @@ public struct OrderQuote: Sendable, Equatable {
     public let discountPrice: Fen
     public let realPrice: Fen
 
-    /// SPEC 7.2: total = Σ real prices; real = total − (coupon or credit discount), never below 0.
+    /// Order totals: total = Σ real prices; real = total − (coupon or credit discount), never
+    /// below 0.
     public init(courses: [CourseOffer], discount: Fen) {
         self.courses = courses
         totalPrice = courses.reduce(Fen.zero) { $0 + $1.realPrice }

@@ -1,4 +1,4 @@
-/// The Alipay endpoints (SPEC 6.3–6.5, 6.7).
+/// The Alipay endpoints (README, "HTTP API": the `/payments/alipay/…` sections).
 enum PaymentHandlers {
     /// `GET /payments/alipay/<order_number>`: a signed page-pay link for the owner's unpaid order.
     static func payLink(_ request: Request, _ context: RequestContext) throws -> Response {
@@ -67,7 +67,8 @@ enum PaymentHandlers {
             outcome = try record(params, order: order, tradeNo: tradeNo, status: status, amount: amount, paid: paid, db: db)
         } catch {
             // Not stored (database down, or anything else): Alipay answers `fail` with a retry
-            // later (SPEC 6.5); the exactly-once settlement makes that retry safe.
+            // later (README, "POST /payments/alipay/notify"); the exactly-once settlement makes
+            // that retry safe.
             log.error("notification not stored", ("out_trade_no", number), ("error", String(describing: error)))
             return .text("fail")
         }

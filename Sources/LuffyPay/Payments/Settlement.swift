@@ -1,5 +1,6 @@
-/// SPEC 7.6: marking an order paid, exactly once whatever races between notify, return, query,
-/// cancel and the sweeper. Runs inside the caller's transaction; the order row lock decides.
+/// README, "Settlement, exactly once": marking an order paid, exactly once whatever races between
+/// notify, return, query, cancel and the sweeper. Runs inside the caller's transaction; the order
+/// row lock decides.
 public enum Settlement {
     public enum Outcome: Equatable, Sendable {
         case settled

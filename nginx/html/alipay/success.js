@@ -1,4 +1,4 @@
-/* The Alipay return page (SPEC 6.4, 9).
+/* The Alipay return page (README, "GET /payments/alipay/result").
  *
  * Alipay sends the buyer's browser to return_url (/alipay) with its signed return parameters.
  * This script forwards that query string unchanged to GET /payments/alipay/result and shows
