@@ -322,7 +322,7 @@ public final class Sandbox: Sendable {
     }
 
     public static let help = """
-        alipay-sandbox: a local stand-in for Alipay's gateway (luffy-pay, SPEC 8.4).
+        alipay-sandbox: a local stand-in for Alipay's gateway (luffy-pay, docs/SANDBOX.md).
 
         GET|POST /gateway.do  method=alipay.trade.page.pay            cashier page (HTML)
         POST     /gateway.do  method=alipay.trade.query|alipay.trade.close  signed JSON
