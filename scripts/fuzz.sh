@@ -44,7 +44,7 @@ C_MODULES=(-I Sources/CFastCGI -I Sources/CMariaDB -I Sources/COpenSSL)
 PKG_FLAGS=()
 for flag in $(pkg-config --cflags libmariadb openssl); do PKG_FLAGS+=(-Xcc "$flag"); done
 read -r -a PKG_LIBS <<<"$(pkg-config --libs libmariadb openssl)"
-SWIFT_FLAGS=(-parse-as-library -swift-version 6 -O -suppress-warnings -sanitize=fuzzer,address)
+SWIFT_FLAGS=(-parse-as-library -swift-version 6 -O -suppress-warnings "-sanitize=fuzzer,address")
 
 # A digest of the files and flags a product is made of: unchanged digest, no rebuild.
 digest() {
@@ -58,7 +58,7 @@ build_library() {
     LIB_STAMP=$stamp
     [ -f "$OUT/lib/stamp" ] && [ "$(cat "$OUT/lib/stamp")" = "$stamp" ] && return 0
     step "fuzz: building the instrumented LuffyPay library (.build-fuzz/lib)"
-    rm -rf "$OUT/lib"
+    rm -rf "${OUT:?}/lib"
     mkdir -p "$OUT/lib"
     swiftc -module-name LuffyPay "${SWIFT_FLAGS[@]}" -wmo -num-threads 2 -enable-testing \
         -emit-module -emit-module-path "$OUT/lib/LuffyPay.swiftmodule" \
