@@ -20,10 +20,12 @@ import hmac
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pymysql
 import pytest
@@ -262,6 +264,30 @@ def app_log_request(request_id, timeout=3.0):
         if time.monotonic() > deadline:
             raise AssertionError(f"no request line with request_id={request_id} in {APP_LOG}")
         time.sleep(0.05)
+
+
+def read_to_close(sock):
+    """Every byte the peer sends until it closes the connection."""
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def raw_http(data):
+    """Sends `data` to the stack's nginx byte for byte (no client library rewrites it), reads until
+    nginx closes; returns (status, headers with lower-case names, body bytes)."""
+    url = urlsplit(BASE_URL)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as s:
+        s.sendall(data)
+        answer = read_to_close(s)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split()[1]), headers, body
 
 
 def wait_until(condition, timeout, interval=0.1):

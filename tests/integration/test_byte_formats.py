@@ -7,11 +7,10 @@ percent-encode them: these requests are written to the socket byte for byte).
 """
 
 import json
-import socket
 import urllib.parse
 
 from alipay import assert_notify_answer, notification, post_notify, shop
-from conftest import BASE_URL, assert_error, assert_json_response, auth
+from conftest import BASE_URL, assert_error, assert_json_response, auth, raw_http
 
 __all__ = ["shop"]  # the fixture, imported for pytest
 
@@ -20,18 +19,9 @@ MARK = "\u0301"  # COMBINING ACUTE ACCENT
 
 def raw_request(method, target, headers):
     """(status, headers, body) of one HTTP/1.0 request whose target is sent as its UTF-8 bytes."""
-    url = urllib.parse.urlsplit(BASE_URL)
-    head = [f"{method} {target} HTTP/1.0", f"Host: {url.netloc}", "Connection: close"]
+    head = [f"{method} {target} HTTP/1.0", f"Host: {urllib.parse.urlsplit(BASE_URL).netloc}", "Connection: close"]
     head += [f"{name}: {value}" for name, value in headers.items()]
-    with socket.create_connection((url.hostname, url.port), timeout=10) as s:
-        s.sendall(("\r\n".join(head) + "\r\n\r\n").encode("utf-8"))
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    response_head, _, body = data.partition(b"\r\n\r\n")
-    lines = response_head.decode("latin-1").split("\r\n")
-    fields = dict(line.split(": ", 1) for line in lines[1:])
-    return int(lines[0].split(" ")[1]), {k.lower(): v for k, v in fields.items()}, body
+    return raw_http(("\r\n".join(head) + "\r\n\r\n").encode("utf-8"))
 
 
 def test_query_with_a_combining_mark_after_an_ampersand_is_split_there(client):

@@ -15,7 +15,7 @@ import time
 
 import requests
 
-from conftest import BASE_URL, SETTINGS, STACK_DIR, app_pid, auth
+from conftest import BASE_URL, SETTINGS, STACK_DIR, app_pid, auth, read_to_close
 
 APP_SOCKET = STACK_DIR / "run" / "app.sock"
 THREADS = int(SETTINGS.get("LUFFY_THREADS") or 8)
@@ -229,12 +229,7 @@ def test_a_normal_request_straight_to_the_socket_is_answered():
     try:
         sock.sendall(begin_request() + record(FCGI_PARAMS, params[:half]) + record(FCGI_PARAMS, params[half:])
                      + record(FCGI_PARAMS) + record(5))
-        data = b""
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_close(sock)
     finally:
         sock.close()
     records, i = [], 0

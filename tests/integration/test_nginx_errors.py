@@ -5,35 +5,10 @@ Sent as raw bytes over a socket to the test stack's nginx: no HTTP client would 
 """
 
 import json
-import socket
-from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import BASE_URL, JSON_TYPE, SNAKE_CODE
-
-HOST, PORT = urlsplit(BASE_URL).hostname, urlsplit(BASE_URL).port
-
-
-def raw_request(data):
-    """Sends `data`, reads until nginx closes; returns (status, headers dict, body bytes)."""
-    with socket.create_connection((HOST, PORT), timeout=10) as s:
-        s.sendall(data)
-        answer = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return status, headers, body
-
+from conftest import JSON_TYPE, SNAKE_CODE, raw_http
 
 CASES = {
     "malformed_request_line": (b"GARBAGE\r\n\r\n", 400, "bad_request"),
@@ -55,7 +30,7 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_nginx_early_errors_are_json(case):
     data, status, code = CASES[case]
-    got, headers, body = raw_request(data)
+    got, headers, body = raw_http(data)
     assert got == status, (got, body[:300])
     assert headers.get("content-type") == JSON_TYPE, (headers, body[:300])
     assert b"<html" not in body.lower()
@@ -68,7 +43,7 @@ def test_nginx_early_errors_are_json(case):
 @pytest.mark.parametrize("path", ["/alipay/", "/alipay/success.css"])
 def test_a_range_beyond_a_static_file_gets_the_file_not_an_html_416(path):
     """Byte ranges are off (max_ranges 0): nginx never answers its HTML 416 page."""
-    status, headers, body = raw_request(b"GET %s HTTP/1.1\r\nHost: a\r\nRange: bytes=999999-\r\n"
+    status, headers, body = raw_http(b"GET %s HTTP/1.1\r\nHost: a\r\nRange: bytes=999999-\r\n"
                                         b"Connection: close\r\n\r\n" % path.encode())
     assert status == 200, (status, body[:300])
     assert "content-range" not in headers and len(body) == int(headers["content-length"]) > 0
