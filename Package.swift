@@ -1,9 +1,15 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Every target compiles with the same strict settings (docs/ARCHITECTURE.md, "Modules").
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
 let package = Package(
     name: "luffy-pay",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "luffy-pay", targets: ["luffy-pay"]),
         .executable(name: "alipay-sandbox", targets: ["alipay-sandbox"]),
@@ -13,13 +19,28 @@ let package = Package(
         .systemLibrary(name: "CFastCGI"),
         .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
-        .target(name: "LuffyPay", dependencies: ["CFastCGI", "CMariaDB", "COpenSSL"]),
-        .executableTarget(name: "luffy-pay", dependencies: ["LuffyPay"]),
-        .testTarget(name: "LuffyPayTests", dependencies: ["LuffyPay"]),
-        // The local stand-in for Alipay's gateway (docs/SANDBOX.md): logic in the library, wiring
-        // in the executable.
-        .target(name: "AlipaySandbox", dependencies: ["LuffyPay"]),
-        .executableTarget(name: "alipay-sandbox", dependencies: ["AlipaySandbox", "LuffyPay"]),
-        .testTarget(name: "AlipaySandboxTests", dependencies: ["AlipaySandbox", "LuffyPay"]),
+
+        // Layers, each depending only on the ones below it (docs/ARCHITECTURE.md, "Modules").
+        .target(name: "LuffyCore", swiftSettings: strict),
+        .target(name: "FastCGI", dependencies: ["LuffyCore", "CFastCGI"], swiftSettings: strict),
+        .target(name: "MariaDB", dependencies: ["LuffyCore", "CMariaDB"], swiftSettings: strict),
+        .target(name: "Alipay", dependencies: ["LuffyCore", "COpenSSL"], swiftSettings: strict),
+        // The shop: users, orders, coupons, payments, audit and its routes.
+        .target(name: "LuffyPay", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay"], swiftSettings: strict),
+        // The local stand-in for Alipay's gateway (docs/SANDBOX.md): it knows nothing of the shop.
+        .target(name: "AlipaySandbox", dependencies: ["LuffyCore", "FastCGI", "Alipay"], swiftSettings: strict),
+
+        // Executables only wire.
+        .executableTarget(name: "luffy-pay", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay"],
+                          swiftSettings: strict),
+        .executableTarget(name: "alipay-sandbox", dependencies: ["LuffyCore", "FastCGI", "Alipay", "AlipaySandbox"],
+                          swiftSettings: strict),
+
+        .testTarget(name: "LuffyCoreTests", dependencies: ["LuffyCore"], swiftSettings: strict),
+        .testTarget(name: "FastCGITests", dependencies: ["LuffyCore", "FastCGI", "CFastCGI"], swiftSettings: strict),
+        .testTarget(name: "AlipayTests", dependencies: ["LuffyCore", "Alipay", "COpenSSL"],
+                    swiftSettings: strict),
+        .testTarget(name: "LuffyPayTests", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay"], swiftSettings: strict),
+        .testTarget(name: "AlipaySandboxTests", dependencies: ["LuffyCore", "FastCGI", "Alipay", "AlipaySandbox"], swiftSettings: strict),
     ]
 )

@@ -51,19 +51,30 @@ digest() {
     { printf '%s\n' "${SWIFT_FLAGS[*]}" "$(swiftc --version 2>&1)" "$@"; cat "$@"; } | sha256sum | cut -c1-16
 }
 
+# The project's library modules, in dependency order (Package.swift), instrumented once and cached.
+LIB_MODULES=(LuffyCore FastCGI MariaDB Alipay LuffyPay)
+# Linked dependents first, as a static link resolves symbols left to right.
+LIB_ARCHIVES=()
+for ((i = ${#LIB_MODULES[@]} - 1; i >= 0; i--)); do LIB_ARCHIVES+=("$OUT/lib/lib${LIB_MODULES[i]}.a"); done
+
 build_library() {
-    local sources stamp
-    mapfile -t sources < <(find Sources/LuffyPay -name '*.swift' | sort)
+    local sources stamp module
+    mapfile -t sources < <(for module in "${LIB_MODULES[@]}"; do find "Sources/$module" -name '*.swift' | sort; done)
     stamp=$(digest "${sources[@]}" Sources/C*/module.modulemap Sources/C*/shim.h)
     LIB_STAMP=$stamp
     [ -f "$OUT/lib/stamp" ] && [ "$(cat "$OUT/lib/stamp")" = "$stamp" ] && return 0
-    step "fuzz: building the instrumented LuffyPay library (.build-fuzz/lib)"
+    step "fuzz: building the instrumented library modules (.build-fuzz/lib)"
     rm -rf "${OUT:?}/lib"
     mkdir -p "$OUT/lib"
-    swiftc -module-name LuffyPay "${SWIFT_FLAGS[@]}" -wmo -num-threads 2 -enable-testing \
-        -emit-module -emit-module-path "$OUT/lib/LuffyPay.swiftmodule" \
-        -emit-library -static -o "$OUT/lib/libLuffyPay.a" \
-        "${C_MODULES[@]}" "${PKG_FLAGS[@]}" "${sources[@]}"
+    for module in "${LIB_MODULES[@]}"; do
+        mapfile -t sources < <(find "Sources/$module" -name '*.swift' | sort)
+        swiftc -module-name "$module" "${SWIFT_FLAGS[@]}" -wmo -num-threads 2 -enable-testing \
+            -enable-upcoming-feature ExistentialAny -enable-upcoming-feature InternalImportsByDefault \
+            -enable-upcoming-feature MemberImportVisibility \
+            -emit-module -emit-module-path "$OUT/lib/$module.swiftmodule" \
+            -emit-library -static -o "$OUT/lib/lib$module.a" -I "$OUT/lib" \
+            "${C_MODULES[@]}" "${PKG_FLAGS[@]}" "${sources[@]}"
+    done
     echo "$stamp" >"$OUT/lib/stamp"
 }
 
@@ -76,7 +87,7 @@ build_target() {
     log=$OUT/logs/$target.build.log
     # ld.gold warns about every ASan symbol it cannot export (harmless): kept in the log.
     if ! swiftc -module-name "$module" "${SWIFT_FLAGS[@]}" -I "$OUT/lib" "${C_MODULES[@]}" "${PKG_FLAGS[@]}" \
-        "${sources[@]}" "$OUT/lib/libLuffyPay.a" "${PKG_LIBS[@]}" -o "$OUT/bin/$target" >"$log" 2>&1; then
+        "${sources[@]}" "${LIB_ARCHIVES[@]}" "${PKG_LIBS[@]}" -o "$OUT/bin/$target" >"$log" 2>&1; then
         grep -v "Cannot export local symbol" "$log" >&2 || true
         say "fuzz: building $target failed (log: ${log#"$ROOT"/})"
         return 1
@@ -113,7 +124,7 @@ run_target() {
             grep -E 'Fatal error|ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|^SUMMARY' "$log" | head -n 4 | sed 's/^/    /' || true
             # A trap in the library (a force unwrap, an overflow) has no message: name the function.
             local frame
-            frame=$(grep -o -m 1 ' in \$s[0-9]*LuffyPay[^ ]*' "$log" | cut -c5- || true)
+            frame=$(grep -o -m 1 ' in \$s[0-9]*\(LuffyCore\|FastCGI\|MariaDB\|Alipay\|LuffyPay\)[^ ]*' "$log" | cut -c5- || true)
             [ -z "$frame" ] || printf '    in %s\n' "$(swift demangle --simplified "$frame" 2>/dev/null | sed 's/^.* ---> //')"
             printf '    reproduce: .build-fuzz/bin/%s %s\n' "$target" "${artifact#"$ROOT"/}"
             printf '    log: .build-fuzz/logs/%s.log\n' "$target"

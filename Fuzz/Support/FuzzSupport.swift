@@ -1,10 +1,10 @@
 // Shared by every fuzz target (scripts/fuzz.sh compiles it into each one; README "Fuzzing").
 import COpenSSL
-@testable import LuffyPay
 
 #if canImport(Glibc)
 import Glibc
 #endif
+@testable import Alipay
 
 /// A property the target asserts: when it does not hold, say which and trap, so libFuzzer keeps
 /// the input as a crash reproducer (a silent wrong answer would otherwise count as a pass).

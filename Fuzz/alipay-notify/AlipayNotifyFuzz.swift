@@ -1,8 +1,9 @@
+@testable import LuffyCore
+@testable import Alipay
 // A notification or sync-return body as the app decodes it (URLCoding.decodeForm), Alipay's
 // verification string built from it, and AlipayParameters.verify: the string holds exactly the
 // parameters that were decoded (sign/sign_type and empty values left out), and the verifier
 // accepts exactly what was signed, so no value the app reads escaped the signature.
-@testable import LuffyPay
 
 let alipayKey = makeRSAKey()
 let alipayPublicKey = alipayKey.publicKey

@@ -1,9 +1,10 @@
+@testable import LuffyCore
+@testable import Alipay
 // Gateway answers (`{"<method>_response":…,"sign":…}`, docs/SANDBOX.md):
 // AlipayResponse.extract/verified and the raw scanner under them. The scanner returns the exact
 // bytes of each member's value (the bytes Alipay signs), agrees with JSON.parse on every document
 // it accepts, never reads out of bounds on anything else, and `verified` returns only content
 // whose own bytes carry the signature.
-@testable import LuffyPay
 
 let alipayKey = makeRSAKey()
 let alipayPublicKey = alipayKey.publicKey

@@ -1,11 +1,13 @@
+@testable import LuffyCore
+@testable import FastCGI
+@testable import LuffyPay
 // The params-to-request step as the server runs it: the bytes nginx sends on a connection
 // (FastCGI records, read by FastCGIRequestReader) → params → FastCGIInput → the Request, its
 // request id and the router's path parameters. The reader's answer never depends on how the reads
 // split the stream, params survive being encoded again, nothing in a request comes from anywhere
 // but the params, and nothing a client sends can split the response head.
-@testable import LuffyPay
 
-let router = Router.luffyPay()
+let router = Router<RequestContext>.luffyPay()
 let maxHead = 65536
 let maxBody = 1 << 20
 

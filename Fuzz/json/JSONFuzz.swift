@@ -1,6 +1,6 @@
+@testable import LuffyCore
 // JSON.parse (every request body, every gateway answer): parse → serialize → parse is stable,
 // a refusal is an error (never a trap), and parsing stays linear in the input size.
-@testable import LuffyPay
 
 /// Inputs at least this long are timed; below it fixed costs dominate the per-byte figure.
 let timedMinimum = 16 * 1024

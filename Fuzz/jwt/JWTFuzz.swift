@@ -1,6 +1,8 @@
+@testable import LuffyCore
+@testable import Alipay
+@testable import LuffyPay
 // JWT.verify (every signed-in request): claims come only out of a token whose HS256 MAC checks
 // out with the secret, and a token the service signs verifies back to the same claims.
-@testable import LuffyPay
 
 let secret = "fuzz-secret-0123456789abcdef"  // the secret the seed tokens in Fuzz/corpus/jwt are signed with
 let jwt = JWT(secret: secret)

@@ -1,7 +1,8 @@
+@testable import LuffyCore
+@testable import LuffyPay
 // Sale and coupon formulas (`ly_course_discount.sale`, `ly_coupon.sale`, free text an admin
 // types): Pricing never traps on one, a malformed one is no discount (the rule is skipped), and a
 // well-formed one gives the price its documented rule gives, within [0, price].
-@testable import LuffyPay
 
 /// List prices from free to the largest `decimal(10,2)` (sql/001_initial.sql).
 let prices: [Int64] = [0, 1, 5, 99_800, 9_999_999_999]

@@ -1,7 +1,8 @@
+@testable import LuffyCore
+@testable import FastCGI
 // URLCoding (query strings, notification bodies, pay links) and the query a pagination link is
 // built from: decoding inverts encoding byte for byte, form pairs survive a round trip, and a
 // replaced query parameter is the only thing that changes.
-@testable import LuffyPay
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzURLForm(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {

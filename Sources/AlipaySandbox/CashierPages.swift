@@ -1,4 +1,5 @@
-import LuffyPay
+public import LuffyCore
+import Foundation
 
 /// The sandbox's HTML: the cashier and the pages around it. Plain HTML/CSS, Chinese, no scripts,
 /// nothing loaded from elsewhere. Every value that came from a request is escaped.

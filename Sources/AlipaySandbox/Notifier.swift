@@ -1,5 +1,7 @@
 import Foundation
-import LuffyPay
+public import LuffyCore
+public import FastCGI
+import Alipay
 
 /// Sends paid trades' asynchronous notifications (`trade_status_sync`) to their notify_url, on a
 /// thread of its own: the first attempt at once, then a retry after each of `delays` seconds for as
@@ -149,6 +151,6 @@ public final class Notifier: @unchecked Sendable {
 
     /// Alipay's notify ids are 30-odd hex-ish characters; one per notification, kept across retries.
     static func newNotifyID() -> String {
-        Digest.hex(Digest.randomBytes(16))
+        Hex.encode(Digest.randomBytes(16))
     }
 }

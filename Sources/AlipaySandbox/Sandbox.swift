@@ -1,5 +1,7 @@
 import Foundation
-import LuffyPay
+public import LuffyCore
+public import FastCGI
+import Alipay
 
 /// The local stand-in for Alipay's gateway (docs/SANDBOX.md): shared by every FastCGI worker
 /// thread (it holds nothing per thread: the trades are in one locked store, the keys are

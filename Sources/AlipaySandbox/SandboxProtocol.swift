@@ -1,4 +1,5 @@
-import LuffyPay
+public import LuffyCore
+public import Alipay
 
 /// An answer Alipay gives instead of doing what was asked: `code`/`msg` and the `sub_code`/`sub_msg`
 /// that say why (gateway JSON), or the error page's 错误代码 (page pay).

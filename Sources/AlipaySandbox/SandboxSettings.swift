@@ -1,5 +1,6 @@
-import Foundation
-import LuffyPay
+public import Foundation
+public import LuffyCore
+public import Alipay
 
 /// The sandbox's configuration, read like the app's: the `KEY=VALUE` file named by `LUFFY_CONFIG`,
 /// then the environment (which wins). Shared keys (`LUFFY_ALIPAY_APP_ID`, `LUFFY_ALIPAY_SELLER_ID`,
@@ -40,8 +41,8 @@ public struct SandboxSettings: Sendable {
     }
 
     public init(values: [String: String]) throws {
-        let shared = try Settings(values: values)
         let reader = SettingValues(values)
+        let alipay = try AlipaySettings(reader)
         let text = reader.text
         socketPath = text("LUFFY_SANDBOX_FCGI_SOCKET")
         if let v = try reader.int("LUFFY_SANDBOX_THREADS", 1...64) { threads = v }
@@ -55,10 +56,10 @@ public struct SandboxSettings: Sendable {
             notifyDelays = delays
         }
         if let v = try reader.int("LUFFY_SANDBOX_NOTIFY_TIMEOUT", 1...60) { notifyTimeout = v }
-        appID = shared.alipay.appID
-        if let seller = shared.alipay.sellerID { sellerID = seller }
-        timeZone = shared.timeZone
-        logLevel = shared.logLevel
+        appID = alipay.appID
+        if let seller = alipay.sellerID { sellerID = seller }
+        if let zone = try reader.timeZone("LUFFY_TIMEZONE") { timeZone = zone }
+        if let level = try reader.logLevel("LUFFY_LOG_LEVEL") { logLevel = level }
         logFile = text("LUFFY_SANDBOX_LOG_FILE")
     }
 

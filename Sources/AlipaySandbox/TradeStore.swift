@@ -1,5 +1,6 @@
 import Foundation
-import LuffyPay
+public import LuffyCore
+import Alipay
 
 public enum TradeStatus: String, Sendable {
     case waitBuyerPay = "WAIT_BUYER_PAY"

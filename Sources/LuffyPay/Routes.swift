@@ -1,4 +1,5 @@
-extension Router {
+public import FastCGI
+extension Router where Context == RequestContext {
     /// Every endpoint of the service.
     public static func luffyPay() -> Router {
         var router = Router()

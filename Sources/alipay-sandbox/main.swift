@@ -1,6 +1,7 @@
 import AlipaySandbox
 import Foundation
-import LuffyPay
+import LuffyCore
+import FastCGI
 
 /// `alipay-sandbox [serve]`: wiring only; the work is in AlipaySandbox.
 let usage = """

@@ -1,5 +1,9 @@
 import Foundation
 import LuffyPay
+import LuffyCore
+import FastCGI
+import MariaDB
+import Alipay
 
 /// `luffy-pay serve | migrate | sweep | audit | token USER_ID | version`: wiring only, the work is in LuffyPay.
 let usage = """

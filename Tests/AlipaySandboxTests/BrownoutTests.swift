@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 @testable import AlipaySandbox
-import LuffyPay
+@testable import LuffyCore
+@testable import FastCGI
 
 /// The brownout switch (docs/SANDBOX.md): gateway answers held for the delay in force, the control
 /// endpoint answered at once, a switch-off releasing held requests.

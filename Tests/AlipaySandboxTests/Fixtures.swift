@@ -1,6 +1,8 @@
 import Foundation
 @testable import AlipaySandbox
-import LuffyPay
+@testable import LuffyCore
+@testable import FastCGI
+@testable import Alipay
 
 /// Two RSA-2048 key pairs (the app's and the sandbox's "Alipay" pair), made once per test run by
 /// the `openssl` command line in a scratch folder that is removed afterwards.
@@ -68,10 +70,10 @@ final class TestClock: @unchecked Sendable {
 /// Records what the notifier would have POSTed and answers with what the test says.
 final class RecordingSender: @unchecked Sendable {
     private let lock = NSLock()
-    private var answers: [Result<(Int, [UInt8]), Error>]
+    private var answers: [Result<(Int, [UInt8]), any Error>]
     private(set) var posts: [(url: String, form: [(String, String)])] = []
 
-    init(answers: [Result<(Int, [UInt8]), Error>]) { self.answers = answers }
+    init(answers: [Result<(Int, [UInt8]), any Error>]) { self.answers = answers }
 
     var sender: Notifier.Sender {
         { url, form in

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 @testable import AlipaySandbox
-import LuffyPay
+@testable import LuffyCore
+@testable import FastCGI
+@testable import Alipay
 
 /// The sandbox's HTTP answers, request in, response out: no socket, a hand-moved clock, and a
 /// notification sender that records instead of POSTing.
@@ -12,7 +14,7 @@ import LuffyPay
         let sender: RecordingSender
         let sandbox: Sandbox
 
-        init(delays: [Int] = [0, 0, 0], answers: [Result<(Int, [UInt8]), Error>] = []) throws {
+        init(delays: [Int] = [0, 0, 0], answers: [Result<(Int, [UInt8]), any Error>] = []) throws {
             keys = try SandboxTestKeys.get()
             let clock = TestClock(Fixtures.start)
             self.clock = clock

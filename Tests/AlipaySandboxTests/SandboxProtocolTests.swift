@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 @testable import AlipaySandbox
-import LuffyPay
+@testable import LuffyCore
+@testable import Alipay
 
 @Suite struct SandboxProtocolTests {
     func paidTrade(subject: String = "购买课程 \"Python\" & more=1") throws -> Trade {

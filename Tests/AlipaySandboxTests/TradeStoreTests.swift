@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 @testable import AlipaySandbox
-import LuffyPay
+@testable import LuffyCore
+import Alipay
 
 @Suite struct TradeStoreTests {
     let start = Fixtures.start

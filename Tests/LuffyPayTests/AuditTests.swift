@@ -1,5 +1,6 @@
 import Testing
 @testable import LuffyPay
+@testable import LuffyCore
 
 /// `order_discount` of `luffy-pay audit`: the stored discount against what Pricing gives.
 @Suite struct DiscountRuleTests {

@@ -1,5 +1,7 @@
 import Testing
 @testable import LuffyPay
+@testable import LuffyCore
+@testable import Alipay
 
 @Suite struct JWTTests {
     let jwt = JWT(secret: "unit-test-secret-0123456789")
@@ -68,7 +70,7 @@ import Testing
 
     @Test func hmacMatchesRFC4231Case2() {
         let mac = Digest.hmacSHA256(key: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8))
-        #expect(Digest.hex(mac) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        #expect(Hex.encode(mac) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }
 
     @Test func base64RoundTripsAndRejectsJunk() {

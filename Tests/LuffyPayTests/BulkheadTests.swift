@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+@testable import LuffyCore
+@testable import FastCGI
 @testable import LuffyPay
 
 /// The gateway bulkhead (README "Faults": gateway slow): its permits, its setting, its answer.

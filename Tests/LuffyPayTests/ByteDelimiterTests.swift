@@ -1,4 +1,6 @@
 import Testing
+@testable import LuffyCore
+@testable import FastCGI
 @testable import LuffyPay
 
 /// Wire formats and settings are split at their ASCII delimiters by byte, as every other HTTP
@@ -22,8 +24,8 @@ import Testing
 
     @Test func pathSegmentsAreSplitAfterASlashWithACombiningMark() {
         // Fuzz/corpus/fastcgi/combining-mark-after-slash.params: one more segment, so no route.
-        #expect(Router.split("/orders/12/\(mark)") == ["orders", "12", "\(mark)"])
-        var router = Router()
+        #expect(Router<Void>.split("/orders/12/\(mark)") == ["orders", "12", "\(mark)"])
+        var router = Router<Void>()
         router.add("PUT", "/orders/:id", { _, _ in .text("cancel") })
         guard case .notFound = router.match(method: "PUT", path: "/orders/12/\(mark)") else {
             Issue.record("/orders/12/<mark> must not reach the cancel route")
@@ -79,7 +81,7 @@ import Testing
     }
 
     @Test func settingsLinesAreSplitAfterAnEqualsSignWithACombiningMark() {
-        let values = Settings.parse("LUFFY_A=\(mark)x\r\nexport LUFFY_B=\"\(mark)y\"\n#\(mark) LUFFY_C=z\nLUFFY_D = 'q' \n")
+        let values = SettingValues.parse("LUFFY_A=\(mark)x\r\nexport LUFFY_B=\"\(mark)y\"\n#\(mark) LUFFY_C=z\nLUFFY_D = 'q' \n")
         #expect(values == ["LUFFY_A": "\(mark)x", "LUFFY_B": "\(mark)y", "LUFFY_D": "q"])
     }
 

@@ -1,5 +1,6 @@
 import Testing
 @testable import LuffyPay
+@testable import LuffyCore
 
 /// What each course of a paid order cost: the shares that a refund of one course returns.
 @Suite struct PaidSharesTests {

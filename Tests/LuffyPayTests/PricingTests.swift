@@ -1,5 +1,7 @@
 import Testing
 @testable import LuffyPay
+@testable import LuffyCore
+@testable import FastCGI
 
 @Suite struct ActivityPriceTests {
     func rule(_ sale: String, condition: Int64 = 0, name: String = "限时") -> ActivityRule {

@@ -1,3 +1,4 @@
+import LuffyCore
 /// "The discount matches its coupon or credit", as a pure rule over an order as stored: the
 /// figures are recomputed by the same Pricing functions that priced the order (README, "The
 /// invariant audit"), never by a copy of them.

@@ -1,3 +1,4 @@
+public import MariaDB
 /// `luffy-pay audit`: checks the books on any database, read-only, in one consistent snapshot
 /// (REPEATABLE READ), so it is right on a live database while orders and payments go on.
 public struct InvariantAudit {

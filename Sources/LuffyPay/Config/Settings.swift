@@ -1,4 +1,6 @@
-import Foundation
+public import Foundation
+public import LuffyCore
+public import Alipay
 
 /// Everything deployment-specific, read from the environment and an optional KEY=VALUE file
 /// (`LUFFY_CONFIG`); the environment wins so systemd drop-ins can override the file.
@@ -69,28 +71,11 @@ public struct Settings: Sendable {
         if let v = try int("LUFFY_ORDER_TIMEOUT", 60...86_400) { orderTimeout = v }
         if let v = try int("LUFFY_SWEEP_INTERVAL", 0...86_400) { sweepInterval = v }
         if let v = try int("LUFFY_CREDIT_RATIO", 1...1_000_000) { creditRatio = v }
-        if let v = text("LUFFY_TIMEZONE") {
-            guard let zone = TimeZone(identifier: v) else {
-                throw ConfigError.invalid(key: "LUFFY_TIMEZONE", value: v, expected: "an IANA zone name")
-            }
-            timeZone = zone
-        }
-        if let v = text("LUFFY_LOG_LEVEL") {
-            guard let level = LogLevel(name: v) else {
-                throw ConfigError.invalid(key: "LUFFY_LOG_LEVEL", value: v, expected: "debug, info, warning or error")
-            }
-            logLevel = level
-        }
+        if let v = try reader.timeZone("LUFFY_TIMEZONE") { timeZone = v }
+        if let v = try reader.logLevel("LUFFY_LOG_LEVEL") { logLevel = v }
         logFile = text("LUFFY_LOG_FILE")
         if let v = text("LUFFY_SQL_DIR") { sqlDir = v }
-        alipay.appID = text("LUFFY_ALIPAY_APP_ID")
-        if let v = text("LUFFY_ALIPAY_GATEWAY") { alipay.gateway = v }
-        alipay.appPrivateKeyPath = text("LUFFY_ALIPAY_APP_PRIVATE_KEY")
-        alipay.alipayPublicKeyPath = text("LUFFY_ALIPAY_PUBLIC_KEY")
-        alipay.sellerID = text("LUFFY_ALIPAY_SELLER_ID")
-        if let v = text("LUFFY_ALIPAY_RETURN_URL") { alipay.returnURL = v }
-        if let v = text("LUFFY_ALIPAY_NOTIFY_URL") { alipay.notifyURL = v }
-        if let v = try int("LUFFY_ALIPAY_TIMEOUT", 1...60) { alipay.timeout = v }
+        alipay = try AlipaySettings(reader)
     }
 
     /// The JWT secret, or a clear start-up error: a service that verifies tokens must not run without one.
@@ -107,98 +92,5 @@ public struct Settings: Sendable {
         let sign = seconds < 0 ? "-" : "+"
         let minutes = abs(seconds) / 60
         return String(format: "%@%02d:%02d", sign, minutes / 60, minutes % 60)
-    }
-
-    static func parseFile(at path: String) throws -> [String: String] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw ConfigError.unreadable(path: path)
-        }
-        return parse(text)
-    }
-
-    /// `KEY=VALUE` lines; `#` comments, blank lines, optional `export ` and surrounding quotes.
-    static func parse(_ text: String) -> [String: String] {
-        var values: [String: String] = [:]
-        for rawLine in text.split(ascii: "\n") {
-            var line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)[...]
-            if line.isEmpty || line.dropping(asciiPrefix: "#") != nil { continue }
-            if let rest = line.dropping(asciiPrefix: "export ") { line = rest }
-            guard case let (name, value?) = line.cut(atFirstASCII: "=") else { continue }
-            let key = name.trimmingCharacters(in: .whitespaces)
-            var setting = value.trimmingCharacters(in: .whitespaces)
-            let bytes = setting.utf8
-            if bytes.count >= 2, let first = bytes.first, first == UInt8(ascii: "\"") || first == UInt8(ascii: "'"), bytes.last == first {
-                setting = String(setting[bytes.index(after: bytes.startIndex)..<bytes.index(before: bytes.endIndex)])
-            }
-            values[key] = setting
-        }
-        return values
-    }
-}
-
-/// `LUFFY_*` settings as read from the `LUFFY_CONFIG` file and the environment, with the typed
-/// reads every settings struct of the project uses (the app's and the sandbox's).
-public struct SettingValues: Sendable {
-    /// Raw values: secrets are taken from here exactly as given.
-    public let values: [String: String]
-
-    public init(_ values: [String: String]) { self.values = values }
-
-    /// The file named by `LUFFY_CONFIG` (if set), then the environment, which wins so that
-    /// systemd drop-ins can override the file.
-    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SettingValues {
-        var values: [String: String] = [:]
-        if let path = environment["LUFFY_CONFIG"], !path.isEmpty {
-            values = try Settings.parseFile(at: path)
-        }
-        for (key, value) in environment where key.hasPrefix("LUFFY_") { values[key] = value }
-        return SettingValues(values)
-    }
-
-    /// The value without surrounding blanks; empty counts as unset.
-    public func text(_ key: String) -> String? {
-        guard let v = values[key]?.trimmingWhitespace(), !v.isEmpty else { return nil }
-        return v
-    }
-
-    public func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
-        guard let raw = text(key) else { return nil }
-        guard let v = Int(raw), range.contains(v) else {
-            throw ConfigError.invalid(key: key, value: raw, expected: "an integer in \(range.lowerBound)...\(range.upperBound)")
-        }
-        return v
-    }
-}
-
-/// Alipay's side of the configuration (README, "Configuration"). Key paths and the app id have
-/// no default: a service that takes payments must be told whose they are.
-public struct AlipaySettings: Sendable {
-    public var appID: String?
-    /// Production `https://openapi.alipay.com/gateway.do`; Alipay's sandbox
-    /// `https://openapi-sandbox.dl.alipaydev.com/gateway.do`; or the local alipay-sandbox.
-    public var gateway = "https://openapi.alipay.com/gateway.do"
-    /// PEM, PKCS#1 (`RSA PRIVATE KEY`) or PKCS#8 (`PRIVATE KEY`).
-    public var appPrivateKeyPath: String?
-    /// PEM, or the bare base64 line Alipay's console shows.
-    public var alipayPublicKeyPath: String?
-    /// When set, notifications for another seller are refused.
-    public var sellerID: String?
-    public var returnURL = "http://127.0.0.1:8080/alipay"
-    public var notifyURL = "http://127.0.0.1:8080/payments/alipay/notify"
-    /// Seconds for one gateway call, connect to answer.
-    public var timeout = 5
-
-    public init() {}
-}
-
-public enum ConfigError: Error, CustomStringConvertible {
-    case invalid(key: String, value: String, expected: String)
-    case unreadable(path: String)
-
-    public var description: String {
-        switch self {
-        case let .invalid(key, value, expected): return "\(key)=\(value) is not valid: expected \(expected)"
-        case let .unreadable(path): return "cannot read the config file \(path)"
-        }
     }
 }

@@ -1,3 +1,5 @@
+import LuffyCore
+import FastCGI
 /// `GET /coupon/enable?course_ids=1,2` and `GET /coupon`.
 enum CouponHandlers {
     static func enable(_ request: Request, _ context: RequestContext) throws -> Response {

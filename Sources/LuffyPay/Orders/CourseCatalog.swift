@@ -1,3 +1,5 @@
+import LuffyCore
+import MariaDB
 /// Reads the courses on sale with their current activity prices.
 ///
 /// Id lists travel as one JSON array parameter expanded by JSON_TABLE, so each statement is

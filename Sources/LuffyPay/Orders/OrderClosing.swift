@@ -1,3 +1,6 @@
+import FastCGI
+import MariaDB
+import LuffyCore
 /// Cancelling (by the buyer) and timing out (by the sweeper) an unpaid order: status 2 or 3,
 /// credit back to the user, coupon freed. Each order closes at most once: the row lock and the
 /// `order_status = 0` condition decide between a cancel, a sweeper and a payment.

@@ -1,3 +1,6 @@
+import LuffyCore
+import FastCGI
+import MariaDB
 /// `POST /orders`: price the courses, check the coupon or credit, and write the order, its
 /// courses, the coupon binding and the credit deduction in one transaction.
 struct OrderCreation {

@@ -1,3 +1,5 @@
+import LuffyCore
+public import FastCGI
 /// The 400/404/409 answers of the order endpoints, each with its own code and message (README,
 /// "POST /orders").
 public enum OrderError {

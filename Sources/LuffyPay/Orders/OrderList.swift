@@ -1,3 +1,6 @@
+import LuffyCore
+public import FastCGI
+import MariaDB
 /// `GET /user/order` (and `/orders/list`): the signed-in user's orders, newest first, a page at a
 /// time, in a fixed number of statements whatever the page holds.
 public struct OrderListQuery: Sendable, Equatable {

@@ -1,3 +1,6 @@
+public import LuffyCore
+import FastCGI
+import Alipay
 /// The body of `POST /orders`, validated before anything touches the database.
 public struct OrderRequest: Sendable, Equatable {
     public var courseIDs: [Int64]
@@ -65,6 +68,6 @@ public struct OrderRequest: Sendable, Equatable {
     public var fingerprint: String {
         let text = "course_ids=\(courseIDs.map(String.init).joined(separator: ","));pay_type=\(payType);"
             + "user_coupon_id=\(userCouponID ?? -1);credit=\(credit);expected_real_price=\(expectedRealPrice?.description ?? "")"
-        return Digest.hex(Digest.sha256(Array(text.utf8)))
+        return Hex.encode(Digest.sha256(Array(text.utf8)))
     }
 }

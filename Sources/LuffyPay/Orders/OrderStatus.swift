@@ -1,3 +1,4 @@
+import LuffyCore
 /// `ly_order.order_status` as the shop has always numbered it.
 public enum OrderStatus: Int64, Sendable, CaseIterable {
     case unpaid = 0, paid = 1, cancelled = 2, timedOut = 3

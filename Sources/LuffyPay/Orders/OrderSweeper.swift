@@ -1,3 +1,7 @@
+public import LuffyCore
+public import FastCGI
+public import MariaDB
+public import Alipay
 /// Runs the timeout sweep every `LUFFY_SWEEP_INTERVAL` seconds inside `serve`, on its own thread
 /// and connection. Safe with any number of app instances sweeping at once.
 public struct OrderSweeper: Sendable {

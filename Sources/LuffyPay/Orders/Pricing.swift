@@ -1,3 +1,4 @@
+public import LuffyCore
 /// The shop's price rules as pure functions over fen (activity prices, order totals, coupons,
 /// credit). `POST /orders` and `GET /coupon/enable` both call these, so the discount a buyer is
 /// shown is the one charged.

@@ -1,3 +1,7 @@
+import LuffyCore
+import FastCGI
+import MariaDB
+import Alipay
 /// The Alipay endpoints (README, "HTTP API": the `/payments/alipay/…` sections).
 enum PaymentHandlers {
     /// `GET /payments/alipay/<order_number>`: a signed page-pay link for the owner's unpaid order.

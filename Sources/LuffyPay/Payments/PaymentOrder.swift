@@ -1,3 +1,7 @@
+import LuffyCore
+import FastCGI
+import MariaDB
+import Alipay
 /// An order as the payment steps see it (pay link, callbacks, cancel, sweeper).
 struct PaymentOrder {
     let id: Int64

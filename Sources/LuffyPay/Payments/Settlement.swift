@@ -1,3 +1,5 @@
+public import LuffyCore
+public import MariaDB
 /// README, "Settlement, exactly once": marking an order paid, exactly once whatever races between
 /// notify, return, query, cancel and the sweeper. Runs inside the caller's transaction; the order
 /// row lock decides.

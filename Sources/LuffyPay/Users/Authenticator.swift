@@ -1,6 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LuffyCore
+import FastCGI
+public import MariaDB
 
 public struct AuthenticatedUser: Sendable, Equatable {
     public let id: Int64
@@ -36,17 +39,5 @@ public struct Authenticator: Sendable {
             return token.isEmpty ? nil : token
         }
         return nil
-    }
-}
-
-extension StringProtocol {
-    /// Without spaces and tabs at either end (ASCII scan; no Foundation, no Character walking).
-    func trimmingWhitespace() -> String {
-        let bytes = Array(utf8)
-        var start = 0
-        var end = bytes.count
-        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
-        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 }

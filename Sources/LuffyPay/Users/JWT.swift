@@ -1,3 +1,5 @@
+import LuffyCore
+import Alipay
 /// HS256 JSON Web Tokens as djangorestframework-jwt issues them
 /// (`{"user_id", "username", "exp", "email"}`).
 public struct JWTClaims: Sendable, Equatable {

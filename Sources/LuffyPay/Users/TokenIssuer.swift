@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+public import MariaDB
 
 /// Mints tokens the way the shop's login service does, for development and operations.
 public struct TokenIssuer {

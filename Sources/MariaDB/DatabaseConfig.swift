@@ -1,0 +1,34 @@
+import CMariaDB
+
+public struct DatabaseConfig: Sendable {
+    public var host: String
+    public var port: UInt32
+    public var socket: String?
+    public var user: String
+    public var password: String
+    public var name: String
+    /// `+08:00`: every session runs in the shop's zone so NOW() and stored times agree.
+    public var timeZoneOffset: String
+    /// Several statements in one text query: only `migrate` needs it (whole SQL files), so a
+    /// service connection never accepts stacked statements.
+    public var multiStatements = false
+    public var connectTimeout: UInt32 = 2
+    public var readTimeout: UInt32 = 30
+
+    public init(host: String, port: UInt32, socket: String?, user: String, password: String, name: String,
+                timeZoneOffset: String) {
+        self.host = host
+        self.port = port
+        self.socket = socket
+        self.user = user
+        self.password = password
+        self.name = name
+        self.timeZoneOffset = timeZoneOffset
+    }
+
+    /// Connector/C keeps global state that is not safe to set up lazily from several threads:
+    /// call this once, before any thread opens a connection.
+    public static func initializeLibrary() {
+        _ = luffy_mysql_library_init()
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+public import LuffyCore
+
+/// Applies `sql/NNN_*.sql` in order, once each, recording every file with its SHA-256 in
+/// `schema_migrations`; refuses to run when a recorded file has changed since it was applied.
+/// The server computes the digest (`SHA2(…, 256)`), so a DBA can check a file the same way.
+public struct Migrator {
+    public struct Migration: Equatable {
+        public let version: String
+        public let file: String
+        public let sql: String
+    }
+
+    public enum MigrationError: Error, CustomStringConvertible {
+        case changed(file: String)
+        case failed(file: String, DatabaseError)
+        case lockTimeout
+
+        public var description: String {
+            switch self {
+            case let .changed(file): return "\(file) was changed after it was applied: restore it and add a new migration instead"
+            case let .failed(file, error): return "\(file) failed: \(error)"
+            case .lockTimeout: return "another migrate is running (lock luffy_pay_migrate held for 60 s)"
+            }
+        }
+    }
+
+    let db: Database
+    let log: Logger
+
+    public init(db: Database, log: Logger) {
+        self.db = db
+        self.log = log
+    }
+
+    /// `001_initial.sql` … in version order; other files (dev-data.sql) are not migrations.
+    public static func load(directory: String) throws -> [Migration] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        return try names.filter { $0.range(of: #"^[0-9]{3}_[A-Za-z0-9_]+\.sql$"#, options: .regularExpression) != nil }
+            .sorted()
+            .map { name in
+                let path = (directory as NSString).appendingPathComponent(name)
+                guard let data = FileManager.default.contents(atPath: path), let sql = String(data: data, encoding: .utf8) else {
+                    throw ConfigError.unreadable(path: path)
+                }
+                return Migration(version: String(name.prefix(3)), file: name, sql: sql)
+            }
+    }
+
+    /// Returns the files applied by this run.
+    @discardableResult
+    public func migrate(_ migrations: [Migration]) throws -> [String] {
+        guard try db.query("SELECT GET_LOCK('luffy_pay_migrate', 60)").first?.int(0) == 1 else {
+            throw MigrationError.lockTimeout
+        }
+        defer { _ = try? db.query("SELECT RELEASE_LOCK('luffy_pay_migrate')") }
+        try db.executeScript("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+              version varchar(16) NOT NULL PRIMARY KEY,
+              file varchar(255) NOT NULL,
+              checksum char(64) NOT NULL,
+              applied_time datetime(6) NOT NULL
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
+            """)
+        var applied: [String: String] = [:]
+        for row in try db.query("SELECT version, checksum FROM schema_migrations") {
+            applied[try row.string(0)] = try row.string(1)
+        }
+        // Check every recorded file before applying anything.
+        var checksums: [String: String] = [:]
+        for migration in migrations {
+            let checksum = try db.query("SELECT SHA2(?, 256)", [.text(migration.sql)]).first?.string(0) ?? ""
+            if let recorded = applied[migration.version], recorded != checksum {
+                throw MigrationError.changed(file: migration.file)
+            }
+            checksums[migration.version] = checksum
+        }
+        var ran: [String] = []
+        for migration in migrations where applied[migration.version] == nil {
+            do {
+                try db.executeScript(migration.sql)
+            } catch let error as DatabaseError {
+                throw MigrationError.failed(file: migration.file, error)
+            }
+            try db.execute("INSERT INTO schema_migrations (version, file, checksum, applied_time) VALUES (?, ?, ?, NOW(6))",
+                           [.text(migration.version), .text(migration.file), .text(checksums[migration.version] ?? "")])
+            log.info("migration applied", ("file", migration.file))
+            ran.append(migration.file)
+        }
+        return ran
+    }
+}

@@ -1,0 +1,21 @@
+import Testing
+@testable import LuffyCore
+
+@Suite struct FenTests {
+    @Test(arguments: [("998", 99800), ("998.5", 99850), ("998.00", 99800), ("0.01", 1), ("-12.30", -1230), ("0", 0)] as [(String, Int64)])
+    func parsesDecimalText(text: String, fen: Int64) {
+        #expect(Fen(decimal: text)?.value == fen)
+    }
+
+    @Test(arguments: ["", ".5", "1.", "1.234", "abc", "1e3", "--1", "1.2.3", " 1"])
+    func rejectsWhatIsNotAnAmount(text: String) {
+        #expect(Fen(decimal: text) == nil)
+    }
+
+    @Test func printsTwoDecimals() {
+        #expect(Fen(99800).description == "998.00")
+        #expect(Fen(5).description == "0.05")
+        #expect(Fen(-1230).description == "-12.30")
+        #expect(Fen(0).description == "0.00")
+    }
+}
