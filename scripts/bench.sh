@@ -51,7 +51,7 @@ ORDER_USERS_FIRST=1000000
 NOTIFY_USERS_FIRST=1500000
 POOL_MAX=500000
 
-[[ "$ORDER_USERS" =~ ^[1-9][0-9]{0,5}$ ]] && [ "$ORDER_USERS" -le $POOL_MAX ] \
+[[ "$ORDER_USERS" =~ ^[1-9][0-9]{0,5}$ && "$ORDER_USERS" -le $POOL_MAX ]] \
     || die "BENCH_ORDER_USERS must be 1..$POOL_MAX"
 [[ "$PAYLINK_ORDERS" =~ ^[1-9][0-9]{0,5}$ ]] || die "BENCH_PAYLINK_ORDERS must be 1..999999"
 [[ "$NOTIFY_ORDERS" =~ ^[1-9][0-9]{0,5}$ ]] || die "BENCH_NOTIFY_ORDERS must be 1..999999"
