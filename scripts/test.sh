@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # scripts/test.sh [PYTEST_ARGS…] — what `make test` (and CI) runs:
-#   1. swift build + swift test (unit tests)
-#   2. the fuzz smoke: scripts/fuzz.sh, every target for LUFFY_FUZZ_SMOKE_SECONDS (15) s, 2 at a time
-#   3. a fresh private `test` stack (var/test, nginx 18080, MariaDB 13307; see stack.sh)
-#   4. the pytest suite in tests/integration, in the project venv .venv
+#   1. scripts/lint.sh: swift format lint and shellcheck (`make lint`)
+#   2. swift build + swift test (unit tests)
+#   3. the fuzz smoke: scripts/fuzz.sh, every target for LUFFY_FUZZ_SMOKE_SECONDS (15) s, 2 at a time
+#   4. a fresh private `test` stack (var/test, nginx 18080, MariaDB 13307; see stack.sh)
+#   5. the pytest suite in tests/integration, in the project venv .venv
 # The test stack is always stopped at the end, also when something fails; var/test stays for
 # its logs and is removed at the start of the next run. Exits non-zero on any failure.
 #
@@ -78,6 +79,7 @@ if ! flock -n 8; then
 fi
 
 "$ROOT/scripts/deps.sh"
+"$ROOT/scripts/lint.sh"
 
 step "swift build"
 swift build
