@@ -385,10 +385,8 @@ paylink_run() {
 # settlement grants its course (one the buyer owned already would be refunded instead).
 python_ready() {
     [ -x "$VENV/bin/python" ] || { NOTIFY_WHY="no project venv .venv (make test creates it)"; return 1; }
-    "$VENV/bin/python" -c 'import cryptography' >/dev/null 2>&1 && return 0
-    step "pip install -r scripts/bench/requirements.txt (into .venv)"
-    if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$BENCH_DIR/requirements.txt" >&2; then
-        NOTIFY_WHY="the Python package cryptography is missing from .venv and pip could not install it"
+    if ! pip_install_pinned "$BENCH_DIR/requirements.txt"; then
+        NOTIFY_WHY="pip could not install scripts/bench/requirements.txt (cryptography) into .venv"
         return 1
     fi
 }

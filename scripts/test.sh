@@ -24,7 +24,6 @@ cd "$ROOT"
 
 STACK_SH=$ROOT/scripts/stack.sh
 VENV=$ROOT/.venv
-PY_PACKAGES=(pytest requests pymysql)
 
 ensure_venv() {
     if [ ! -x "$VENV/bin/python" ]; then
@@ -33,14 +32,7 @@ ensure_venv() {
         python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || python=/usr/bin/python3
         "$python" -m venv "$VENV"
     fi
-    if ! "$VENV/bin/python" -c 'import pytest, requests, pymysql' >/dev/null 2>&1; then
-        step "pip install ${PY_PACKAGES[*]}"
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
-    fi
-    if [ -f tests/integration/requirements.txt ]; then
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-            -r tests/integration/requirements.txt
-    fi
+    pip_install_pinned "$ROOT/tests/integration/requirements.txt"
 }
 
 # Runs on every exit. On success it prints nothing after pytest's summary line (CI reads it).
