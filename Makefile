@@ -3,7 +3,9 @@
 #   make down               stop the dev stack (data in var/dev stays)
 #   make status             what runs in the dev stack
 #   make token [USER=<id>]  print a JWT for a user of the dev stack (default 1)
-#   make test               unit tests, a fuzz smoke, then integration tests against a fresh private stack
+#   make test               lint, unit tests, a fuzz smoke, then integration tests against a fresh private stack
+#   make lint               swift format lint (.swift-format) and shellcheck on scripts/
+#   make format             swift format the Swift sources in place (fixes make lint's layout findings)
 #   make bench              wrk through nginx against the dev stack
 #   make fuzz               each libFuzzer target in Fuzz/ for FUZZ_SECONDS (default 300)
 #   make deps               install missing Debian packages
@@ -19,10 +21,10 @@ endif
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),1)
 
 .DEFAULT_GOAL := help
-.PHONY: help up down status token test bench fuzz deps
+.PHONY: help up down status token test lint format bench fuzz deps
 
 help:
-	@sed -n '2,9s/^# \{0,1\}//p' Makefile
+	@sed -n '2,11s/^# \{0,1\}//p' Makefile
 
 up:
 	@scripts/stack.sh dev up
@@ -39,6 +41,12 @@ token:
 
 test:
 	@scripts/test.sh
+
+lint:
+	@scripts/lint.sh
+
+format:
+	@scripts/lint.sh format
 
 bench:
 	@scripts/bench.sh

@@ -51,7 +51,7 @@ ORDER_USERS_FIRST=1000000
 NOTIFY_USERS_FIRST=1500000
 POOL_MAX=500000
 
-[[ "$ORDER_USERS" =~ ^[1-9][0-9]{0,5}$ ]] && [ "$ORDER_USERS" -le $POOL_MAX ] \
+[[ "$ORDER_USERS" =~ ^[1-9][0-9]{0,5}$ && "$ORDER_USERS" -le $POOL_MAX ]] \
     || die "BENCH_ORDER_USERS must be 1..$POOL_MAX"
 [[ "$PAYLINK_ORDERS" =~ ^[1-9][0-9]{0,5}$ ]] || die "BENCH_PAYLINK_ORDERS must be 1..999999"
 [[ "$NOTIFY_ORDERS" =~ ^[1-9][0-9]{0,5}$ ]] || die "BENCH_NOTIFY_ORDERS must be 1..999999"
@@ -385,10 +385,8 @@ paylink_run() {
 # settlement grants its course (one the buyer owned already would be refunded instead).
 python_ready() {
     [ -x "$VENV/bin/python" ] || { NOTIFY_WHY="no project venv .venv (make test creates it)"; return 1; }
-    "$VENV/bin/python" -c 'import cryptography' >/dev/null 2>&1 && return 0
-    step "pip install -r scripts/bench/requirements.txt (into .venv)"
-    if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$BENCH_DIR/requirements.txt" >&2; then
-        NOTIFY_WHY="the Python package cryptography is missing from .venv and pip could not install it"
+    if ! pip_install_pinned "$BENCH_DIR/requirements.txt"; then
+        NOTIFY_WHY="pip could not install scripts/bench/requirements.txt (cryptography) into .venv"
         return 1
     fi
 }

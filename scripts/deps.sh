@@ -9,6 +9,7 @@ PACKAGES=(
     pkg-config libmariadb-dev libssl-dev               # build: Connector/C, OpenSSL 3
     mariadb-server nginx                               # the local stacks
     wrk curl openssl procps                            # bench, checks, secrets, pgrep
+    shellcheck                                         # make lint
     chromium                                           # headless browser of the return-page test
 )
 

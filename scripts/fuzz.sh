@@ -37,7 +37,7 @@ else
     done
 fi
 for target in "${TARGETS[@]}"; do
-    [ -d "Fuzz/$target" ] && [ -n "${MAX_LEN[$target]:-}" ] || die "unknown fuzz target '$target'"
+    [[ -d "Fuzz/$target" && -n "${MAX_LEN[$target]:-}" ]] || die "unknown fuzz target '$target'"
 done
 
 C_MODULES=(-I Sources/CFastCGI -I Sources/CMariaDB -I Sources/COpenSSL)
@@ -124,6 +124,7 @@ run_target() {
             grep -E 'Fatal error|ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|^SUMMARY' "$log" | head -n 4 | sed 's/^/    /' || true
             # A trap in the library (a force unwrap, an overflow) has no message: name the function.
             local frame
+            # shellcheck disable=SC2016  # \$s is the Swift mangling prefix, not a shell variable
             frame=$(grep -o -m 1 ' in \$s[0-9]*\(LuffyCore\|FastCGI\|MariaDB\|Alipay\|LuffyPay\)[^ ]*' "$log" | cut -c5- || true)
             [ -z "$frame" ] || printf '    in %s\n' "$(swift demangle --simplified "$frame" 2>/dev/null | sed 's/^.* ---> //')"
             printf '    reproduce: .build-fuzz/bin/%s %s\n' "$target" "${artifact#"$ROOT"/}"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # scripts/test.sh [PYTEST_ARGS…] — what `make test` (and CI) runs:
-#   1. swift build + swift test (unit tests)
-#   2. the fuzz smoke: scripts/fuzz.sh, every target for LUFFY_FUZZ_SMOKE_SECONDS (15) s, 2 at a time
-#   3. a fresh private `test` stack (var/test, nginx 18080, MariaDB 13307; see stack.sh)
-#   4. the pytest suite in tests/integration, in the project venv .venv
+#   1. scripts/lint.sh: swift format lint and shellcheck (`make lint`)
+#   2. swift build + swift test (unit tests)
+#   3. the fuzz smoke: scripts/fuzz.sh, every target for LUFFY_FUZZ_SMOKE_SECONDS (15) s, 2 at a time
+#   4. a fresh private `test` stack (var/test, nginx 18080, MariaDB 13307; see stack.sh)
+#   5. the pytest suite in tests/integration, in the project venv .venv
 # The test stack is always stopped at the end, also when something fails; var/test stays for
 # its logs and is removed at the start of the next run. Exits non-zero on any failure.
 #
@@ -23,7 +24,6 @@ cd "$ROOT"
 
 STACK_SH=$ROOT/scripts/stack.sh
 VENV=$ROOT/.venv
-PY_PACKAGES=(pytest requests pymysql)
 
 ensure_venv() {
     if [ ! -x "$VENV/bin/python" ]; then
@@ -32,14 +32,7 @@ ensure_venv() {
         python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || python=/usr/bin/python3
         "$python" -m venv "$VENV"
     fi
-    if ! "$VENV/bin/python" -c 'import pytest, requests, pymysql' >/dev/null 2>&1; then
-        step "pip install ${PY_PACKAGES[*]}"
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
-    fi
-    if [ -f tests/integration/requirements.txt ]; then
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-            -r tests/integration/requirements.txt
-    fi
+    pip_install_pinned "$ROOT/tests/integration/requirements.txt"
 }
 
 # Runs on every exit. On success it prints nothing after pytest's summary line (CI reads it).
@@ -78,6 +71,7 @@ if ! flock -n 8; then
 fi
 
 "$ROOT/scripts/deps.sh"
+"$ROOT/scripts/lint.sh"
 
 step "swift build"
 swift build
