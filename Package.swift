@@ -36,11 +36,14 @@ let package = Package(
         .executableTarget(name: "alipay-sandbox", dependencies: ["LuffyCore", "FastCGI", "Alipay", "AlipaySandbox"],
                           swiftSettings: strict),
 
+        // What several test targets share: the RSA test keys, request builders.
+        .target(name: "LuffyTestSupport", dependencies: ["LuffyCore", "Alipay"], swiftSettings: strict),
+
         .testTarget(name: "LuffyCoreTests", dependencies: ["LuffyCore"], swiftSettings: strict),
         .testTarget(name: "FastCGITests", dependencies: ["LuffyCore", "FastCGI", "CFastCGI"], swiftSettings: strict),
-        .testTarget(name: "AlipayTests", dependencies: ["LuffyCore", "Alipay", "COpenSSL"],
+        .testTarget(name: "AlipayTests", dependencies: ["LuffyCore", "Alipay", "COpenSSL", "LuffyTestSupport"],
                     swiftSettings: strict),
-        .testTarget(name: "LuffyPayTests", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay"], swiftSettings: strict),
-        .testTarget(name: "AlipaySandboxTests", dependencies: ["LuffyCore", "FastCGI", "Alipay", "AlipaySandbox"], swiftSettings: strict),
+        .testTarget(name: "LuffyPayTests", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay", "LuffyTestSupport"], swiftSettings: strict),
+        .testTarget(name: "AlipaySandboxTests", dependencies: ["LuffyCore", "FastCGI", "Alipay", "AlipaySandbox", "LuffyTestSupport"], swiftSettings: strict),
     ]
 )

@@ -3,12 +3,13 @@ import Foundation
 import FoundationNetworking
 #endif
 import LuffyCore
+import Synchronization
 
 /// A blocking HTTP(S) client for worker threads: the Alipay gateway calls and the sandbox's
 /// notifications. FoundationNetworking (libcurl underneath, with the system's CA store) is used
 /// rather than a libcurl module of our own: it is already part of the Swift toolchain, it does TLS
 /// and redirects correctly, and its time-outs are per request.
-public final class HTTPClient: @unchecked Sendable {
+public final class HTTPClient: Sendable {
     public struct Reply: Sendable {
         public let status: Int
         public let body: [UInt8]
@@ -53,26 +54,30 @@ public final class HTTPClient: @unchecked Sendable {
         let box = ReplyBox()
         let task = session.dataTask(with: request) { data, response, error in
             if let error {
-                box.result = .failure(Failure.unreachable(error.localizedDescription))
+                box.set(.failure(Failure.unreachable(error.localizedDescription)))
             } else if let http = response as? HTTPURLResponse {
                 var headers: [String: String] = [:]
                 for (key, value) in http.allHeaderFields {
                     if let key = key as? String, let value = value as? String { headers[key.lowercased()] = value }
                 }
-                box.result = .success(Reply(status: http.statusCode, body: Array(data ?? Data()), headers: headers))
+                box.set(.success(Reply(status: http.statusCode, body: Array(data ?? Data()), headers: headers)))
             } else {
-                box.result = .failure(Failure.unreachable("no HTTP response"))
+                box.set(.failure(Failure.unreachable("no HTTP response")))
             }
             done.signal()
         }
         task.resume()
         done.wait()
-        return try box.result!.get()
+        return try box.take().get()
     }
 }
 
-/// Carries the completion handler's result back to the waiting thread (the semaphore orders the
-/// write before the read).
-private final class ReplyBox: @unchecked Sendable {
-    var result: Result<HTTPClient.Reply, Error>?
+/// Carries the completion handler's result back to the waiting thread, which takes it after the
+/// semaphore says it is there.
+private final class ReplyBox: Sendable {
+    private let result = Mutex<Result<HTTPClient.Reply, any Error>?>(nil)
+
+    func set(_ value: Result<HTTPClient.Reply, any Error>) { result.withLock { $0 = value } }
+
+    func take() -> Result<HTTPClient.Reply, any Error> { result.withLock { $0! } }
 }

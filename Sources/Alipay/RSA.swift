@@ -35,6 +35,8 @@ public enum RSAKeyError: Error, Equatable, CustomStringConvertible {
 /// `RSA PRIVATE KEY` or PKCS#8 `PRIVATE KEY` (unencrypted). Read-only after loading: one key may
 /// sign from many threads at once (each call has its own `EVP_MD_CTX`).
 public final class RSAPrivateKey: @unchecked Sendable {
+    // Unchecked `Sendable`: an `OpaquePointer` is not; the EVP_PKEY is never changed after
+    // loading, and OpenSSL allows such a key in many threads at once (openssl-threads(7)).
     let pkey: OpaquePointer
 
     /// Parses PEM text; `source` names it in errors (a path, a setting's name).
@@ -91,6 +93,7 @@ public final class RSAPrivateKey: @unchecked Sendable {
 /// (SubjectPublicKeyInfo) or from the bare base64 of the same DER, as Alipay's console shows it.
 /// Read-only after loading, safe to share between threads.
 public final class RSAPublicKey: @unchecked Sendable {
+    // Unchecked `Sendable` for the same reason as `RSAPrivateKey`.
     let pkey: OpaquePointer
 
     /// Parses PEM `-----BEGIN PUBLIC KEY-----` text.

@@ -11,6 +11,7 @@ public final class Brownout: @unchecked Sendable {
     /// short enough that nginx (30 s read time-out on the sandbox) has given up long before.
     public static let maxMilliseconds = 120_000
 
+    // Unchecked `Sendable`: `condition` guards `milliseconds`; the waits need it, and `Mutex` has no wait.
     private let condition = NSCondition()
     private var milliseconds = 0
 

@@ -31,6 +31,7 @@ public final class Notifier: @unchecked Sendable {
     /// Epoch seconds now: the sandbox's clock, so a test clock governs notify_time too.
     let clock: @Sendable () -> Int64
     let send: Sender
+    // Unchecked `Sendable`: `condition` guards `jobs`; the waits need it, and `Mutex` has no wait.
     private let condition = NSCondition()
     private var jobs: [Job] = []
 

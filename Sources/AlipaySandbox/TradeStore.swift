@@ -1,6 +1,7 @@
 import Foundation
 public import LuffyCore
 import Alipay
+import Synchronization
 
 public enum TradeStatus: String, Sendable {
     case waitBuyerPay = "WAIT_BUYER_PAY"
@@ -67,10 +68,8 @@ public enum TradeError: Error, Equatable {
 /// The trades, in memory and behind one lock (a restart forgets them: this is a test stand-in).
 /// Every transition takes `now`, so the rules can be tested without waiting. An unpaid trade whose
 /// `time_expire` has passed is closed whenever it is looked at, as Alipay closes it at that time.
-public final class TradeStore: @unchecked Sendable {
-    private let lock = NSLock()
-    private var trades: [String: Trade] = [:]
-    private var byTradeNo: [String: String] = [:]
+public final class TradeStore: Sendable {
+    private let books = Mutex(Books())
     private let time: ShopClock
     private let digits: @Sendable (Int) -> String
 
@@ -83,9 +82,9 @@ public final class TradeStore: @unchecked Sendable {
     /// A page-pay request: records a new trade, or returns the one already recorded for this
     /// out_trade_no when the amount is the same (whatever its status: the caller shows it).
     public func open(_ order: PagePayOrder, now: Int64) throws -> Trade {
-        try locked {
-            if var trade = trades[order.outTradeNo] {
-                expireIfDue(&trade, now: now)
+        try books.withLock { books in
+            if var trade = books.trades[order.outTradeNo] {
+                books.expireIfDue(&trade, now: now)
                 guard trade.totalAmount == order.totalAmount else {
                     throw TradeError.amountChanged(recorded: trade.totalAmount)
                 }
@@ -93,7 +92,7 @@ public final class TradeStore: @unchecked Sendable {
             }
             if let expire = order.timeExpire, now > expire { throw TradeError.expired }
             let trade = Trade(order: order, status: .waitBuyerPay, createdAt: now)
-            trades[order.outTradeNo] = trade
+            books.trades[order.outTradeNo] = trade
             return trade
         }
     }
@@ -101,9 +100,9 @@ public final class TradeStore: @unchecked Sendable {
     /// The buyer pays: WAIT_BUYER_PAY → TRADE_SUCCESS with a new trade number. A trade whose
     /// time_expire has passed is closed instead (`expired`).
     public func pay(outTradeNo: String, now: Int64, notify: Bool) throws -> Trade {
-        try locked {
-            guard var trade = trades[outTradeNo] else { throw TradeError.notFound }
-            if expireIfDue(&trade, now: now) { throw TradeError.expired }
+        try books.withLock { books in
+            guard var trade = books.trades[outTradeNo] else { throw TradeError.notFound }
+            if books.expireIfDue(&trade, now: now) { throw TradeError.expired }
             switch trade.status {
             case .closed: throw TradeError.closed
             case .success: throw TradeError.alreadyPaid
@@ -113,30 +112,30 @@ public final class TradeStore: @unchecked Sendable {
             repeat {
                 // 8 + 14 digits, like Alipay's 2026112222001400001234
                 tradeNo = time.day(now) + "2200" + digits(10)
-            } while byTradeNo[tradeNo] != nil
+            } while books.byTradeNo[tradeNo] != nil
             trade.status = .success
             trade.tradeNo = tradeNo
             trade.buyerID = "2088" + digits(12)
             trade.paidAt = now
             trade.notification.enabled = notify && trade.order.notifyURL != nil
-            trades[outTradeNo] = trade
-            byTradeNo[tradeNo] = outTradeNo
+            books.trades[outTradeNo] = trade
+            books.byTradeNo[tradeNo] = outTradeNo
             return trade
         }
     }
 
     /// `alipay.trade.close`: only an unpaid trade can be closed.
     public func close(outTradeNo: String, now: Int64) throws -> Trade {
-        try locked {
-            guard var trade = trades[outTradeNo] else { throw TradeError.notFound }
-            expireIfDue(&trade, now: now)
+        try books.withLock { books in
+            guard var trade = books.trades[outTradeNo] else { throw TradeError.notFound }
+            books.expireIfDue(&trade, now: now)
             switch trade.status {
             case .closed: throw TradeError.closed
             case .success: throw TradeError.alreadyPaid
             case .waitBuyerPay:
                 trade.status = .closed
                 trade.closedAt = now
-                trades[outTradeNo] = trade
+                books.trades[outTradeNo] = trade
                 return trade
             }
         }
@@ -144,41 +143,41 @@ public final class TradeStore: @unchecked Sendable {
 
     /// The trade as it is now, by out_trade_no or by trade_no.
     public func find(outTradeNo: String? = nil, tradeNo: String? = nil, now: Int64) -> Trade? {
-        locked {
-            guard let key = outTradeNo ?? tradeNo.flatMap({ byTradeNo[$0] }), var trade = trades[key] else { return nil }
+        books.withLock { books in
+            guard let key = outTradeNo ?? tradeNo.flatMap({ books.byTradeNo[$0] }), var trade = books.trades[key] else { return nil }
             if let tradeNo, trade.tradeNo != tradeNo { return nil }
-            expireIfDue(&trade, now: now)
+            books.expireIfDue(&trade, now: now)
             return trade
         }
     }
 
     /// One notification attempt's outcome.
     public func recordNotification(outTradeNo: String, delivered: Bool, answer: String) {
-        locked {
-            guard var trade = trades[outTradeNo] else { return }
+        books.withLock { books in
+            guard var trade = books.trades[outTradeNo] else { return }
             trade.notification.attempts += 1
             trade.notification.delivered = trade.notification.delivered || delivered
             trade.notification.lastAnswer = String(answer.prefix(200))
-            trades[outTradeNo] = trade
+            books.trades[outTradeNo] = trade
         }
     }
 
-    public var count: Int { locked { trades.count } }
+    public var count: Int { books.withLock { $0.trades.count } }
 
-    /// Closes an unpaid trade whose time_expire has passed (and stores it); true when it did.
-    @discardableResult
-    private func expireIfDue(_ trade: inout Trade, now: Int64) -> Bool {
-        guard trade.status == .waitBuyerPay, let expire = trade.order.timeExpire, now > expire else { return false }
-        trade.status = .closed
-        trade.closedAt = expire
-        trades[trade.outTradeNo] = trade
-        return true
-    }
+    /// The trades by out_trade_no, and out_trade_no by trade_no: the state `books` guards.
+    private struct Books {
+        var trades: [String: Trade] = [:]
+        var byTradeNo: [String: String] = [:]
 
-    private func locked<T>(_ body: () throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body()
+        /// Closes an unpaid trade whose time_expire has passed (and stores it); true when it did.
+        @discardableResult
+        mutating func expireIfDue(_ trade: inout Trade, now: Int64) -> Bool {
+            guard trade.status == .waitBuyerPay, let expire = trade.order.timeExpire, now > expire else { return false }
+            trade.status = .closed
+            trade.closedAt = expire
+            trades[trade.outTradeNo] = trade
+            return true
+        }
     }
 
     /// `n` decimal digits from OpenSSL's random generator.

@@ -18,7 +18,7 @@ public import LuffyCore
 /// stop pipe, so a stop wakes idle workers without touching the socket (which systemd may own and
 /// pass to the next instance) and without interrupting a request in flight. A stopping worker
 /// first drains the connections already queued, so none is reset when the process exits.
-public final class FastCGIServer: @unchecked Sendable {
+public final class FastCGIServer: Sendable {
     public struct Options: Sendable {
         /// Unix socket to create; nil: the listening socket inherited as fd 0.
         public var socketPath: String?
@@ -342,7 +342,7 @@ public protocol Responder {
 }
 
 /// The stop pipe: once written, it stays readable, so every waiter sees it.
-public final class StopSignal: @unchecked Sendable {
+public final class StopSignal: Sendable {
     let readFD: Int32
     let writeFD: Int32
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import AlipaySandbox
 @testable import LuffyCore
@@ -32,7 +33,7 @@ import Testing
         let held = HeldTime()
         Thread.detachNewThread {
             started.signal()
-            held.seconds = brownout.hold()
+            held.set(brownout.hold())
             done.signal()
         }
         started.wait()
@@ -76,6 +77,10 @@ import Testing
 }
 
 /// The held time, written by the holding thread before it signals.
-private final class HeldTime: @unchecked Sendable {
-    var seconds = 0.0
+private final class HeldTime: Sendable {
+    private let value = Mutex(0.0)
+
+    var seconds: Double { value.withLock { $0 } }
+
+    func set(_ seconds: Double) { value.withLock { $0 = seconds } }
 }

@@ -1,79 +1,37 @@
 import Foundation
+import LuffyTestSupport
+import Synchronization
 @testable import AlipaySandbox
 @testable import LuffyCore
 @testable import FastCGI
 @testable import Alipay
 
-/// Two RSA-2048 key pairs (the app's and the sandbox's "Alipay" pair), made once per test run by
-/// the `openssl` command line in a scratch folder that is removed afterwards.
-struct SandboxTestKeys: Sendable {
-    let app: RSAPrivateKey
-    let appPublic: RSAPublicKey
-    let alipay: RSAPrivateKey
-    let alipayPublic: RSAPublicKey
-    /// PEM files, for the settings tests (the folder lives as long as the test process).
-    let directory: String
-
+extension TestKeys {
+    /// The sandbox's half of the shared test keys: it signs as "Alipay" and verifies the app.
     var sandboxKeys: SandboxKeys { SandboxKeys(alipayPrivate: alipay, appPublic: appPublic) }
-
-    static let shared = Result { try SandboxTestKeys() }
-
-    static func get() throws -> SandboxTestKeys { try shared.get() }
-
-    struct Failure: Error, CustomStringConvertible { let description: String }
-
-    init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("alipay-sandbox-tests-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        for name in ["app", "alipay"] {
-            try Self.openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "\(directory)/\(name)_private_key.pem"])
-            try Self.openssl(["pkey", "-in", "\(directory)/\(name)_private_key.pem", "-pubout", "-out", "\(directory)/\(name)_public_key.pem"])
-        }
-        app = try RSAPrivateKey.load(path: "\(directory)/app_private_key.pem")
-        appPublic = try RSAPublicKey.load(path: "\(directory)/app_public_key.pem")
-        alipay = try RSAPrivateKey.load(path: "\(directory)/alipay_private_key.pem")
-        alipayPublic = try RSAPublicKey.load(path: "\(directory)/alipay_public_key.pem")
-    }
-
-    static func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "openssl \(arguments.joined(separator: " ")) failed")
-        }
-    }
 }
 
 /// A fixed clock the tests move by hand.
-final class TestClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Int64
+final class TestClock: Sendable {
+    private let value: Mutex<Int64>
 
-    init(_ start: Int64) { value = start }
+    init(_ start: Int64) { value = Mutex(start) }
 
-    var now: Int64 {
-        lock.lock(); defer { lock.unlock() }
-        return value
-    }
+    var now: Int64 { value.withLock { $0 } }
 
-    func advance(_ seconds: Int64) {
-        lock.lock(); defer { lock.unlock() }
-        value += seconds
-    }
+    func advance(_ seconds: Int64) { value.withLock { $0 += seconds } }
 }
 
 /// Records what the notifier would have POSTed and answers with what the test says.
-final class RecordingSender: @unchecked Sendable {
-    private let lock = NSLock()
-    private var answers: [Result<(Int, [UInt8]), any Error>]
-    private(set) var posts: [(url: String, form: [(String, String)])] = []
+final class RecordingSender: Sendable {
+    private struct State {
+        var answers: [Result<(Int, [UInt8]), any Error>]
+        var posts: [(url: String, form: [(String, String)])] = []
+    }
 
-    init(answers: [Result<(Int, [UInt8]), any Error>]) { self.answers = answers }
+    private let state: Mutex<State>
+
+    init(answers: [Result<(Int, [UInt8]), any Error>]) { state = Mutex(State(answers: answers)) }
 
     var sender: Notifier.Sender {
         { url, form in
@@ -81,15 +39,15 @@ final class RecordingSender: @unchecked Sendable {
         }
     }
 
-    var count: Int {
-        lock.lock(); defer { lock.unlock() }
-        return posts.count
-    }
+    var posts: [(url: String, form: [(String, String)])] { state.withLock { $0.posts } }
+
+    var count: Int { state.withLock { $0.posts.count } }
 
     private func record(_ url: String, _ form: [(String, String)]) throws -> (status: Int, body: [UInt8]) {
-        lock.lock(); defer { lock.unlock() }
-        posts.append((url, form))
-        let answer = answers.isEmpty ? .success((200, Array("success".utf8))) : answers.removeFirst()
+        let answer = state.withLock { state in
+            state.posts.append((url, form))
+            return state.answers.isEmpty ? .success((200, Array("success".utf8))) : state.answers.removeFirst()
+        }
         let (status, body) = try answer.get()
         return (status, body)
     }
@@ -108,7 +66,7 @@ enum Fixtures {
     }
 
     /// The app's signed page-pay request, as AlipayGateway builds it.
-    static func pagePayParameters(keys: SandboxTestKeys, outTradeNo: String = "202611220000000100000001",
+    static func pagePayParameters(keys: TestKeys, outTradeNo: String = "202611220000000100000001",
                                   amount: Fen = Fen(99800), subject: String = "购买课程",
                                   timeExpire: String = "2026-11-22 10:15:00", appID: String = Fixtures.appID,
                                   returnURL: String = "http://127.0.0.1:8080/alipay",
@@ -120,7 +78,7 @@ enum Fixtures {
     }
 
     /// A signed `alipay.trade.query` / `alipay.trade.close` form.
-    static func apiParameters(keys: SandboxTestKeys, method: String, biz: JSON, key: RSAPrivateKey? = nil) throws -> [(String, String)] {
+    static func apiParameters(keys: TestKeys, method: String, biz: JSON, key: RSAPrivateKey? = nil) throws -> [(String, String)] {
         var params = AlipayParameters.commonParameters(appID: appID, method: method, timestamp: "2026-11-22 10:00:00")
         params.append(("biz_content", String(decoding: biz.serialized, as: UTF8.self)))
         return try AlipayParameters.signed(params, key: key ?? keys.app)

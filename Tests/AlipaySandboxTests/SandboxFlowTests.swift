@@ -1,4 +1,5 @@
 import Foundation
+import LuffyTestSupport
 import Testing
 @testable import AlipaySandbox
 @testable import LuffyCore
@@ -9,13 +10,13 @@ import Testing
 /// notification sender that records instead of POSTing.
 @Suite struct SandboxFlowTests {
     struct Harness {
-        let keys: SandboxTestKeys
+        let keys: TestKeys
         let clock: TestClock
         let sender: RecordingSender
         let sandbox: Sandbox
 
         init(delays: [Int] = [0, 0, 0], answers: [Result<(Int, [UInt8]), any Error>] = []) throws {
-            keys = try SandboxTestKeys.get()
+            keys = try TestKeys.get()
             let clock = TestClock(Fixtures.start)
             self.clock = clock
             sender = RecordingSender(answers: answers)

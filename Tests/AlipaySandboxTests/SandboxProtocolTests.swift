@@ -1,4 +1,5 @@
 import Foundation
+import LuffyTestSupport
 import Testing
 @testable import AlipaySandbox
 @testable import LuffyCore
@@ -16,7 +17,7 @@ import Testing
     // MARK: the app's requests
 
     @Test func acceptsTheAppsSignedPagePay() throws {
-        let keys = try SandboxTestKeys.get()
+        let keys = try TestKeys.get()
         let params = try Fixtures.pagePayParameters(keys: keys)
         #expect(try SandboxProtocol.checkRequest(params, appID: Fixtures.appID, appKey: keys.appPublic) == AlipayParameters.pagePayMethod)
         let order = try SandboxProtocol.pagePayOrder(params, time: Fixtures.time)
@@ -27,7 +28,7 @@ import Testing
     }
 
     @Test func refusesWhatAlipayRefuses() throws {
-        let keys = try SandboxTestKeys.get()
+        let keys = try TestKeys.get()
         let good = try Fixtures.pagePayParameters(keys: keys)
         func check(_ params: [(String, String)]) -> GatewayRefusal? {
             do { _ = try SandboxProtocol.checkRequest(params, appID: Fixtures.appID, appKey: keys.appPublic); return nil } catch {
@@ -62,7 +63,7 @@ import Testing
     }
 
     @Test func refusesBadBizContent() throws {
-        let keys = try SandboxTestKeys.get()
+        let keys = try TestKeys.get()
         func order(_ biz: String) throws -> PagePayOrder {
             var params = AlipayParameters.pagePayParameters(appID: Fixtures.appID, returnURL: "r", notifyURL: "n",
                                                             timestamp: "2026-11-22 10:00:00", bizContent: biz)
@@ -87,7 +88,7 @@ import Testing
     // MARK: what the sandbox signs
 
     @Test func returnParametersVerifyWithTheAlipayPublicKey() throws {
-        let keys = try SandboxTestKeys.get()
+        let keys = try TestKeys.get()
         let trade = try paidTrade()
         let params = try SandboxProtocol.returnParameters(trade: trade, appID: Fixtures.appID, sellerID: Fixtures.sellerID,
                                                           timestamp: "2026-11-22 10:00:30", key: keys.alipay)
@@ -110,7 +111,7 @@ import Testing
     }
 
     @Test func notificationParametersVerifyWithTheAlipayPublicKey() throws {
-        let keys = try SandboxTestKeys.get()
+        let keys = try TestKeys.get()
         let trade = try paidTrade()
         let params = try SandboxProtocol.notificationParameters(trade: trade, appID: Fixtures.appID, sellerID: Fixtures.sellerID,
                                                                 notifyID: "abc", notifyTime: "2026-11-22 10:00:31",
@@ -133,7 +134,7 @@ import Testing
     }
 
     @Test func gatewayResponsesVerifyOverTheirExactBytes() throws {
-        let keys = try SandboxTestKeys.get()
+        let keys = try TestKeys.get()
         let trade = try paidTrade()
         let content = SandboxProtocol.queryContent(trade, time: Fixtures.time)
         let body = try SandboxProtocol.responseBody(responseKey: "alipay_trade_query_response", content: content, key: keys.alipay)

@@ -1,4 +1,6 @@
 import Foundation
+import LuffyTestSupport
+import Synchronization
 import Testing
 @testable import AlipaySandbox
 @testable import LuffyCore
@@ -142,29 +144,27 @@ import Alipay
 }
 
 /// Counts calls; `next(n)` returns n digits made of the count.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var value = 0
+final class Counter: Sendable {
+    private let count = Mutex(0)
+
+    var value: Int { count.withLock { $0 } }
 
     func next(_ n: Int) -> String {
-        lock.lock(); defer { lock.unlock() }
-        value += 1
-        let text = String(value)
+        let text = count.withLock { count in
+            count += 1
+            return String(count)
+        }
         return String(repeating: "0", count: max(0, n - text.count)) + text
     }
 }
 
 /// Hands out the given strings in order.
-final class Sequence: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [String]
+final class Sequence: Sendable {
+    private let items: Mutex<[String]>
 
-    init(_ items: [String]) { self.items = items }
+    init(_ items: [String]) { self.items = Mutex(items) }
 
-    func next() -> String {
-        lock.lock(); defer { lock.unlock() }
-        return items.removeFirst()
-    }
+    func next() -> String { items.withLock { $0.removeFirst() } }
 }
 
 @Suite struct ShopClockTests {
@@ -220,7 +220,7 @@ final class Sequence: @unchecked Sendable {
     }
 
     @Test func missingOrUnreadableKeysStopStartUpNamingTheSetting() throws {
-        let keys = try SandboxTestKeys.get()
+        let keys = try TestKeys.get()
         var settings = try SandboxSettings(values: ["LUFFY_SANDBOX_APP_PUBLIC_KEY": "\(keys.directory)/app_public_key.pem"])
         #expect(throws: (any Error).self) { try SandboxKeys.load(settings) }
         do { _ = try SandboxKeys.load(settings) } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import LuffyTestSupport
 import Testing
 @testable import LuffyCore
 @testable import Alipay
@@ -50,7 +51,7 @@ import Testing
     }
 
     @Test func signedQueryMatchesOpenSSLAndRoundTrips() throws {
-        let keys = try TestKeyPairs.shared.get()
+        let keys = try TestKeys.get()
         let biz = AlipayParameters.bizContent(outTradeNo: "20240501120000000001", totalAmount: Fen(157910),
                                               subject: "Python 全栈 + 入门 & more=1", timeExpire: "2024-05-01 12:15:00")
         let params = AlipayParameters.pagePayParameters(appID: "2021000000000001", returnURL: "https://shop.example/alipay?from=pay&x=1",
@@ -79,7 +80,7 @@ import Testing
 
     /// Return parameters as Alipay would send them: signed by "Alipay" (openssl) over the
     /// verification string, form-encoded with `+` for spaces, decoded by the project's decoder.
-    func alipayReturn(_ keys: TestKeyPairs, tweak: (inout [(String, String)]) -> Void = { _ in }) throws -> [(String, String)] {
+    func alipayReturn(_ keys: TestKeys, tweak: (inout [(String, String)]) -> Void = { _ in }) throws -> [(String, String)] {
         var params: [(String, String)] = [
             ("charset", "utf-8"), ("out_trade_no", "20240501120000000001"), ("method", "alipay.trade.page.pay.return"),
             ("total_amount", "1579.10"), ("sign_type", "RSA2"), ("auth_app_id", "2021000000000001"),
@@ -99,7 +100,7 @@ import Testing
     }
 
     @Test func verifiesAReturnSignedByOpenSSL() throws {
-        let keys = try TestKeyPairs.shared.get()
+        let keys = try TestKeys.get()
         let alipayPublic = try RSAPublicKey(base64: keys.alipayPublicBase64)
         let params = try alipayReturn(keys)
         #expect(params.first { $0.0 == "subject" }?.1 == "Python 全栈 + 入门 & more=1")
@@ -112,7 +113,7 @@ import Testing
     @Test(arguments: ["tampered amount", "tampered subject", "added value", "sign_type RSA", "sign_type rsa2", "no sign_type",
                       "no sign", "empty sign", "sign not base64", "duplicate amount", "duplicate sign"])
     func refusesForgedReturns(case name: String) throws {
-        let keys = try TestKeyPairs.shared.get()
+        let keys = try TestKeys.get()
         let alipayPublic = try RSAPublicKey(base64: keys.alipayPublicBase64)
         func set(_ key: String, _ value: String?) -> (inout [(String, String)]) -> Void {
             { params in
@@ -139,7 +140,7 @@ import Testing
     }
 
     @Test func refusesAReturnVerifiedWithTheWrongKey() throws {
-        let keys = try TestKeyPairs.shared.get()
+        let keys = try TestKeys.get()
         let params = try alipayReturn(keys)
         #expect(!AlipayParameters.verify(params: params, publicKey: keys.app.publicKey))
         #expect(AlipayParameters.verify(params: params, publicKey: keys.alipay.publicKey))
@@ -159,7 +160,7 @@ import Testing
         return Array(("{\n  " + members.joined(separator: " ,\n  ") + "\n}\n").utf8)
     }
 
-    func signed(_ keys: TestKeyPairs, content: String = content) throws -> String {
+    func signed(_ keys: TestKeys, content: String = content) throws -> String {
         Base64.encode(try OpenSSLScratch().opensslSign(Array(content.utf8), privateKeyPEM: keys.alipayPrivatePEM))
     }
 
@@ -181,7 +182,7 @@ import Testing
 
     @Test(arguments: [false, true])
     func returnsTheObjectOnlyWhenVerified(signFirst: Bool) throws {
-        let keys = try TestKeyPairs.shared.get()
+        let keys = try TestKeys.get()
         let alipayPublic = try RSAPublicKey(pem: keys.alipayPublicPEM)
         let body = Self.body(content: Self.content, sign: try signed(keys), signFirst: signFirst)
         let object = try AlipayResponse.verified(body: body, method: "alipay.trade.query", publicKey: alipayPublic)
@@ -199,7 +200,7 @@ import Testing
     }
 
     @Test func refusesReserializedOrTamperedContent() throws {
-        let keys = try TestKeyPairs.shared.get()
+        let keys = try TestKeys.get()
         let alipayPublic = try RSAPublicKey(pem: keys.alipayPublicPEM)
         let sign = try signed(keys)
         // The same object without the whitespace it was signed with.
@@ -227,7 +228,7 @@ import Testing
         (#"{"error_response":{"code":"40002","msg":"Invalid Arguments"},"sign":"AAAA"}"#, .missingResponse("alipay_trade_query_response")),
     ])
     func refusesMalformedBodies(body: String, error: AlipayResponseError) throws {
-        let keys = try TestKeyPairs.shared.get()
+        let keys = try TestKeys.get()
         #expect(throws: error) {
             try AlipayResponse.verified(body: Array(body.utf8), method: "alipay.trade.query", publicKey: keys.alipay.publicKey)
         }

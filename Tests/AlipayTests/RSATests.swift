@@ -1,125 +1,15 @@
 import COpenSSL
 import Foundation
+import LuffyTestSupport
+import Synchronization
 import Testing
 @testable import Alipay
-
-/// A scratch directory for running the `openssl` command line; removed when released.
-final class OpenSSLScratch {
-    struct Failure: Error, CustomStringConvertible { let description: String }
-
-    let directory: URL
-
-    init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("luffy-rsa-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: directory) }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
-    @discardableResult
-    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        try Data(bytes).write(to: directory.appendingPathComponent(name))
-        return path(name)
-    }
-
-    @discardableResult
-    func write(_ name: String, _ text: String) throws -> String { try write(name, Array(text.utf8)) }
-
-    func read(_ name: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: directory.appendingPathComponent(name))) }
-
-    func text(_ name: String) throws -> String { String(decoding: try read(name), as: UTF8.self) }
-
-    /// Runs `openssl` in the directory; the exit status (0 = success).
-    @discardableResult
-    func openssl(_ arguments: String...) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.currentDirectoryURL = directory
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-
-    /// Like `openssl` but a non-zero status is an error.
-    func require(_ arguments: String...) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.currentDirectoryURL = directory
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "openssl \(arguments.joined(separator: " ")): \(String(decoding: message, as: UTF8.self))")
-        }
-    }
-
-    /// `openssl dgst -sha256 -sign` over `data` with the PEM private key.
-    func opensslSign(_ data: [UInt8], privateKeyPEM: String) throws -> [UInt8] {
-        try write("sign-key.pem", privateKeyPEM)
-        try write("sign-data.bin", data)
-        try require("dgst", "-sha256", "-sign", "sign-key.pem", "-out", "sign-sig.bin", "sign-data.bin")
-        return try read("sign-sig.bin")
-    }
-
-    /// `openssl dgst -sha256 -verify` of `signature` over `data` with the PEM public key.
-    func opensslVerifies(_ signature: [UInt8], data: [UInt8], publicKeyPEM: String) throws -> Bool {
-        try write("verify-pub.pem", publicKeyPEM)
-        try write("verify-data.bin", data)
-        try write("verify-sig.bin", signature)
-        return try openssl("dgst", "-sha256", "-verify", "verify-pub.pem", "-signature", "verify-sig.bin", "verify-data.bin") == 0
-    }
-}
-
-/// Two RSA-2048 key pairs made by the `openssl` command line once per test run: the app's, as
-/// PKCS#1 (`genrsa -traditional`), and "Alipay's", as PKCS#8 (`genpkey`).
-struct TestKeyPairs: Sendable {
-    let appPrivatePEM: String
-    let appPublicPEM: String
-    let alipayPrivatePEM: String
-    let alipayPublicPEM: String
-    let app: RSAPrivateKey
-    let alipay: RSAPrivateKey
-
-    /// The public key as Alipay's console shows it: the PEM body on one line.
-    var alipayPublicBase64: String { TestKeyPairs.bareBase64(alipayPublicPEM) }
-
-    static let shared = Result { try TestKeyPairs() }
-
-    init() throws {
-        let scratch = try OpenSSLScratch()
-        try scratch.require("genrsa", "-traditional", "-out", "app.pem", "2048")
-        try scratch.require("pkey", "-in", "app.pem", "-pubout", "-out", "app.pub.pem")
-        try scratch.require("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "alipay.pem")
-        try scratch.require("pkey", "-in", "alipay.pem", "-pubout", "-out", "alipay.pub.pem")
-        appPrivatePEM = try scratch.text("app.pem")
-        appPublicPEM = try scratch.text("app.pub.pem")
-        alipayPrivatePEM = try scratch.text("alipay.pem")
-        alipayPublicPEM = try scratch.text("alipay.pub.pem")
-        app = try RSAPrivateKey(pem: appPrivatePEM)
-        alipay = try RSAPrivateKey(pem: alipayPrivatePEM)
-    }
-
-    static func bareBase64(_ pem: String) -> String {
-        pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
-    }
-}
 
 @Suite struct RSATests {
     let message = Array("app_id=2021000000000000&biz_content={\"subject\":\"Python 全栈 + 入门 & more=1\"}&charset=utf-8".utf8)
 
     @Test func loadsPKCS1AndPKCS8PrivateKeys() throws {
-        let keys = try TestKeyPairs.shared.get()
+        let keys = try TestKeys.get()
         #expect(keys.appPrivatePEM.hasPrefix("-----BEGIN RSA PRIVATE KEY-----"))
         #expect(keys.alipayPrivatePEM.hasPrefix("-----BEGIN PRIVATE KEY-----"))
         #expect(keys.app.bits == 2048)
@@ -132,9 +22,25 @@ struct TestKeyPairs: Sendable {
         #expect(try pkcs8.sign(message) == keys.alipay.sign(message))
     }
 
+    /// The shared fixture: made once per process, its files hold the very keys it hands out.
+    @Test func sharedTestKeysAreMadeOnceAndTheirFilesMatch() throws {
+        let keys = try TestKeys.get()
+        #expect(try TestKeys.get().directory == keys.directory)
+        let appSignature = try keys.app.sign(message)
+        let alipaySignature = try keys.alipay.sign(message)
+        #expect(try RSAPrivateKey.load(path: keys.appPrivateKeyPath).sign(message) == appSignature)
+        #expect(try RSAPrivateKey.load(path: keys.alipayPrivateKeyPath).sign(message) == alipaySignature)
+        #expect(try RSAPublicKey.load(path: keys.appPublicKeyPath).verify(signature: appSignature, data: message))
+        #expect(try RSAPublicKey.load(path: keys.alipayPublicKeyPath).verify(signature: alipaySignature, data: message))
+        #expect(keys.appPublic.verify(signature: appSignature, data: message))
+        #expect(keys.alipayPublic.verify(signature: alipaySignature, data: message))
+        // Two different pairs.
+        #expect(!keys.alipayPublic.verify(signature: appSignature, data: message))
+    }
+
     @Test(arguments: [false, true])
     func signaturesMatchOpenSSLByteForByte(pkcs8: Bool) throws {
-        let keys = try TestKeyPairs.shared.get()
+        let keys = try TestKeys.get()
         let (key, privatePEM, publicPEM) = pkcs8
             ? (keys.alipay, keys.alipayPrivatePEM, keys.alipayPublicPEM)
             : (keys.app, keys.appPrivatePEM, keys.appPublicPEM)
@@ -150,7 +56,7 @@ struct TestKeyPairs: Sendable {
     }
 
     @Test func signsEmptyData() throws {
-        let keys = try TestKeyPairs.shared.get()
+        let keys = try TestKeys.get()
         let scratch = try OpenSSLScratch()
         let ours = try keys.app.sign([])
         #expect(ours == (try scratch.opensslSign([], privateKeyPEM: keys.appPrivatePEM)))
@@ -158,7 +64,7 @@ struct TestKeyPairs: Sendable {
     }
 
     @Test func publicKeyFromBareBase64() throws {
-        let keys = try TestKeyPairs.shared.get()
+        let keys = try TestKeys.get()
         let line = keys.alipayPublicBase64
         #expect(line.hasPrefix("MIIBIjAN") && !line.contains("\n"))
         let signature = try keys.alipay.sign(message)
@@ -175,7 +81,7 @@ struct TestKeyPairs: Sendable {
     }
 
     @Test func refusesWrongKeyTamperedDataAndMalformedSignatures() throws {
-        let keys = try TestKeyPairs.shared.get()
+        let keys = try TestKeys.get()
         let signature = try keys.app.sign(message)
         let appPublic = try RSAPublicKey(pem: keys.appPublicPEM)
         #expect(appPublic.verify(signature: signature, data: message))
@@ -228,7 +134,7 @@ struct TestKeyPairs: Sendable {
     }
 
     @Test func refusesTheWrongHalfOfAPair() throws {
-        let keys = try TestKeyPairs.shared.get()
+        let keys = try TestKeys.get()
         let scratch = try OpenSSLScratch()
         let publicPath = try scratch.write("pub.pem", keys.appPublicPEM)
         let privatePath = try scratch.write("key.pem", keys.appPrivatePEM)
@@ -241,13 +147,13 @@ struct TestKeyPairs: Sendable {
             #expect(error.description.contains(privatePath))
         }
         // The private key's base64 body is not a public key either.
-        #expect(throws: RSAKeyError.self) { try RSAPublicKey(base64: TestKeyPairs.bareBase64(keys.appPrivatePEM)) }
+        #expect(throws: RSAKeyError.self) { try RSAPublicKey(base64: TestKeys.bareBase64(keys.appPrivatePEM)) }
         #expect(throws: RSAKeyError.self) { try RSAPublicKey(base64: "not base64!") }
         #expect(ERR_peek_error() == 0)
     }
 
     @Test func refusesEncryptedKeysWithoutPrompting() throws {
-        let keys = try TestKeyPairs.shared.get()
+        let keys = try TestKeys.get()
         let scratch = try OpenSSLScratch()
         try scratch.write("key.pem", keys.appPrivatePEM)
         try scratch.require("rsa", "-in", "key.pem", "-traditional", "-aes256", "-passout", "pass:secret", "-out", "enc1.pem")
@@ -286,7 +192,7 @@ struct TestKeyPairs: Sendable {
     }
 
     @Test func failuresLeaveNoOpenSSLErrorsBehind() throws {
-        let keys = try TestKeyPairs.shared.get()
+        let keys = try TestKeys.get()
         let publicKey = keys.app.publicKey
         #expect(!publicKey.verify(signature: [UInt8](repeating: 7, count: 256), data: message))
         #expect(ERR_peek_error() == 0)
@@ -299,7 +205,7 @@ struct TestKeyPairs: Sendable {
     }
 
     @Test func oneKeySignsFromManyThreads() throws {
-        let keys = try TestKeyPairs.shared.get()
+        let keys = try TestKeys.get()
         let expected = try keys.app.sign(message)
         let results = ResultBox(count: 16)
         let key = keys.app
@@ -313,13 +219,12 @@ struct TestKeyPairs: Sendable {
 }
 
 /// Collects per-thread outcomes for the concurrency test.
-final class ResultBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var values: [Bool]
+final class ResultBox: Sendable {
+    private let values: Mutex<[Bool]>
 
-    init(count: Int) { values = Array(repeating: false, count: count) }
+    init(count: Int) { values = Mutex(Array(repeating: false, count: count)) }
 
-    func set(_ i: Int, _ value: Bool) { lock.withLock { values[i] = value } }
+    func set(_ i: Int, _ value: Bool) { values.withLock { $0[i] = value } }
 
-    var all: Bool { lock.withLock { values.allSatisfy { $0 } } }
+    var all: Bool { values.withLock { $0.allSatisfy { $0 } } }
 }

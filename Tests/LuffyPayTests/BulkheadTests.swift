@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import LuffyCore
 @testable import FastCGI
@@ -54,6 +55,34 @@ import Testing
         #expect(bulkhead.inFlight == 0)
     }
 
+    /// Threads racing for the permits in a tight loop (the counts are atomics, no lock): never more
+    /// holders than permits, every attempt either run or refused, and every refusal counted.
+    @Test func racingThreadsNeverHoldMoreThanThePermits() throws {
+        let bulkhead = Bulkhead(capacity: 2)
+        let holders = Atomic<Int>(0)
+        let most = Atomic<Int>(0)
+        let ran = Atomic<Int>(0)
+        let refused = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            for _ in 0..<20_000 {
+                do {
+                    try bulkhead.run {
+                        most.max(holders.wrappingAdd(1, ordering: .relaxed).newValue, ordering: .relaxed)
+                        holders.wrappingSubtract(1, ordering: .relaxed)
+                    }
+                    ran.wrappingAdd(1, ordering: .relaxed)
+                } catch {
+                    refused.wrappingAdd(1, ordering: .relaxed)
+                }
+            }
+        }
+        #expect((1...2).contains(most.load(ordering: .relaxed)))
+        #expect(ran.load(ordering: .relaxed) + refused.load(ordering: .relaxed) == 80_000)
+        #expect(bulkhead.inFlight == 0)
+        let refusal = try bulkhead.run { try bulkhead.run { #expect(throws: Bulkhead.Full.self) { try bulkhead.run { 0 } } } }
+        #expect(refusal?.refusals == refused.load(ordering: .relaxed) + 1)
+    }
+
     @Test func concurrencySettingDefaultsToAQuarterOfTheThreadsAndLeavesWorkersFree() throws {
         #expect(try Settings(values: [:]).gatewayConcurrency == 2)
         #expect(try Settings(values: ["LUFFY_THREADS": "16"]).gatewayConcurrency == 4)
@@ -77,19 +106,12 @@ import Testing
 }
 
 /// What the racing threads got (true: ran, false: refused).
-private final class Outcomes: @unchecked Sendable {
-    private let lock = NSLock()
-    private var values: [Bool] = []
+private final class Outcomes: Sendable {
+    private let values = Mutex<[Bool]>([])
 
-    func add(_ value: Bool) {
-        lock.lock(); defer { lock.unlock() }
-        values.append(value)
-    }
+    func add(_ value: Bool) { values.withLock { $0.append(value) } }
 
-    var all: [Bool] {
-        lock.lock(); defer { lock.unlock() }
-        return values
-    }
+    var all: [Bool] { values.withLock { $0 } }
 
     var count: Int { all.count }
 }
