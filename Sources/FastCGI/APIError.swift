@@ -35,10 +35,4 @@ extension HTTPResponseError where Self == APIError {
     }
     public static var databaseUnavailable: APIError { APIError(503, "database_unavailable", "数据库暂时不可用,请稍后重试") }
     public static var internalError: APIError { APIError(500, "internal_error", "服务器内部错误,请稍后重试") }
-
-    /// Gateway-bound work beyond its share of the workers (README "Faults": gateway slow): nothing was
-    /// done, try again after `retryAfter` seconds.
-    public static func gatewayBusy(retryAfter: Int) -> APIError {
-        APIError(503, "gateway_busy", "支付宝通道繁忙,请稍后重试", headers: [("Retry-After", String(retryAfter))])
-    }
 }

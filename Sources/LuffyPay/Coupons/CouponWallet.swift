@@ -28,12 +28,12 @@ struct UserCoupon {
     }
 
     /// The refusal `POST /orders` gives for a coupon in this state, nil when usable.
-    var refusal: APIError? {
+    var refusal: CouponRefusal? {
         switch state {
         case .usable: return nil
-        case .used, .bound: return OrderError.couponUsed
-        case .notStarted: return OrderError.couponNotStarted
-        case .expired: return OrderError.couponExpired
+        case .used, .bound: return .used
+        case .notStarted: return .notStarted
+        case .expired: return .expired
         }
     }
 

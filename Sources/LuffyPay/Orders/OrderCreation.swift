@@ -61,7 +61,7 @@ struct OrderCreation {
             // The balance can never go negative, whatever runs concurrently: the condition decides.
             let debit = try db.execute("UPDATE ly_users SET credit = credit - ? WHERE id = ? AND credit >= ?",
                                        [.int(order.credit), .int(user.id), .int(order.credit)])
-            if debit.affectedRows != 1 { throw OrderError.creditInsufficient }
+            if debit.affectedRows != 1 { throw PricingError.creditInsufficient }
         }
         var status = OrderStatus.unpaid
         if quote.realPrice == .zero {
@@ -100,10 +100,10 @@ struct OrderCreation {
         let locked = try db.query("SELECT id FROM ly_coupon_log WHERE id = ? AND user_id = ? AND is_deleted = 0 FOR UPDATE",
                                   [.int(logID), .int(user.id)])
         guard !locked.isEmpty, let coupon = try CouponWallet.coupons(userID: user.id, logID: logID, db: db).first else {
-            throw OrderError.couponNotFound
+            throw CouponRefusal.notFound
         }
         if let refusal = coupon.refusal { throw refusal }
-        guard let discount = Pricing.couponDiscount(coupon.terms, courses: courses) else { throw OrderError.couponNotApplicable }
+        guard let discount = Pricing.couponDiscount(coupon.terms, courses: courses) else { throw CouponRefusal.notApplicable }
         return discount.amount
     }
 
