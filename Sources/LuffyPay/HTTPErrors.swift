@@ -2,7 +2,8 @@ import LuffyCore
 public import FastCGI
 /// What the client is told for each domain error: status, `code`, `errmsg` and extra fields, one
 /// table per error type (README, "HTTP API"). The codes and messages are the API's contract: the
-/// shop's front end and the integration tests read them.
+/// shop's front end and the integration tests read them. `InvariantViolation` has no entry: it is
+/// answered 500 `internal_error` like any error without one.
 
 extension OrderError: HTTPResponseError {
     public var answer: APIError {

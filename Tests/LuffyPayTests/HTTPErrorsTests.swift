@@ -67,4 +67,12 @@ import Testing
             #expect(Self.wire(.error(error)) == expected, "\(error)")
         }
     }
+
+    /// A broken invariant is not an answer of its own: the edge answers it 500 `internal_error` and
+    /// logs it, as any error without an entry.
+    @Test func anInvariantViolationHasNoAnswerOfItsOwn() {
+        let error: any Error = InvariantViolation.orderVanished(orderID: 17)
+        #expect(!(error is any HTTPResponseError))
+        #expect(String(describing: error) == "invariant violated: order 17 vanished")
+    }
 }

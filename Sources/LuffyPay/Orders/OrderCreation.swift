@@ -110,7 +110,7 @@ struct OrderCreation {
     private func insertOrder(_ quote: OrderQuote, _ order: OrderRequest) throws -> (id: Int64, number: String) {
         // Order number: YYYYMMDD + %08d user id + %08d from the database sequence.
         guard let numbering = try db.query("SELECT DATE_FORMAT(NOW(), '%Y%m%d'), NEXT VALUE FOR ly_order_number_seq").first else {
-            throw DatabaseError.unexpected("no order number")
+            throw InvariantViolation.orderNumberNotIssued
         }
         let orderNumber = try numbering.string(0) + zeroPadded(user.id) + zeroPadded(try numbering.int(1))
         let orderID = Int64(try db.execute("""
@@ -165,7 +165,7 @@ struct OrderCreation {
     func replay(key: String, fingerprint: String) throws -> Response {
         guard let row = try db.query("SELECT request_hash, status_code, response_body FROM ly_idempotency_key WHERE user_id = ? AND idem_key = ?",
                                      [.int(user.id), .text(key)]).first else {
-            throw DatabaseError.unexpected("idempotency key vanished")
+            throw InvariantViolation.idempotencyKeyVanished
         }
         guard try row.string(0) == fingerprint else { throw OrderError.idempotencyKeyReused }
         var response = Response(status: Int(try row.int(1)), headers: [("Content-Type", "application/json; charset=utf-8")],
