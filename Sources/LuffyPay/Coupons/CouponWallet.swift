@@ -1,5 +1,4 @@
 import LuffyCore
-import FastCGI
 import MariaDB
 /// A user's coupon (`ly_coupon_log` row) with its coupon's terms and where it stands now.
 struct UserCoupon {

@@ -1,4 +1,3 @@
-import LuffyCore
 /// Why an order request is refused or an order cannot be found or cancelled (README,
 /// "POST /orders" and "PUT /orders/<id>"). What the client is told is in HTTPErrors.swift.
 public enum OrderError: Error, Equatable, Sendable {

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import LuffyCore
-import FastCGI
 public import MariaDB
 
 public struct AuthenticatedUser: Sendable, Equatable {
