@@ -18,11 +18,13 @@ public struct Response: Sendable {
         Response(status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: Array(text.utf8))
     }
 
-    public static func error(_ error: APIError) -> Response {
-        var fields: [(String, JSON)] = [("errmsg", .string(error.message)), ("code", .string(error.code))]
-        fields.append(contentsOf: error.details)
-        var response = Response.json(.object(fields), status: error.status)
-        response.headers += error.headers
+    /// The answer to an error: `{"errmsg", "code", …its extra fields}` with its status and headers.
+    public static func error(_ error: some HTTPResponseError) -> Response {
+        let answer = error.answer
+        var fields: [(String, JSON)] = [("errmsg", .string(answer.message)), ("code", .string(answer.code))]
+        fields.append(contentsOf: answer.details)
+        var response = Response.json(.object(fields), status: answer.status)
+        response.headers += answer.headers
         return response
     }
 

@@ -49,7 +49,7 @@ public struct Application: Sendable {
             context.db.beginUnitOfWork()
             do {
                 return try handler(request, context)
-            } catch let error as APIError {
+            } catch let error as any HTTPResponseError {
                 return .error(error)
             } catch let error as DatabaseError where error.isConnectionFailure {
                 if attempt == 1 && !context.db.mayHaveWritten { continue }

@@ -97,7 +97,7 @@ import Testing
     }
 
     @Test func gatewayBusyIsA503WithRetryAfter() {
-        let response = Response.error(.gatewayBusy(retryAfter: 5))
+        let response = Response.error(PaymentError.gatewayBusy(retryAfter: 5))
         #expect(response.status == 503)
         #expect(response.headers.contains { $0 == ("Retry-After", "5") })
         let body = String(decoding: response.body, as: UTF8.self)

@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func courseIDListsAreSplitAfterACommaWithACombiningMark() throws {
-        #expect { try CourseCatalog.parseIDList("1,\(mark)3") } throws: { ($0 as? APIError)?.code == "invalid_body" }
+        #expect(throws: OrderError.invalidBody) { try CourseCatalog.parseIDList("1,\(mark)3") }
         #expect(try CourseCatalog.parseIDList("1, 3") == [1, 3])
     }
 

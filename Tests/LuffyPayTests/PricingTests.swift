@@ -118,9 +118,9 @@ import Testing
     @Test func checksEachCap() throws {
         try Pricing.checkCredit(300, courses: [a, b], balance: 500, ratio: 10)
         try Pricing.checkCredit(0, courses: [a], balance: 0, ratio: 10)
-        #expect { try Pricing.checkCredit(600, courses: [a, b], balance: 500, ratio: 10) } throws: { ($0 as? APIError)?.code == "credit_insufficient" }
-        #expect { try Pricing.checkCredit(301, courses: [a, b], balance: 500, ratio: 10) } throws: { ($0 as? APIError)?.code == "credit_over_limit" }
-        #expect { try Pricing.checkCredit(51, courses: [cheap], balance: 500, ratio: 10) } throws: { ($0 as? APIError)?.code == "credit_over_limit" }
+        #expect(throws: PricingError.creditInsufficient) { try Pricing.checkCredit(600, courses: [a, b], balance: 500, ratio: 10) }
+        #expect(throws: PricingError.creditOverLimit) { try Pricing.checkCredit(301, courses: [a, b], balance: 500, ratio: 10) }
+        #expect(throws: PricingError.creditOverLimit) { try Pricing.checkCredit(51, courses: [cheap], balance: 500, ratio: 10) }
     }
 
     @Test func quoteNeverGoesNegative() {
@@ -133,9 +133,11 @@ import Testing
 
 @Suite struct OrderRequestTests {
     func parse(_ text: String) throws -> OrderRequest { try OrderRequest.parse(Array(text.utf8)) }
-    func code(_ text: String) -> String? {
-        do { _ = try parse(text); return nil } catch { return (error as? APIError)?.code }
+    /// What the body is refused with, as a domain error (nil: accepted).
+    func refusal(_ text: String) -> (any Error)? {
+        do { _ = try parse(text); return nil } catch { return error }
     }
+    func refused(_ text: String, _ expected: OrderError) -> Bool { refusal(text) as? OrderError == expected }
 
     @Test func parsesAFullBody() throws {
         let r = try parse(#"{"course_ids":[1,2],"pay_type":0,"user_coupon_id":-1,"credit":10,"expected_real_price":1579.00}"#)
@@ -143,23 +145,26 @@ import Testing
         #expect(try parse(#"{"course_ids":[3]}"#) == OrderRequest(courseIDs: [3], payType: 0, userCouponID: nil, credit: 0, expectedRealPrice: nil))
     }
 
-    @Test func codes() {
-        #expect(code("not json") == "invalid_body")
-        #expect(code("[1,2]") == "invalid_body")
-        #expect(code("{}") == "courses_required")
-        #expect(code(#"{"course_ids":[]}"#) == "courses_required")
-        #expect(code(#"{"course_ids":"1,2"}"#) == "invalid_body")
-        #expect(code(#"{"course_ids":[1,"2"]}"#) == "invalid_body")
-        #expect(code(#"{"course_ids":[1.5]}"#) == "invalid_body")
-        #expect(code(#"{"course_ids":[1,1]}"#) == "duplicate_courses")
-        #expect(code(#"{"course_ids":[\#((1...51).map(String.init).joined(separator: ","))]}"#) == "too_many_courses")
-        #expect(code(#"{"course_ids":[1],"pay_type":1}"#) == "pay_type_unsupported")
-        #expect(code(#"{"course_ids":[1],"pay_type":"0"}"#) == "invalid_body")
-        #expect(code(#"{"course_ids":[1],"user_coupon_id":5,"credit":10}"#) == "coupon_and_credit_exclusive")
-        #expect(code(#"{"course_ids":[1],"user_coupon_id":0}"#) == "coupon_not_found")
-        #expect(code(#"{"course_ids":[1],"credit":-1}"#) == "credit_invalid")
-        #expect(code(#"{"course_ids":[1],"credit":"10"}"#) == "credit_invalid")
-        #expect(code(#"{"course_ids":[1],"expected_real_price":1.234}"#) == "invalid_body")
+    @Test func refusals() {
+        #expect(refused("not json", .invalidBody))
+        #expect(refused("[1,2]", .invalidBody))
+        #expect(refused("{}", .coursesRequired))
+        #expect(refused(#"{"course_ids":[]}"#, .coursesRequired))
+        #expect(refused(#"{"course_ids":"1,2"}"#, .invalidBody))
+        #expect(refused(#"{"course_ids":[1,"2"]}"#, .invalidBody))
+        #expect(refused(#"{"course_ids":[1.5]}"#, .invalidBody))
+        #expect(refused(#"{"course_ids":[1,1]}"#, .duplicateCourses))
+        #expect(refused(#"{"course_ids":[\#((1...51).map(String.init).joined(separator: ","))]}"#, .tooManyCourses))
+        #expect(refused(#"{"course_ids":[1],"pay_type":1}"#, .payTypeUnsupported))
+        #expect(refused(#"{"course_ids":[1],"pay_type":"0"}"#, .invalidBody))
+        #expect(refused(#"{"course_ids":[1],"user_coupon_id":5,"credit":10}"#, .couponAndCreditExclusive))
+        #expect(refusal(#"{"course_ids":[1],"user_coupon_id":0}"#) as? CouponRefusal == .notFound)
+        #expect(refused(#"{"course_ids":[1],"credit":-1}"#, .creditInvalid))
+        #expect(refused(#"{"course_ids":[1],"credit":"10"}"#, .creditInvalid))
+        #expect(refused(#"{"course_ids":[1],"expected_real_price":1.234}"#, .invalidBody))
+        // Beyond the JSON caps: the transport's answer, not the order's.
+        let members = (0...256).map { #""k\#($0)":0"# }.joined(separator: ",")
+        #expect((refusal("{\(members)}") as? APIError)?.code == "too_many_members")
     }
 
     @Test func fingerprintIgnoresFormattingButNotMeaning() throws {

@@ -9,9 +9,9 @@ import FastCGI
         #expect(try parse("") == OrderListQuery(page: 1, size: 5, status: nil))
         #expect(try parse("page=2&size=20&status=3") == OrderListQuery(page: 2, size: 20, status: .timedOut))
         #expect(try parse("status=-1") == OrderListQuery(page: 1, size: 5, status: nil))
-        for (q, code) in [("page=0", "invalid_page"), ("page=abc", "invalid_page"), ("size=1000", "invalid_size"),
-                          ("size=0", "invalid_size"), ("status=abc", "invalid_status"), ("status=4", "invalid_status")] {
-            #expect { try parse(q) } throws: { ($0 as? APIError)?.code == code }
+        for (q, refusal) in [("page=0", OrderListError.invalidPage), ("page=abc", .invalidPage), ("size=1000", .invalidSize),
+                             ("size=0", .invalidSize), ("status=abc", .invalidStatus), ("status=4", .invalidStatus)] {
+            #expect(throws: refusal) { try parse(q) }
         }
     }
 

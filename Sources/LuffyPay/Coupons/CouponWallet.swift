@@ -1,5 +1,4 @@
 import LuffyCore
-import FastCGI
 import MariaDB
 /// A user's coupon (`ly_coupon_log` row) with its coupon's terms and where it stands now.
 struct UserCoupon {
@@ -28,12 +27,12 @@ struct UserCoupon {
     }
 
     /// The refusal `POST /orders` gives for a coupon in this state, nil when usable.
-    var refusal: APIError? {
+    var refusal: CouponRefusal? {
         switch state {
         case .usable: return nil
-        case .used, .bound: return OrderError.couponUsed
-        case .notStarted: return OrderError.couponNotStarted
-        case .expired: return OrderError.couponExpired
+        case .used, .bound: return .used
+        case .notStarted: return .notStarted
+        case .expired: return .expired
         }
     }
 

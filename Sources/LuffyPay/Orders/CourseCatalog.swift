@@ -22,9 +22,9 @@ enum CourseCatalog {
             WHERE c.is_deleted = 0 AND c.is_show = 1 AND c.price IS NOT NULL
             """, [.int(userID), list])
         let found = Set(try courseRows.map { try $0.int(0) })
-        if found.count != ids.count { throw OrderError.courseNotFound(ids.filter { !found.contains($0) }) }
+        if found.count != ids.count { throw OrderError.courseNotFound(courseIDs: ids.filter { !found.contains($0) }) }
         let owned = Set(try courseRows.filter { try $0.bool(7) }.map { try $0.int(0) })
-        if !owned.isEmpty { throw OrderError.courseAlreadyPurchased(ids.filter(owned.contains)) }
+        if !owned.isEmpty { throw OrderError.courseAlreadyPurchased(courseIDs: ids.filter(owned.contains)) }
 
         // No ORDER BY in these statements: on the shop's small tables MariaDB answers it with a
         // temporary table and a filesort that cost more than the query; Swift sorts instead.

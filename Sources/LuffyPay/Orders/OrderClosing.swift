@@ -30,7 +30,8 @@ public enum OrderClosing {
             if order.payLinkIssued {
                 let confirmation = PaymentConfirmation(gateway: context.gateway, db: db, log: context.log)
                 if let outcome = try confirmation.closeTrade(order, source: .cancel) {
-                    throw outcome == .settled || outcome == .alreadyPaid ? PaymentError.orderPaid : OrderError.orderNotCancellable
+                    if outcome == .settled || outcome == .alreadyPaid { throw PaymentError.orderPaid }
+                    throw OrderError.orderNotCancellable
                 }
             }
             let cancelled = try db.transaction { () -> Bool in

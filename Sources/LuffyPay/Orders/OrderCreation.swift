@@ -61,7 +61,7 @@ struct OrderCreation {
             // The balance can never go negative, whatever runs concurrently: the condition decides.
             let debit = try db.execute("UPDATE ly_users SET credit = credit - ? WHERE id = ? AND credit >= ?",
                                        [.int(order.credit), .int(user.id), .int(order.credit)])
-            if debit.affectedRows != 1 { throw OrderError.creditInsufficient }
+            if debit.affectedRows != 1 { throw PricingError.creditInsufficient }
         }
         var status = OrderStatus.unpaid
         if quote.realPrice == .zero {
@@ -100,17 +100,17 @@ struct OrderCreation {
         let locked = try db.query("SELECT id FROM ly_coupon_log WHERE id = ? AND user_id = ? AND is_deleted = 0 FOR UPDATE",
                                   [.int(logID), .int(user.id)])
         guard !locked.isEmpty, let coupon = try CouponWallet.coupons(userID: user.id, logID: logID, db: db).first else {
-            throw OrderError.couponNotFound
+            throw CouponRefusal.notFound
         }
         if let refusal = coupon.refusal { throw refusal }
-        guard let discount = Pricing.couponDiscount(coupon.terms, courses: courses) else { throw OrderError.couponNotApplicable }
+        guard let discount = Pricing.couponDiscount(coupon.terms, courses: courses) else { throw CouponRefusal.notApplicable }
         return discount.amount
     }
 
     private func insertOrder(_ quote: OrderQuote, _ order: OrderRequest) throws -> (id: Int64, number: String) {
         // Order number: YYYYMMDD + %08d user id + %08d from the database sequence.
         guard let numbering = try db.query("SELECT DATE_FORMAT(NOW(), '%Y%m%d'), NEXT VALUE FOR ly_order_number_seq").first else {
-            throw DatabaseError.unexpected("no order number")
+            throw InvariantViolation.orderNumberNotIssued
         }
         let orderNumber = try numbering.string(0) + zeroPadded(user.id) + zeroPadded(try numbering.int(1))
         let orderID = Int64(try db.execute("""
@@ -165,7 +165,7 @@ struct OrderCreation {
     func replay(key: String, fingerprint: String) throws -> Response {
         guard let row = try db.query("SELECT request_hash, status_code, response_body FROM ly_idempotency_key WHERE user_id = ? AND idem_key = ?",
                                      [.int(user.id), .text(key)]).first else {
-            throw DatabaseError.unexpected("idempotency key vanished")
+            throw InvariantViolation.idempotencyKeyVanished
         }
         guard try row.string(0) == fingerprint else { throw OrderError.idempotencyKeyReused }
         var response = Response(status: Int(try row.int(1)), headers: [("Content-Type", "application/json; charset=utf-8")],

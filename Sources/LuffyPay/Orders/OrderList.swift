@@ -23,19 +23,19 @@ public struct OrderListQuery: Sendable, Equatable {
         var query = OrderListQuery(page: 1, size: defaultSize, status: nil)
         if let raw = request.queryValue("page") {
             guard let page = Int(raw), page >= 1, page <= 1_000_000 else {
-                throw APIError(400, "invalid_page", "页码必须是大于0的整数")
+                throw OrderListError.invalidPage
             }
             query.page = page
         }
         if let raw = request.queryValue("size") {
             guard let size = Int(raw), (1...maxSize).contains(size) else {
-                throw APIError(400, "invalid_size", "每页数量必须是1到\(maxSize)之间的整数")
+                throw OrderListError.invalidSize
             }
             query.size = size
         }
         if let raw = request.queryValue("status") {
             guard let value = Int64(raw), value == -1 || OrderStatus(rawValue: value) != nil else {
-                throw APIError(400, "invalid_status", "订单状态必须是-1到3之间的整数")
+                throw OrderListError.invalidStatus
             }
             query.status = OrderStatus(rawValue: value)
         }
@@ -59,7 +59,7 @@ struct OrderListHandler {
         }
         let count = try db.query("SELECT COUNT(*) FROM ly_order o WHERE \(filter)", params).first?.int(0) ?? 0
         if query.offset > 0 && Int64(query.offset) >= count {
-            throw APIError(400, "page_out_of_range", "页码超出范围")
+            throw OrderListError.pageOutOfRange
         }
 
         // The page of orders with their coupon, then the courses of those orders: three statements

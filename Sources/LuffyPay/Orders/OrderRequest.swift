@@ -44,7 +44,7 @@ public struct OrderRequest: Sendable, Equatable {
         if let value = json["user_coupon_id"], value != .null {
             guard let number = value.intValue else { throw OrderError.invalidBody }
             if number != -1 {
-                guard number > 0 else { throw OrderError.couponNotFound }
+                guard number > 0 else { throw CouponRefusal.notFound }
                 couponID = number
             }
         }

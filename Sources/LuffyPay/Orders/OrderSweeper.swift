@@ -36,9 +36,9 @@ public struct OrderSweeper: Sendable {
         for order in orders {
             do {
                 if try confirmation.closeTrade(order, source: .sweeper) != nil { continue }
-            } catch let error as APIError {
+            } catch let error as PaymentError {
                 // Gateway down, or its answer is not one to act on: leave the order for the next pass.
-                log.warning("order left for the next pass", ("order_number", order.number), ("reason", error.code))
+                log.warning("order left for the next pass", ("order_number", order.number), ("reason", error.answer.code))
                 continue
             }
             closed += try db.transaction { () -> Int in

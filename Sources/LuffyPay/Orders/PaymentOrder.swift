@@ -53,18 +53,6 @@ struct PaymentOrder {
     }
 }
 
-enum PaymentError {
-    static let gatewayUnavailable = APIError(502, "gateway_unavailable", "暂时无法连接支付宝,请稍后重试")
-    static let orderPaid = APIError(400, "order_paid", "当前订单已支付")
-    static let orderCancelled = APIError(400, "order_cancelled", "当前订单已取消")
-    static let orderExpired = APIError(400, "order_expired", "当前订单已超时")
-    static let orderClosed = APIError(400, "order_closed", "订单已取消或已超时")
-    static let orderUnpaid = APIError(400, "order_unpaid", "当前订单未支付")
-    static let paymentPending = APIError(409, "payment_pending", "支付结果确认中,请稍后刷新")
-    static let invalidSignature = APIError(400, "invalid_signature", "支付宝返回参数验证失败")
-    static let amountMismatch = APIError(400, "amount_mismatch", "支付金额与订单金额不一致")
-}
-
 /// Asks the gateway about an order and settles it (or records the refund) when it is paid.
 struct PaymentConfirmation {
     let gateway: AlipayGateway
@@ -94,16 +82,16 @@ struct PaymentConfirmation {
         return try confirm(order, source: source)
     }
 
-    /// A gateway call whose failure the client sees as 502 `gateway_unavailable` (details logged),
-    /// or 503 `gateway_busy` when the bulkhead refused it (one warning line per refusal, with the
-    /// count since start).
+    /// A gateway call whose failure is `PaymentError.gatewayUnavailable` (details logged), or
+    /// `gatewayBusy` when the bulkhead refused it (one warning line per refusal, with the count
+    /// since start).
     private func ask<T>(_ what: String, _ order: PaymentOrder, _ call: () throws -> T) throws -> T {
         do {
             return try call()
         } catch let AlipayGateway.GatewayError.busy(full, retryAfter) {
             log.warning("gateway busy: refused", ("call", what), ("order_number", order.number),
                         ("permits", String(full.capacity)), ("refused_total", String(full.refusals)))
-            throw APIError.gatewayBusy(retryAfter: retryAfter)
+            throw PaymentError.gatewayBusy(retryAfter: retryAfter)
         } catch {
             log.warning("gateway \(what) failed", ("order_number", order.number), ("error", String(describing: error)))
             throw PaymentError.gatewayUnavailable

@@ -198,13 +198,21 @@ public enum Pricing {
 
     /// Checks a requested credit (no more than the balance, the courses' caps and the order's
     /// worth), in the order the buyer can fix them.
-    public static func checkCredit(_ credit: Int64, courses: [CourseOffer], balance: Int64, ratio: Int64) throws {
+    public static func checkCredit(_ credit: Int64, courses: [CourseOffer], balance: Int64, ratio: Int64) throws(PricingError) {
         guard credit > 0 else { return }
-        if credit > balance { throw OrderError.creditInsufficient }
+        if credit > balance { throw .creditInsufficient }
         let courseCap = courses.reduce(Int64(0)) { $0 + max(0, $1.credit) }
         let total = courses.reduce(Fen.zero) { $0 + $1.realPrice }
-        if credit > courseCap || creditValue(credit, ratio: ratio) > total { throw OrderError.creditOverLimit }
+        if credit > courseCap || creditValue(credit, ratio: ratio) > total { throw .creditOverLimit }
     }
+}
+
+/// Why the price rules refuse a request; what the client is told is in HTTPErrors.swift.
+public enum PricingError: Error, Equatable, Sendable {
+    /// More credit than the buyer's balance.
+    case creditInsufficient
+    /// More credit than the courses accept or than the order is worth.
+    case creditOverLimit
 }
 
 extension Pricing.Factor {

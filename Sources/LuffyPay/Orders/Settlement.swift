@@ -24,7 +24,7 @@ public enum Settlement {
         guard let order = try db.query("""
             SELECT user_id, order_status, credit, order_number, trade_no, real_price FROM ly_order WHERE id = ? FOR UPDATE
             """, [.int(orderID)]).first else {
-            throw DatabaseError.unexpected("order \(orderID) vanished")
+            throw InvariantViolation.orderVanished(orderID: orderID)
         }
         let userID = try order.int(0)
         let status = OrderStatus(rawValue: try order.int(1)) ?? .cancelled
@@ -52,7 +52,7 @@ public enum Settlement {
         let realPrice = try order.fen(5)
         if (amount ?? .zero) != realPrice {
             guard tradeNo != nil else {
-                throw DatabaseError.unexpected("order \(orderNumber) costs \(realPrice): it cannot be settled without a payment")
+                throw InvariantViolation.settledWithoutPayment(orderNumber: orderNumber, realPrice: realPrice)
             }
             return try refund("amount_mismatch")
         }
@@ -101,7 +101,7 @@ public enum Settlement {
         // A free order paid nothing, so there is nothing to give back.
         guard !owned.isEmpty, let tradeNo else { return }
         guard let shares = Pricing.paidShares(paid, prices: lines.map(\.realPrice)) else {
-            throw DatabaseError.unexpected("order \(orderNumber): real_price \(paid) is not within its courses' total")
+            throw InvariantViolation.paidOutsideCourseTotal(orderNumber: orderNumber, realPrice: paid)
         }
         for (line, share) in zip(lines, shares) where owned.contains(line.courseID) {
             try recordRefund(orderID: orderID, orderNumber: orderNumber, tradeNo: tradeNo, courseID: line.courseID,

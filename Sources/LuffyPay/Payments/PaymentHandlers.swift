@@ -14,7 +14,7 @@ enum PaymentHandlers {
             JOIN ly_user_course uc ON uc.user_id = ? AND uc.course_id = oc.course_id AND uc.is_deleted = 0
             WHERE oc.order_id = ?
             """, [.int(order.userID), .int(order.id)])
-        if !owned.isEmpty { throw OrderError.courseAlreadyPurchased(try owned.map { try $0.int(0) }.sorted()) }
+        if !owned.isEmpty { throw OrderError.courseAlreadyPurchased(courseIDs: try owned.map { try $0.int(0) }.sorted()) }
         if !order.payLinkIssued {
             // From now on cancel and the sweeper must ask the gateway before closing the order.
             // Recorded only while the order is unpaid (the row lock orders this against a cancel or
@@ -25,7 +25,7 @@ enum PaymentHandlers {
             if marked.affectedRows != 1 {
                 let now = try PaymentOrder.find(id: order.id, userID: order.userID, timeout: context.settings.orderTimeout,
                                                 db: context.db)
-                throw payLinkRefusal(now?.status ?? .cancelled, expired: true) ?? PaymentError.orderExpired
+                throw payLinkRefusal(now?.status ?? .cancelled, expired: true) ?? .orderExpired
             }
         }
         let link = try context.gateway.pagePayLink(orderNumber: order.number, amount: order.realPrice, subject: order.subject,
@@ -35,12 +35,12 @@ enum PaymentHandlers {
     }
 
     /// Why no pay link can be given for an order in this state (nil: it can).
-    private static func payLinkRefusal(_ status: OrderStatus, expired: Bool) -> APIError? {
+    private static func payLinkRefusal(_ status: OrderStatus, expired: Bool) -> PaymentError? {
         switch status {
-        case .paid: return PaymentError.orderPaid
-        case .cancelled: return PaymentError.orderCancelled
-        case .timedOut: return PaymentError.orderExpired
-        case .unpaid: return expired ? PaymentError.orderExpired : nil
+        case .paid: return .orderPaid
+        case .cancelled: return .orderCancelled
+        case .timedOut: return .orderExpired
+        case .unpaid: return expired ? .orderExpired : nil
         }
     }
 

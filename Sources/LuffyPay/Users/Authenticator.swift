@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import LuffyCore
-import FastCGI
 public import MariaDB
 
 public struct AuthenticatedUser: Sendable, Equatable {
@@ -21,11 +20,15 @@ public struct Authenticator: Sendable {
     public init(secret: String) { jwt = JWT(secret: secret) }
 
     public func authenticate(_ header: String?, db: Database) throws -> AuthenticatedUser {
-        guard let token = Authenticator.token(from: header),
-              let claims = try? jwt.verify(token, now: Int64(time(nil)))
-        else { throw APIError.unauthorized }
+        guard let token = Authenticator.token(from: header) else { throw AuthenticationError.missingToken }
+        let claims: JWTClaims
+        do {
+            claims = try jwt.verify(token, now: Int64(time(nil)))
+        } catch let reason as JWTError {
+            throw AuthenticationError.invalidToken(reason)
+        }
         let rows = try db.query("SELECT id, username, credit FROM ly_users WHERE id = ? AND is_active = 1", [.int(claims.userID)])
-        guard let row = rows.first else { throw APIError.unauthorized }
+        guard let row = rows.first else { throw AuthenticationError.inactiveUser(id: claims.userID) }
         return AuthenticatedUser(id: try row.int(0), username: try row.string(1), credit: try row.int(2))
     }
 
