@@ -28,11 +28,11 @@ public final class HTTPClient: @unchecked Sendable {
 
     private let session: URLSession
 
-    /// `timeout`: seconds for the whole exchange (connect, send, answer).
-    public init(timeout: Double) {
+    /// `timeout`: for the whole exchange (connect, send, answer).
+    public init(timeout: Duration) {
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout
+        configuration.timeoutIntervalForRequest = timeout.seconds
+        configuration.timeoutIntervalForResource = timeout.seconds
         configuration.httpMaximumConnectionsPerHost = 16
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         session = URLSession(configuration: configuration)
@@ -74,5 +74,5 @@ public final class HTTPClient: @unchecked Sendable {
 /// Carries the completion handler's result back to the waiting thread (the semaphore orders the
 /// write before the read).
 private final class ReplyBox: @unchecked Sendable {
-    var result: Result<HTTPClient.Reply, Error>?
+    var result: Result<HTTPClient.Reply, any Error>?
 }
