@@ -23,7 +23,7 @@ cd "$ROOT"
 
 STACK_SH=$ROOT/scripts/stack.sh
 VENV=$ROOT/.venv
-PY_PACKAGES=(pytest requests pymysql)
+PY_PACKAGES=(pytest requests pymysql prometheus_client)
 
 ensure_venv() {
     if [ ! -x "$VENV/bin/python" ]; then
@@ -32,7 +32,7 @@ ensure_venv() {
         python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || python=/usr/bin/python3
         "$python" -m venv "$VENV"
     fi
-    if ! "$VENV/bin/python" -c 'import pytest, requests, pymysql' >/dev/null 2>&1; then
+    if ! "$VENV/bin/python" -c 'import pytest, requests, pymysql, prometheus_client' >/dev/null 2>&1; then
         step "pip install ${PY_PACKAGES[*]}"
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
     fi
