@@ -38,11 +38,6 @@ enum ShopMetrics {
         Counter(label: "luffy_alipay_notifications_total", dimensions: [("outcome", "refused"), ("reason", reason)])
             .increment()
     }
-
-    /// Orders the sweeper closed for their timeout.
-    static func sweeperClosed(_ count: Int) {
-        Counter(label: "luffy_sweeper_closed_orders_total").increment(by: count)
-    }
 }
 
 extension PrometheusMetrics.Configuration {

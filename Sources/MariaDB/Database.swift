@@ -11,9 +11,13 @@ public final class Database {
     private var mysql: UnsafeMutablePointer<MYSQL>?
     private var statements: [String: PreparedStatement] = [:]
     private var transactionDepth = 0
-    /// Set by the first connection: every later one is a reconnect (README, "Metrics").
+    /// Set by the first connection: every later one is a reconnect (README, "Metrics"). The
+    /// counters are made with the connection, so every series shows from the start, at 0.
     private var hasConnected = false
     private let reconnects = Counter(label: "luffy_db_reconnects_total")
+    private let deadlockRetries = Counter(label: "luffy_db_deadlock_retries_total", dimensions: [("reason", "deadlock")])
+    private let lockWaitRetries = Counter(label: "luffy_db_deadlock_retries_total",
+                                          dimensions: [("reason", "lock_wait_timeout")])
 
     /// Statements executed since `beginUnitOfWork()`: the request log shows it, and tests use it
     /// to check that a page costs a fixed number of queries.
@@ -145,8 +149,7 @@ public final class Database {
             do {
                 return try runTransaction(body)
             } catch let error as DatabaseError where error.isRetryableConflict && attempt < 3 {
-                Counter(label: "luffy_db_deadlock_retries_total",
-                        dimensions: [("reason", error.code == 1213 ? "deadlock" : "lock_wait_timeout")]).increment()
+                (error.code == 1213 ? deadlockRetries : lockWaitRetries).increment()
                 continue
             }
         }

@@ -58,7 +58,7 @@ def test_metrics_parse_with_the_official_parser():
     for f in families.values():
         assert f.samples, f.name
         for s in f.samples:
-            assert isinstance(s.value, float), s
+            assert isinstance(s.value, (int, float)) and s.value >= 0, s
 
 
 def test_a_refused_notification_counts_its_reason():
