@@ -15,7 +15,7 @@ public protocol Service: Sendable {
     func run(until stop: StopSignal) throws
 }
 
-/// Owns the services of a process (README, "Running"): runs each on its own thread, takes the
+/// Owns the services of a process (README, "The executable"): runs each on its own thread, takes the
 /// signals in the main thread, and stops them all together.
 ///
 /// - SIGTERM or SIGINT: `stop` fires; the process waits for every service up to `stopDeadline`.
@@ -26,7 +26,7 @@ public protocol Service: Sendable {
 /// initializer blocks the signals, every thread inherits the mask, so only `run()`'s `sigwait`
 /// ever takes them.
 public final class ServiceRunner {
-    /// `run()`'s status when a service was still running at the stop deadline (README, "Running").
+    /// `run()`'s status when a service was still running at the stop deadline (README, "The executable").
     public static let exitDeadlinePassed: Int32 = 3
     /// `run()`'s status when a service failed.
     public static let exitServiceFailed: Int32 = 1

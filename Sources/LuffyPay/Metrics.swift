@@ -44,8 +44,6 @@ extension PrometheusMetrics.Configuration {
     /// `luffy-pay serve`'s exporter: the `# HELP` line of every metric (README, "Metrics").
     public static var luffyPay: Self {
         Self(help: [
-            "luffy_http_requests_total": "Requests answered, by route pattern, method and status class.",
-            "luffy_http_request_duration_seconds": "Time to answer a request, by route pattern and method.",
             "luffy_fastcgi_workers_busy": "FastCGI worker threads answering a request now.",
             "luffy_settlements_total": "Settlements committed, by outcome and by where the payment was learned of.",
             "luffy_alipay_notifications_total": "Alipay notifications, by outcome and refusal reason.",

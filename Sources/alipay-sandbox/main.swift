@@ -38,7 +38,7 @@ do {
     let settings = try SandboxSettings.load()
     let logSink = try LogfmtLogHandler.bootstrap(level: settings.logLevel, file: settings.logFile)
     let log = Logger(label: "alipay-sandbox")
-    // Before any thread exists: signals are taken by the runner only (README, "Running").
+    // Before any thread exists: signals are taken by the runner only (README, "The executable").
     let runner = ServiceRunner(log: log, onHangUp: logSink.reopen)
     let sandbox = try Sandbox(settings: settings, log: log)
     let options = FastCGIServer.Options(socketPath: settings.socketPath, threads: settings.threads, maxBody: 1 << 20)

@@ -41,7 +41,7 @@ do {
     DatabaseConfig.initializeLibrary()
     switch command {
     case "serve":
-        // Before any thread exists (README, "Running"): signals are taken by the runner only.
+        // Before any thread exists (README, "The executable"): signals are taken by the runner only.
         let runner = ServiceRunner(log: log, onHangUp: logSink.reopen)
         // Before any metric is made: every Counter, Timer, … records into it (README, "Metrics").
         let metrics = PrometheusMetrics(configuration: .luffyPay)
