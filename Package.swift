@@ -8,11 +8,19 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let metrics: Target.Dependency = .product(name: "CoreMetrics", package: "swift-metrics")
+
 let package = Package(
     name: "luffy-pay",
     products: [
         .executable(name: "luffy-pay", targets: ["luffy-pay"]),
         .executable(name: "alipay-sandbox", targets: ["alipay-sandbox"]),
+    ],
+    // Logging and metrics through the server ecosystem's APIs (README, "Logs" and "Metrics").
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
     ],
     targets: [
         // Thin C-interop modules: one per system library, each a module map and a shim header.
@@ -21,29 +29,31 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
 
         // Layers, each depending only on the ones below it (docs/ARCHITECTURE.md, "Modules").
-        .target(name: "LuffyCore", swiftSettings: strict),
-        .target(name: "FastCGI", dependencies: ["LuffyCore", "CFastCGI"], swiftSettings: strict),
-        .target(name: "MariaDB", dependencies: ["LuffyCore", "CMariaDB"], swiftSettings: strict),
-        .target(name: "Alipay", dependencies: ["LuffyCore", "COpenSSL"], swiftSettings: strict),
+        .target(name: "LuffyCore", dependencies: [logging, metrics], swiftSettings: strict),
+        .target(name: "FastCGI", dependencies: ["LuffyCore", "CFastCGI", logging, metrics], swiftSettings: strict),
+        .target(name: "MariaDB", dependencies: ["LuffyCore", "CMariaDB", logging, metrics], swiftSettings: strict),
+        .target(name: "Alipay", dependencies: ["LuffyCore", "COpenSSL", metrics], swiftSettings: strict),
         // The shop: users, orders, coupons, payments, audit and its routes.
-        .target(name: "LuffyPay", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay"], swiftSettings: strict),
+        .target(name: "LuffyPay", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", logging, metrics], swiftSettings: strict),
         // The local stand-in for Alipay's gateway (docs/SANDBOX.md): it knows nothing of the shop.
-        .target(name: "AlipaySandbox", dependencies: ["LuffyCore", "FastCGI", "Alipay"], swiftSettings: strict),
+        .target(name: "AlipaySandbox", dependencies: ["LuffyCore", "FastCGI", "Alipay", logging], swiftSettings: strict),
 
         // Executables only wire.
-        .executableTarget(name: "luffy-pay", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay"],
+        .executableTarget(name: "luffy-pay", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay", logging, metrics],
                           swiftSettings: strict),
-        .executableTarget(name: "alipay-sandbox", dependencies: ["LuffyCore", "FastCGI", "Alipay", "AlipaySandbox"],
+        .executableTarget(name: "alipay-sandbox", dependencies: ["LuffyCore", "FastCGI", "Alipay", "AlipaySandbox", logging],
                           swiftSettings: strict),
 
         // What several test targets share: the RSA test keys, request builders.
         .target(name: "LuffyTestSupport", dependencies: ["LuffyCore", "Alipay"], swiftSettings: strict),
 
-        .testTarget(name: "LuffyCoreTests", dependencies: ["LuffyCore"], swiftSettings: strict),
-        .testTarget(name: "FastCGITests", dependencies: ["LuffyCore", "FastCGI", "CFastCGI"], swiftSettings: strict),
+        .testTarget(name: "LuffyCoreTests", dependencies: ["LuffyCore", logging, metrics], swiftSettings: strict),
+        .testTarget(name: "FastCGITests", dependencies: ["LuffyCore", "FastCGI", "CFastCGI", logging], swiftSettings: strict),
         .testTarget(name: "AlipayTests", dependencies: ["LuffyCore", "Alipay", "COpenSSL", "LuffyTestSupport"],
                     swiftSettings: strict),
-        .testTarget(name: "LuffyPayTests", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay", "LuffyTestSupport"], swiftSettings: strict),
-        .testTarget(name: "AlipaySandboxTests", dependencies: ["LuffyCore", "FastCGI", "Alipay", "AlipaySandbox", "LuffyTestSupport"], swiftSettings: strict),
+        .testTarget(name: "LuffyPayTests", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay",
+                                                          "LuffyTestSupport", logging], swiftSettings: strict),
+        .testTarget(name: "AlipaySandboxTests", dependencies: ["LuffyCore", "FastCGI", "Alipay", "AlipaySandbox",
+                                                               "LuffyTestSupport", logging], swiftSettings: strict),
     ]
 )

@@ -4,7 +4,8 @@
 #   FUZZ_TARGETS="json jwt"  only these targets (default: every folder of Fuzz/ but Support)
 #   FUZZ_JOBS=2              targets run side by side (default 1; the make test smoke uses 2)
 #
-# Build: the LuffyPay sources once into an instrumented static library (-sanitize=fuzzer,address,
+# Build: the LuffyPay sources (and swift-log's and swift-metrics' modules they import) once into an
+# instrumented static library (-sanitize=fuzzer,address,
 # -enable-testing so targets reach internal API with @testable import), then each target against
 # it; both cached in .build-fuzz/ and rebuilt only when their sources change.
 # Run: the seeds of Fuzz/corpus/<target> (committed) plus the working corpus
@@ -52,14 +53,37 @@ digest() {
 }
 
 # The project's library modules, in dependency order (Package.swift), instrumented once and cached.
-LIB_MODULES=(LuffyCore FastCGI MariaDB Alipay LuffyPay)
+# First the package's dependencies that LuffyCore imports: swift-log's Logging and swift-metrics'
+# CoreMetrics, from the checkouts of `swift package resolve` (Package.resolved pins them).
+LIB_MODULES=(Logging CoreMetrics LuffyCore FastCGI MariaDB Alipay LuffyPay)
 # Linked dependents first, as a static link resolves symbols left to right.
 LIB_ARCHIVES=()
 for ((i = ${#LIB_MODULES[@]} - 1; i >= 0; i--)); do LIB_ARCHIVES+=("$OUT/lib/lib${LIB_MODULES[i]}.a"); done
 
+module_dir() {
+    case $1 in
+        Logging) echo .build/checkouts/swift-log/Sources/Logging ;;
+        CoreMetrics) echo .build/checkouts/swift-metrics/Sources/CoreMetrics ;;
+        *) echo "Sources/$1" ;;
+    esac
+}
+
+# Its package's name (for `package` declarations) and the upcoming features it is written for.
+module_flags() {
+    local feature features package=luffy_pay
+    case $1 in
+        Logging) package=swift_log; features=(ExistentialAny InternalImportsByDefault MemberImportVisibility) ;;
+        CoreMetrics) package=swift_metrics; features=(MemberImportVisibility) ;;
+        *) features=(ExistentialAny InternalImportsByDefault MemberImportVisibility) ;;
+    esac
+    printf '%s\n' -package-name "$package"
+    for feature in "${features[@]}"; do printf '%s\n' -enable-upcoming-feature "$feature"; done
+}
+
 build_library() {
-    local sources stamp module
-    mapfile -t sources < <(for module in "${LIB_MODULES[@]}"; do find "Sources/$module" -name '*.swift' | sort; done)
+    local sources stamp module flags
+    if [ ! -d .build/checkouts/swift-log ] || [ ! -d .build/checkouts/swift-metrics ]; then swift package resolve; fi
+    mapfile -t sources < <(for module in "${LIB_MODULES[@]}"; do find "$(module_dir "$module")" -name '*.swift' | sort; done)
     stamp=$(digest "${sources[@]}" Sources/C*/module.modulemap Sources/C*/shim.h)
     LIB_STAMP=$stamp
     [ -f "$OUT/lib/stamp" ] && [ "$(cat "$OUT/lib/stamp")" = "$stamp" ] && return 0
@@ -67,10 +91,9 @@ build_library() {
     rm -rf "${OUT:?}/lib"
     mkdir -p "$OUT/lib"
     for module in "${LIB_MODULES[@]}"; do
-        mapfile -t sources < <(find "Sources/$module" -name '*.swift' | sort)
-        swiftc -module-name "$module" "${SWIFT_FLAGS[@]}" -wmo -num-threads 2 -enable-testing \
-            -enable-upcoming-feature ExistentialAny -enable-upcoming-feature InternalImportsByDefault \
-            -enable-upcoming-feature MemberImportVisibility \
+        mapfile -t sources < <(find "$(module_dir "$module")" -name '*.swift' | sort)
+        mapfile -t flags < <(module_flags "$module")
+        swiftc -module-name "$module" "${SWIFT_FLAGS[@]}" -wmo -num-threads 2 -enable-testing "${flags[@]}" \
             -emit-module -emit-module-path "$OUT/lib/$module.swiftmodule" \
             -emit-library -static -o "$OUT/lib/lib$module.a" -I "$OUT/lib" \
             "${C_MODULES[@]}" "${PKG_FLAGS[@]}" "${sources[@]}"

@@ -401,14 +401,19 @@ fcgi_start() {
     fi
 }
 
-app_start() { fcgi_start app "luffy-pay serve" "$APP_SOCKET" 15 "$APP_BIN" serve; }
+# The log file is the app's own (LUFFY_LOG_FILE, reopened on SIGHUP: README, "Logs"); stderr goes
+# there too, for what is written before logging starts. Only `serve` gets it: the commands the
+# tests run (token, sweep, audit) keep logging to their stderr.
+app_start() { LUFFY_LOG_FILE="$LOG_DIR/app.log" fcgi_start app "luffy-pay serve" "$APP_SOCKET" 15 "$APP_BIN" serve; }
 app_stop() { svc_stop app TERM 15; }
 
 # ---------------------------------------------------------------- the Alipay sandbox
 # alipay-sandbox is a FastCGI app like luffy-pay (docs/SANDBOX.md): it listens on
 # run/sandbox.sock, nginx serves it on 127.0.0.1:$SANDBOX_PORT. Its trades live in memory: a
 # restart (also after a rebuild) forgets them.
-sandbox_start() { fcgi_start sandbox alipay-sandbox "$SANDBOX_SOCKET" 12 "$SANDBOX_BIN"; }
+sandbox_start() {
+    LUFFY_SANDBOX_LOG_FILE="$LOG_DIR/sandbox.log" fcgi_start sandbox alipay-sandbox "$SANDBOX_SOCKET" 12 "$SANDBOX_BIN"
+}
 
 # TERM: requests in flight finish; pending notifications and all trades are lost.
 sandbox_stop() { svc_stop sandbox TERM 12; }

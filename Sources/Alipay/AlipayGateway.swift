@@ -1,5 +1,6 @@
 public import Foundation
 public import LuffyCore
+import CoreMetrics
 /// The app's side of Alipay: signed page-pay links and the gateway API calls (`alipay.trade.query`,
 /// `alipay.trade.close`; README, "HTTP API").
 /// Keys are loaded once at start; a missing or unreadable key stops start-up (fail closed).
@@ -41,7 +42,7 @@ public final class AlipayGateway: Sendable {
         notifyURL = alipay.notifyURL
         appKey = try RSAPrivateKey.load(path: privatePath)
         alipayKey = try RSAPublicKey.load(path: publicPath)
-        http = HTTPClient(timeout: Double(alipay.timeout))
+        http = HTTPClient(timeout: .seconds(alipay.timeout))
         permits = Bulkhead(capacity: concurrency)
         retryAfter = alipay.timeout
         clock = ShopClock(zone: timeZone)
@@ -121,7 +122,27 @@ public final class AlipayGateway: Sendable {
         }
     }
 
+    /// One gateway call, counted by method and result, and timed by method unless the bulkhead
+    /// refused it without asking the gateway (README, "Metrics").
     private func call(_ method: String, orderNumber: String) throws -> JSON {
+        let started = ContinuousClock.now
+        func count(_ result: String) {
+            Counter(label: "luffy_alipay_gateway_calls_total", dimensions: [("method", method), ("result", result)]).increment()
+            guard result != "busy" else { return }
+            Timer(label: "luffy_alipay_gateway_call_duration_seconds", dimensions: [("method", method)])
+                .recordNanoseconds(started.duration(to: .now).nanoseconds)
+        }
+        do {
+            let response = try exchange(method, orderNumber: orderNumber)
+            count("ok")
+            return response
+        } catch {
+            if case GatewayError.busy = error { count("busy") } else { count("unavailable") }
+            throw error
+        }
+    }
+
+    private func exchange(_ method: String, orderNumber: String) throws -> JSON {
         var params = AlipayParameters.commonParameters(appID: appID, method: method, timestamp: clock.now())
         params.append(("biz_content", String(decoding: JSON.object([("out_trade_no", .string(orderNumber))]).serialized, as: UTF8.self)))
         let reply: HTTPClient.Reply

@@ -29,11 +29,11 @@ public final class HTTPClient: Sendable {
 
     private let session: URLSession
 
-    /// `timeout`: seconds for the whole exchange (connect, send, answer).
-    public init(timeout: Double) {
+    /// `timeout`: for the whole exchange (connect, send, answer).
+    public init(timeout: Duration) {
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout
+        configuration.timeoutIntervalForRequest = timeout.seconds
+        configuration.timeoutIntervalForResource = timeout.seconds
         configuration.httpMaximumConnectionsPerHost = 16
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         session = URLSession(configuration: configuration)

@@ -2,13 +2,13 @@ import Foundation
 public import LuffyCore
 public import FastCGI
 import Alipay
+public import Logging
 
 /// Sends paid trades' asynchronous notifications (`trade_status_sync`) to their notify_url, on a
-/// thread of its own: the first attempt at once, then a retry after each of `delays` seconds for as
-/// long as the answer's body is not exactly `success` (Alipay's 4m,10m,10m,1h,2h,6h,15h,
+/// thread of its own: the first attempt at once, then a retry after each of `delays` for as long as the answer's body is not exactly `success` (Alipay's 4m,10m,10m,1h,2h,6h,15h,
 /// compressed). Every attempt is logged and recorded on the trade. Pending notifications live in
 /// memory, like the trades.
-public final class Notifier: @unchecked Sendable {
+public final class Notifier: Service, @unchecked Sendable {
     /// POSTs a form; returns the answer's status and body, throws when there is no answer.
     public typealias Sender = @Sendable (_ url: String, _ form: [(String, String)]) throws -> (status: Int, body: [UInt8])
 
@@ -17,8 +17,7 @@ public final class Notifier: @unchecked Sendable {
         let notifyID: String
         /// Attempts made so far.
         var attempts: Int
-        /// Monotonic seconds.
-        var due: Double
+        var due: ContinuousClock.Instant
     }
 
     let store: TradeStore
@@ -26,7 +25,7 @@ public final class Notifier: @unchecked Sendable {
     let appID: String
     let sellerID: String
     let time: ShopClock
-    let delays: [Int]
+    let delays: [Duration]
     let log: Logger
     /// Epoch seconds now: the sandbox's clock, so a test clock governs notify_time too.
     let clock: @Sendable () -> Int64
@@ -36,21 +35,23 @@ public final class Notifier: @unchecked Sendable {
     private var jobs: [Job] = []
 
     public init(store: TradeStore, keys: SandboxKeys, appID: String, sellerID: String, time: ShopClock,
-                delays: [Int], log: Logger, send: @escaping Sender, clock: @escaping @Sendable () -> Int64) {
+                delays: [Duration], log: Logger, send: @escaping Sender, clock: @escaping @Sendable () -> Int64) {
         self.store = store
         self.keys = keys
         self.appID = appID
         self.sellerID = sellerID
         self.time = time
         self.delays = delays
-        self.log = log.with("task", "notifier")
+        var log = log
+        log[metadataKey: "task"] = "notifier"
+        self.log = log
         self.send = send
         self.clock = clock
     }
 
     /// The real sender: the project's blocking HTTP client.
-    public static func httpSender(timeout: Int) -> Sender {
-        let client = HTTPClient(timeout: Double(timeout))
+    public static func httpSender(timeout: Duration) -> Sender {
+        let client = HTTPClient(timeout: timeout)
         return { url, form in
             let reply = try client.postForm(url, form)
             return (reply.status, reply.body)
@@ -59,7 +60,7 @@ public final class Notifier: @unchecked Sendable {
 
     /// Queues the first attempt for a trade just paid.
     public func schedule(outTradeNo: String) {
-        let job = Job(outTradeNo: outTradeNo, notifyID: Notifier.newNotifyID(), attempts: 0, due: Logger.monotonic())
+        let job = Job(outTradeNo: outTradeNo, notifyID: Notifier.newNotifyID(), attempts: 0, due: .now)
         condition.lock()
         jobs.append(job)
         condition.signal()
@@ -75,26 +76,27 @@ public final class Notifier: @unchecked Sendable {
 
     /// Runs until the server stops.
     public func run(until stop: StopSignal) {
-        log.info("notifier started", ("retry_delays_s", delays.map(String.init).joined(separator: ",")))
-        while !stop.wait(seconds: 0) {
-            let due = takeDue(waitingAtMost: 0.25)
+        log.info("notifier started", metadata: [
+            "retry_delays_s": "\(delays.map { String($0.components.seconds) }.joined(separator: ","))"])
+        while !stop.isStopping {
+            let due = takeDue(waitingAtMost: .milliseconds(250))
             for job in due { attempt(job) }
         }
         let left = pending
-        if left > 0 { log.warning("stopping with notifications not delivered", ("pending", String(left))) }
+        if left > 0 { log.warning("stopping with notifications not delivered", metadata: ["pending": "\(left)"]) }
     }
 
-    /// Removes and returns the jobs that are due; when none is, waits up to `seconds` (or until a
+    /// Removes and returns the jobs that are due; when none is, waits up to `longest` (or until a
     /// job is scheduled) first.
-    func takeDue(waitingAtMost seconds: Double) -> [Job] {
+    func takeDue(waitingAtMost longest: Duration) -> [Job] {
         condition.lock()
         defer { condition.unlock() }
-        var now = Logger.monotonic()
+        var now = ContinuousClock.now
         if !jobs.contains(where: { $0.due <= now }) {
-            let next = jobs.map(\.due).min() ?? .infinity
-            let wait = max(0, min(seconds, next - now))
-            if wait > 0 { _ = condition.wait(until: Date(timeIntervalSinceNow: wait)) }
-            now = Logger.monotonic()
+            let next = jobs.map(\.due).min().map { now.duration(to: $0) } ?? longest
+            let wait = min(longest, next)
+            if wait > .zero { _ = condition.wait(until: Date(timeIntervalSinceNow: wait.seconds)) }
+            now = .now
         }
         let due = jobs.filter { $0.due <= now }
         jobs.removeAll { $0.due <= now }
@@ -104,7 +106,7 @@ public final class Notifier: @unchecked Sendable {
     /// Every job that is due now, at once (tests: no thread, no waiting). Returns how many ran.
     @discardableResult
     public func deliverDue() -> Int {
-        let due = takeDue(waitingAtMost: 0)
+        let due = takeDue(waitingAtMost: .zero)
         for job in due { attempt(job) }
         return due.count
     }
@@ -115,8 +117,8 @@ public final class Notifier: @unchecked Sendable {
         let now = clock()
         guard let trade = store.find(outTradeNo: job.outTradeNo, now: now), trade.status == .success,
               let url = trade.order.notifyURL else { return }
-        let fields: [(String, String)] = [("out_trade_no", trade.outTradeNo), ("trade_no", trade.tradeNo ?? ""),
-                                          ("attempt", String(job.attempts)), ("notify_id", job.notifyID), ("url", url)]
+        let fields: Logger.Metadata = ["out_trade_no": "\(trade.outTradeNo)", "trade_no": "\(trade.tradeNo ?? "")",
+                                       "attempt": "\(job.attempts)", "notify_id": "\(job.notifyID)", "url": "\(url)"]
         let answer: String
         var delivered = false
         var status = "-"
@@ -132,18 +134,21 @@ public final class Notifier: @unchecked Sendable {
             answer = String(describing: error)
         }
         store.recordNotification(outTradeNo: trade.outTradeNo, delivered: delivered, answer: answer)
-        let outcome = fields + [("status", status), ("answer", String(answer.prefix(80)))]
+        var outcome = fields
+        outcome["status"] = "\(status)"
+        outcome["answer"] = "\(answer.prefix(80))"
         if delivered {
-            log.log(.info, "notification delivered", outcome)
+            log.info("notification delivered", metadata: outcome)
             return
         }
         guard job.attempts <= delays.count else {
-            log.log(.warning, "notification given up", outcome)
+            log.warning("notification given up", metadata: outcome)
             return
         }
         let delay = delays[job.attempts - 1]
-        log.log(.warning, "notification not acknowledged", outcome + [("retry_in_s", String(delay))])
-        job.due = Logger.monotonic() + Double(delay)
+        outcome["retry_in_s"] = "\(delay.components.seconds)"
+        log.warning("notification not acknowledged", metadata: outcome)
+        job.due = .now + delay
         condition.lock()
         jobs.append(job)
         condition.signal()

@@ -2,6 +2,7 @@ import Foundation
 public import LuffyCore
 public import FastCGI
 import Alipay
+public import Logging
 
 /// The local stand-in for Alipay's gateway (docs/SANDBOX.md): shared by every FastCGI worker
 /// thread (it holds nothing per thread: the trades are in one locked store, the keys are
@@ -28,7 +29,7 @@ public final class Sandbox: Sendable {
     /// Epoch seconds now; replaceable in tests.
     let clock: @Sendable () -> Int64
 
-    public init(appID: String, sellerID: String, keys: SandboxKeys, time: ShopClock, notifyDelays: [Int],
+    public init(appID: String, sellerID: String, keys: SandboxKeys, time: ShopClock, notifyDelays: [Duration],
                 log: Logger, send: @escaping Notifier.Sender, clock: @escaping @Sendable () -> Int64 = ShopClock.epochNow) {
         self.appID = appID
         self.sellerID = sellerID
@@ -47,8 +48,8 @@ public final class Sandbox: Sendable {
             throw SandboxSetupError.missing(key: "LUFFY_ALIPAY_APP_ID", what: "the app id the sandbox accepts requests from")
         }
         self.init(appID: appID, sellerID: settings.sellerID, keys: try SandboxKeys.load(settings),
-                  time: ShopClock(zone: settings.timeZone), notifyDelays: settings.notifyDelays, log: log,
-                  send: Notifier.httpSender(timeout: settings.notifyTimeout))
+                  time: ShopClock(zone: settings.timeZone), notifyDelays: settings.notifyDelays.map { .seconds($0) },
+                  log: log, send: Notifier.httpSender(timeout: .seconds(settings.notifyTimeout)))
     }
 
     /// For `FastCGIServer`: every worker answers with this same sandbox.
@@ -63,7 +64,7 @@ public final class Sandbox: Sendable {
     // MARK: Routing
 
     public func respond(to request: Request) -> Response {
-        let started = Logger.monotonic()
+        let started = ContinuousClock.now
         let response = route(request)
         log.request(request, status: response.status, started: started)
         return response
@@ -112,7 +113,7 @@ public final class Sandbox: Sendable {
     func gateway(_ request: Request) -> Response {
         if brownout.delayMilliseconds > 0 {
             let held = brownout.hold()
-            log.info("brownout: gateway answer held", ("held_ms", String(Int(held * 1000))))
+            log.info("brownout: gateway answer held", metadata: ["held_ms": "\(Int(held * 1000))"])
         }
         let params = Sandbox.parameters(request)
         let claimed = params.first { $0.0 == "method" }?.1
@@ -121,7 +122,7 @@ public final class Sandbox: Sendable {
         do {
             method = try SandboxProtocol.checkRequest(params, appID: appID, appKey: keys.appPublic)
         } catch let refusal as GatewayRefusal {
-            log.warning("request refused", ("method", claimed ?? "-"), ("sub_code", refusal.subCode))
+            log.warning("request refused", metadata: ["method": "\(claimed ?? "-")", "sub_code": "\(refusal.subCode)"])
             return signedJSON(method: claimed, content: SandboxProtocol.refusalContent(refusal))
         } catch {
             return signedJSON(method: claimed, content: SandboxProtocol.refusalContent(.invalidSignature))
@@ -139,7 +140,7 @@ public final class Sandbox: Sendable {
             _ = try SandboxProtocol.checkRequest(params, appID: appID, appKey: keys.appPublic)
             order = try SandboxProtocol.pagePayOrder(params, time: time)
         } catch let refusal as GatewayRefusal {
-            log.warning("page pay refused", ("sub_code", refusal.subCode), ("sub_msg", refusal.subMsg))
+            log.warning("page pay refused", metadata: ["sub_code": "\(refusal.subCode)", "sub_msg": "\(refusal.subMsg)"])
             return errorPage(refusal)
         } catch {
             return errorPage(.invalidSignature)
@@ -148,7 +149,7 @@ public final class Sandbox: Sendable {
         do {
             trade = try store.open(order, now: clock())
         } catch let error as TradeError {
-            log.warning("page pay refused", ("out_trade_no", order.outTradeNo), ("reason", "\(error)"))
+            log.warning("page pay refused", metadata: ["out_trade_no": "\(order.outTradeNo)", "reason": "\(error)"])
             switch error {
             case .amountChanged: return errorPage(.tradeHasChanged)
             default: return errorPage(.tradeHasClosed)
@@ -158,7 +159,7 @@ public final class Sandbox: Sendable {
         }
         switch trade.status {
         case .waitBuyerPay:
-            log.info("cashier shown", ("out_trade_no", trade.outTradeNo), ("total_amount", trade.totalAmount.description))
+            log.info("cashier shown", metadata: ["out_trade_no": "\(trade.outTradeNo)", "total_amount": "\(trade.totalAmount)"])
             return html(CashierPages.cashier(trade, time: time))
         case .success:
             return html(CashierPages.alreadyPaid(trade, time: time))
@@ -192,7 +193,7 @@ public final class Sandbox: Sendable {
         }
         do {
             let trade = try store.close(outTradeNo: found.outTradeNo, now: now)
-            log.info("trade closed", ("out_trade_no", trade.outTradeNo))
+            log.info("trade closed", metadata: ["out_trade_no": "\(trade.outTradeNo)"])
             return signedJSON(method: method, content: SandboxProtocol.closeContent(trade))
         } catch {
             return signedJSON(method: method, content: SandboxProtocol.refusalContent(.tradeStatusError, outTradeNo: found.outTradeNo))
@@ -215,7 +216,7 @@ public final class Sandbox: Sendable {
         do {
             trade = try store.pay(outTradeNo: outTradeNo, now: now, notify: notifyValue == "1")
         } catch let error as TradeError {
-            log.warning("payment refused", ("out_trade_no", outTradeNo), ("reason", "\(error)"))
+            log.warning("payment refused", metadata: ["out_trade_no": "\(outTradeNo)", "reason": "\(error)"])
             switch error {
             case .notFound: return html(CashierPages.message("交易不存在", "沙箱中没有这笔交易（沙箱重启后交易记录会清空）。"), status: 404)
             case .alreadyPaid: return errorPage(.tradeHasSucceeded)
@@ -225,8 +226,8 @@ public final class Sandbox: Sendable {
         } catch {
             return errorPage(.tradeHasClosed)
         }
-        log.info("trade paid", ("out_trade_no", trade.outTradeNo), ("trade_no", trade.tradeNo ?? ""),
-                 ("total_amount", trade.totalAmount.description), ("notify", trade.notification.enabled ? "1" : "0"))
+        log.info("trade paid", metadata: ["out_trade_no": "\(trade.outTradeNo)", "trade_no": "\(trade.tradeNo ?? "")",
+                                          "total_amount": "\(trade.totalAmount)", "notify": "\(trade.notification.enabled ? "1" : "0")"])
         if trade.notification.enabled { notifier.schedule(outTradeNo: trade.outTradeNo) }
         guard let returnURL = trade.order.returnURL else {
             return html(CashierPages.paid(trade, time: time))
@@ -239,7 +240,7 @@ public final class Sandbox: Sendable {
                                                    ("Cache-Control", "no-store")],
                             body: Array("<!DOCTYPE html><meta charset=\"utf-8\"><a href=\"\(CashierPages.escape(location))\">付款成功，返回商户网站</a>\n".utf8))
         } catch {
-            log.error("signing the return failed", ("error", String(describing: error)))
+            log.error("signing the return failed", metadata: ["error": "\(error)"])
             return html(CashierPages.paid(trade, time: time))
         }
     }
@@ -250,7 +251,7 @@ public final class Sandbox: Sendable {
               let trade = store.find(outTradeNo: outTradeNo, now: clock()) else {
             return html(CashierPages.message("交易不存在", "沙箱中没有这笔交易（沙箱重启后交易记录会清空）。"), status: 404)
         }
-        log.info("buyer left the cashier", ("out_trade_no", trade.outTradeNo), ("trade_status", trade.status.rawValue))
+        log.info("buyer left the cashier", metadata: ["out_trade_no": "\(trade.outTradeNo)", "trade_status": "\(trade.status.rawValue)"])
         return html(CashierPages.cancelled(trade, time: time))
     }
 
@@ -292,7 +293,7 @@ public final class Sandbox: Sendable {
                 return .json(["errmsg": .string(message), "code": "invalid_delay"], status: 400)
             }
             brownout.set(milliseconds: value)
-            log.warning("brownout set", ("delay_ms", String(value)))
+            log.warning("brownout set", metadata: ["delay_ms": "\(value)"])
         }
         return .json(["delay_ms": .int(Int64(brownout.delayMilliseconds))])
     }
@@ -305,7 +306,7 @@ public final class Sandbox: Sendable {
             let body = try SandboxProtocol.responseBody(responseKey: key, content: content, key: keys.alipayPrivate)
             return Response(status: 200, headers: [("Content-Type", "application/json; charset=utf-8")], body: body)
         } catch {
-            log.error("signing a response failed", ("error", String(describing: error)))
+            log.error("signing a response failed", metadata: ["error": "\(error)"])
             return Response(status: 500, headers: [("Content-Type", "application/json; charset=utf-8")],
                             body: JSON.object([(key, content)]).serialized)
         }

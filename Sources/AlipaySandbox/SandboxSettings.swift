@@ -1,6 +1,7 @@
 public import Foundation
-public import LuffyCore
+import LuffyCore
 public import Alipay
+public import Logging
 
 /// The sandbox's configuration, read like the app's: the `KEY=VALUE` file named by `LUFFY_CONFIG`,
 /// then the environment (which wins). Shared keys (`LUFFY_ALIPAY_APP_ID`, `LUFFY_ALIPAY_SELLER_ID`,
@@ -27,7 +28,7 @@ public struct SandboxSettings: Sendable {
     /// `LUFFY_TIMEZONE`: zone of every time the sandbox reads or writes (Alipay's are Beijing time).
     public var timeZone = TimeZone(identifier: "Asia/Shanghai")!
     /// `LUFFY_LOG_LEVEL`.
-    public var logLevel = LogLevel.info
+    public var logLevel = Logger.Level.info
     /// `LUFFY_SANDBOX_LOG_FILE`: append logs here; empty: stderr. (Not `LUFFY_LOG_FILE`: that is the app's.)
     public var logFile: String?
 

@@ -13,23 +13,26 @@
 #include <sys/epoll.h>
 
 // sigset_t manipulation is macro-based on some libcs; keep it in C.
+// The signals ServiceRunner takes with sigwait: TERM and INT stop, HUP reopens the log file,
+// USR1 is how a service thread that failed wakes the main thread.
+static inline void luffy_runner_signals(sigset_t *set) {
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGUSR1);
+}
+
 static inline int luffy_block_signals(void) {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR1);
+    luffy_runner_signals(&set);
     return pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
-// Waits for TERM, INT or HUP (blocked beforehand in every thread) and returns its number.
-static inline int luffy_wait_for_stop_signal(void) {
+// Waits for one of the runner's signals (blocked beforehand in every thread) and returns its number.
+static inline int luffy_wait_for_signal(void) {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
+    luffy_runner_signals(&set);
     int sig = 0;
     while (sigwait(&set, &sig) != 0) {}
     return sig;

@@ -3,35 +3,38 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-public import LuffyCore
+import CoreMetrics
+public import Logging
+import LuffyCore
 
 /// A threaded FastCGI responder: N workers, each with its own database connection, accepting
 /// from one listening socket and serving one request per connection (FastCGIRecords.swift).
 ///
-/// A connection gets `readTimeout` seconds from its accept for its whole request and as many
-/// again for writing the answer, and its head at most `maxParams` bytes, so a local client of the
+/// A connection gets `readTimeout` from its accept for its whole request and as much again for
+/// writing the answer, and its head at most `maxParams` bytes, so a local client of the
 /// socket can hold a worker for `readTimeout` at most and never make it allocate more than the
 /// limits (README, "Configuration").
 ///
-/// Shutdown: TERM/INT/HUP are blocked in every thread and taken by `sigwait` in the main
-/// thread; the listening socket is non-blocking and each worker waits in epoll on it and on a
-/// stop pipe, so a stop wakes idle workers without touching the socket (which systemd may own and
-/// pass to the next instance) and without interrupting a request in flight. A stopping worker
-/// first drains the connections already queued, so none is reset when the process exits.
-public final class FastCGIServer: Sendable {
+/// Shutdown: it is a `Service` of the process's `ServiceRunner`, which takes the signals. When the
+/// runner's stop fires, the server unlinks its socket and then fires its workers' own stop pipe.
+/// The listening socket is non-blocking and each worker waits in epoll on it and on that pipe, so a
+/// stop wakes idle workers without touching the socket (which systemd may own and pass to the next
+/// instance) and without interrupting a request in flight. A stopping worker first drains the
+/// connections already queued, so none is reset when the process exits.
+public final class FastCGIServer: Service {
     public struct Options: Sendable {
         /// Unix socket to create; nil: the listening socket inherited as fd 0.
         public var socketPath: String?
         public var threads: Int
         public var maxBody: Int
-        /// Seconds a connection has to send its whole request, and again to take the answer.
-        public var readTimeout: Int
+        /// Time a connection has to send its whole request, and again to take the answer.
+        public var readTimeout: Duration
         /// Bytes of the request's head (begin-request and params records) before it is refused.
         public var maxParams: Int
         /// Group of the created socket (name or number); nil: the process's group.
         public var socketGroup: String?
 
-        public init(socketPath: String?, threads: Int, maxBody: Int, readTimeout: Int = 5,
+        public init(socketPath: String?, threads: Int, maxBody: Int, readTimeout: Duration = .seconds(5),
                     maxParams: Int = 64 << 10, socketGroup: String? = nil) {
             self.socketPath = socketPath
             self.threads = threads
@@ -42,8 +45,6 @@ public final class FastCGIServer: Sendable {
         }
     }
 
-    /// `serve`'s exit status when requests were still running at the stop deadline (README).
-    public static let exitRequestsCut: Int32 = 3
     /// The created socket's mode: owner and group only (nginx reaches it through the group).
     static let socketMode: mode_t = 0o660
 
@@ -52,23 +53,30 @@ public final class FastCGIServer: Sendable {
     /// Called once on each worker thread: what it returns (a database connection, say) stays
     /// on that thread.
     let makeResponder: @Sendable () -> any Responder
+    let listenFD: Int32
+    /// The socket file this server created (nil: the socket inherited as fd 0).
+    let ownedPath: String?
+    /// Workers answering a request right now (README, "Metrics").
+    let busyWorkers = Meter(label: "luffy_fastcgi_workers_busy")
 
-    public init(options: Options, log: Logger, makeResponder: @escaping @Sendable () -> any Responder) {
+    /// Opens the listening socket at once, so a process that cannot listen fails before it runs.
+    public init(options: Options, log: Logger, makeResponder: @escaping @Sendable () -> any Responder) throws {
         self.options = options
         self.log = log
         self.makeResponder = makeResponder
+        (listenFD, ownedPath) = try FastCGIServer.openListener(options)
     }
 
     public enum StartError: Error, CustomStringConvertible {
-        /// `call` failed with `errno` (kept from the moment it failed, not read when printed).
-        case socket(path: String, call: String, errno: Int32)
+        /// The call that failed, with its `errno` kept from the moment it failed.
+        case socket(path: String, SystemCallError)
         case unknownGroup(String)
         case notFastCGI
 
         public var description: String {
             switch self {
-            case let .socket(path, call, code):
-                return "cannot listen on the FastCGI socket \(path): \(call): \(String(cString: strerror(code)))"
+            case let .socket(path, failure):
+                return "cannot listen on the FastCGI socket \(path): \(failure)"
             case let .unknownGroup(name):
                 return "LUFFY_FCGI_SOCKET_GROUP=\(name): no such group"
             case .notFastCGI:
@@ -77,54 +85,36 @@ public final class FastCGIServer: Sendable {
         }
     }
 
-    /// Serves until SIGTERM/SIGINT/HUP, then lets in-flight requests finish. Returns the exit
-    /// status: 0, or `exitRequestsCut` when requests were still running at the stop deadline.
-    public func run(background: [(String, @Sendable (_ stop: StopSignal) -> Void)] = []) throws -> Int32 {
-        // Before any thread exists, so every thread inherits the mask.
-        luffy_block_signals()
-        signal(SIGPIPE, SIG_IGN)
-
-        let (listenFD, ownedPath) = try openListener()
+    /// Serves until `stop` fires, then lets in-flight requests finish (the runner bounds the wait).
+    public func run(until stop: StopSignal) throws {
         let flags = fcntl(listenFD, F_GETFL)
         _ = fcntl(listenFD, F_SETFL, flags | O_NONBLOCK)
-
-        var pipeFDs: [Int32] = [0, 0]
-        guard pipe(&pipeFDs) == 0 else { throw StartError.socket(path: "(stop pipe)", call: "pipe", errno: errno) }
-        for fd in pipeFDs { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        let stop = StopSignal(readFD: pipeFDs[0], writeFD: pipeFDs[1])
-
+        let workersStop = try StopSignal()
         let group = DispatchGroup()
         let drain = ownedPath != nil
         for index in 0..<options.threads {
-            startThread(name: "worker-\(index)", group: group) { [self] in
-                self.work(listenFD: listenFD, drainOnStop: drain, stop: stop, index: index)
+            group.enter()
+            let thread = Thread { [self] in
+                self.work(drainOnStop: drain, stop: workersStop, index: index)
+                group.leave()
             }
+            thread.name = "worker-\(index)"
+            thread.start()
         }
-        for (name, task) in background {
-            startThread(name: name, group: group) { task(stop) }
-        }
-        log.info("serving", ("socket", ownedPath ?? "fd 0"), ("threads", String(options.threads)),
-                 ("pid", String(getpid())))
-
-        let signalNumber = luffy_wait_for_stop_signal()
-        log.info("stopping", ("signal", String(signalNumber)))
+        log.info("serving", metadata: ["socket": "\(ownedPath ?? "fd 0")", "threads": "\(options.threads)",
+                                       "pid": "\(getpid())"])
+        _ = stop.wait(for: nil)
         // New connections fail at once (nginx answers a clean 502) instead of queuing on a
         // socket nobody will accept from; connections already queued are drained below. A socket
         // inherited from systemd stays: what queues there is served by the next instance.
         if let ownedPath { unlink(ownedPath) }
-        stop.fire()
-        // systemd allows 15 s; answer well within 10 s even if a request hangs.
-        if group.wait(timeout: .now() + 9) == .success {
-            log.info("stopped")
-            return 0
-        }
-        log.error("stopped with requests still running", ("exit_status", String(Self.exitRequestsCut)))
-        return Self.exitRequestsCut
+        workersStop.fire()
+        group.wait()
     }
 
     /// The socket of `options.socketPath`, created 0660 in `socketGroup` before it listens (so no
     /// one connects while its mode is wider), or the listening socket inherited as fd 0.
-    func openListener() throws -> (fd: Int32, ownedPath: String?) {
+    static func openListener(_ options: Options) throws -> (fd: Int32, ownedPath: String?) {
         guard let path = options.socketPath else {
             guard luffy_is_listening(0) != 0 else { throw StartError.notFastCGI }
             return (0, nil)
@@ -143,31 +133,22 @@ public final class FastCGIServer: Sendable {
         var failedCall: UnsafePointer<CChar>?
         let fd = luffy_unix_listen(path, 1024, UInt32(Self.socketMode), gid, &failedCall)
         guard fd >= 0 else {
-            let code = errno
-            throw StartError.socket(path: path, call: failedCall.map { String(cString: $0) } ?? "socket", errno: code)
+            let failure = SystemCallError(call: failedCall.map { String(cString: $0) } ?? "socket", errno: errno)
+            throw StartError.socket(path: path, failure)
         }
         return (fd, path)
     }
 
-    private func startThread(name: String, group: DispatchGroup, _ body: @escaping @Sendable () -> Void) {
-        group.enter()
-        let thread = Thread {
-            body()
-            group.leave()
-        }
-        thread.name = name
-        thread.start()
-    }
-
     /// `drainOnStop`: serve what is already queued before exiting. Only for a socket we own and
     /// have unlinked (nothing new can arrive); systemd's socket keeps its queue for the next instance.
-    private func work(listenFD: Int32, drainOnStop: Bool, stop: StopSignal, index: Int) {
+    private func work(drainOnStop: Bool, stop: StopSignal, index: Int) {
         let responder = makeResponder()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
         defer { buffer.deallocate() }
         let ep = luffy_listener_open(listenFD, stop.readFD)
         guard ep >= 0 else {
-            log.error("epoll setup failed", ("worker", String(index)))
+            let code = errno
+            log.error("epoll setup failed", metadata: ["worker": "\(index)", "errno": "\(code)"])
             return
         }
         defer { close(ep) }
@@ -184,12 +165,14 @@ public final class FastCGIServer: Sendable {
                 // stopping, that means every queued connection has been served: done.
                 if stopping && (code == EAGAIN || code == EWOULDBLOCK) { break }
                 if code != EAGAIN && code != EWOULDBLOCK && code != EINTR && code != ECONNABORTED {
-                    log.warning("accept failed", ("errno", String(code)))
+                    log.warning("accept failed", metadata: ["errno": "\(code)"])
                     if stopping { break }
                 }
                 continue
             }
+            busyWorkers.increment()
             serve(connection: FastCGIConnection(fd: fd, timeout: options.readTimeout), buffer: buffer, responder: responder)
+            busyWorkers.decrement()
             close(fd)
         }
         responder.finish()
@@ -208,7 +191,8 @@ public final class FastCGIServer: Sendable {
             } catch {
                 // The read deadline passed (worth a warning: a stuck or hostile client), or the
                 // peer went away before its request was complete.
-                log.log(error == .timedOut ? .warning : .debug, "fastcgi connection dropped", [("reason", "\(error)")])
+                log.log(level: error == .timedOut ? .warning : .debug, "fastcgi connection dropped",
+                        metadata: ["reason": "\(error)"])
                 return
             }
             do throws(FastCGIRequestError) {
@@ -220,7 +204,7 @@ public final class FastCGIServer: Sendable {
                 case .aborted:
                     log.debug("fastcgi request aborted by the web server")
                 default:
-                    log.warning("fastcgi connection refused", ("reason", "\(error)"))
+                    log.warning("fastcgi connection refused", metadata: ["reason": "\(error)"])
                 }
                 return
             }
@@ -260,13 +244,13 @@ public final class FastCGIServer: Sendable {
         do {
             try connection.send(FastCGIRecord.response(requestID: fcgiID, stdout: stdout))
         } catch {
-            log.warning("fastcgi answer not delivered", ("reason", String(describing: error)), ("request_id", requestID))
+            log.warning("fastcgi answer not delivered", metadata: ["reason": "\(error)", "request_id": "\(requestID)"])
         }
     }
 }
 
 /// One accepted connection (non-blocking) and its deadlines: the request must have arrived
-/// `timeout` seconds after the accept, and the answer must be taken within `timeout` seconds.
+/// `timeout` after the accept, and the answer must be taken within `timeout`.
 struct FastCGIConnection {
     enum Failure: Error, Equatable {
         case timedOut
@@ -275,13 +259,13 @@ struct FastCGIConnection {
     }
 
     let fd: Int32
-    let timeout: Int
+    let timeout: Duration
     private let readDeadline: UInt64
 
-    init(fd: Int32, timeout: Int) {
+    init(fd: Int32, timeout: Duration) {
         self.fd = fd
         self.timeout = timeout
-        readDeadline = FastCGIConnection.now() + UInt64(timeout) * 1_000_000_000
+        readDeadline = FastCGIConnection.now() + UInt64(timeout.nanoseconds)
     }
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
@@ -299,7 +283,7 @@ struct FastCGIConnection {
     }
 
     func send(_ bytes: [UInt8]) throws(Failure) {
-        let deadline = FastCGIConnection.now() + UInt64(timeout) * 1_000_000_000
+        let deadline = FastCGIConnection.now() + UInt64(timeout.nanoseconds)
         var failure: Failure?
         bytes.withUnsafeBytes { raw in
             var offset = 0
@@ -328,9 +312,11 @@ struct FastCGIConnection {
         let now = FastCGIConnection.now()
         guard now < deadline else { throw .timedOut }
         var pfd = pollfd(fd: fd, events: events, revents: 0)
-        // Rounded up, so a wait never ends a millisecond early and spins.
-        let milliseconds = Int32(min((deadline - now + 999_999) / 1_000_000, UInt64(Int32.max)))
-        if poll(&pfd, 1, milliseconds) < 0 && errno != EINTR { throw .io(errno: errno) }
+        let left = Duration.nanoseconds(Int64(clamping: deadline - now))
+        if poll(&pfd, 1, left.pollMilliseconds) < 0 {
+            let code = errno
+            if code != EINTR { throw .io(errno: code) }
+        }
     }
 }
 
@@ -339,28 +325,6 @@ public protocol Responder {
     func respond(to request: Request) -> Response
     /// The server is stopping: release what the worker holds.
     func finish()
-}
-
-/// The stop pipe: once written, it stays readable, so every waiter sees it.
-public final class StopSignal: Sendable {
-    let readFD: Int32
-    let writeFD: Int32
-
-    init(readFD: Int32, writeFD: Int32) {
-        self.readFD = readFD
-        self.writeFD = writeFD
-    }
-
-    func fire() {
-        var byte: UInt8 = 1
-        _ = write(writeFD, &byte, 1)
-    }
-
-    /// Sleeps up to `seconds`; returns true when the server is stopping.
-    public func wait(seconds: Int) -> Bool {
-        var pfd = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
-        return poll(&pfd, 1, Int32(seconds * 1000)) > 0
-    }
 }
 
 /// The parts of the FastCGI params a request is made of.

@@ -1,15 +1,17 @@
-public import LuffyCore
+public import Logging
+import LuffyCore
 
 extension Logger {
-    /// The one line every answered request gets. `started`: `Logger.monotonic()` when it arrived;
-    /// `queries`: statements it ran, where there is a database.
-    public func request(_ request: Request, status: Int, started: Double?, queries: Int? = nil) {
-        var fields: [(String, String)] = [("request_id", request.requestID), ("method", request.method),
-                                          ("path", request.path), ("status", String(status))]
+    /// The one line every answered request gets. `started`: when it arrived; `queries`: statements
+    /// it ran, where there is a database.
+    public func request(_ request: Request, status: Int, started: ContinuousClock.Instant?, queries: Int? = nil) {
+        var fields: Logger.Metadata = ["request_id": "\(request.requestID)", "method": "\(request.method)",
+                                       "path": "\(request.path)", "status": "\(status)"]
         if let started {
-            fields.append(("duration_ms", String(Double(Int((Logger.monotonic() - started) * 100_000)) / 100)))
+            let elapsed = started.duration(to: .now).milliseconds
+            fields["duration_ms"] = "\(Double(Int(elapsed * 100)) / 100)"
         }
-        if let queries { fields.append(("queries", String(queries))) }
-        log(.info, "request", fields)
+        if let queries { fields["queries"] = "\(queries)" }
+        info("request", metadata: fields)
     }
 }

@@ -1,4 +1,5 @@
 public import Foundation
+public import Logging
 
 /// `LUFFY_*` settings as read from the `LUFFY_CONFIG` file and the environment, with the typed
 /// reads every settings struct of the project uses (the app's and the sandbox's).
@@ -34,10 +35,13 @@ public struct SettingValues: Sendable {
         return zone
     }
 
-    public func logLevel(_ key: String) throws -> LogLevel? {
+    /// `debug`, `info`, `warning` (or `warn`), `error`, and swift-log's other levels `trace`,
+    /// `notice` and `critical` (README, "Logs").
+    public func logLevel(_ key: String) throws -> Logger.Level? {
         guard let raw = text(key) else { return nil }
-        guard let level = LogLevel(name: raw) else {
-            throw ConfigError.invalid(key: key, value: raw, expected: "debug, info, warning or error")
+        let name = raw.lowercased()
+        guard let level = name == "warn" ? .warning : Logger.Level(rawValue: name) else {
+            throw ConfigError.invalid(key: key, value: raw, expected: "trace, debug, info, notice, warning, error or critical")
         }
         return level
     }

@@ -1,7 +1,8 @@
-public import LuffyCore
+import LuffyCore
 public import FastCGI
 public import MariaDB
 public import Alipay
+public import Logging
 /// Routes a request to its handler and turns every outcome into a JSON response and one log line.
 public struct Application: Sendable {
     public let settings: Settings
@@ -19,8 +20,9 @@ public struct Application: Sendable {
     }
 
     public func respond(to request: Request, db: Database) -> Response {
-        let started = Logger.monotonic()
-        let requestLog = log.with("request_id", request.requestID)
+        let started = ContinuousClock.now
+        var requestLog = log
+        requestLog[metadataKey: "request_id"] = "\(request.requestID)"
         var request = request
         // The log line counts this request's statements only, also when no handler runs (404, 405).
         db.beginUnitOfWork()
@@ -53,10 +55,10 @@ public struct Application: Sendable {
                 return .error(error)
             } catch let error as DatabaseError where error.isConnectionFailure {
                 if attempt == 1 && !context.db.mayHaveWritten { continue }
-                context.log.warning("database unavailable", ("error", error.description))
+                context.log.warning("database unavailable", metadata: ["error": "\(error.description)"])
                 return .error(.databaseUnavailable)
             } catch {
-                context.log.error("request failed", ("error", String(describing: error)))
+                context.log.error("request failed", metadata: ["error": "\(error)"])
                 return .error(.internalError)
             }
         }

@@ -4,6 +4,7 @@ extension Router where Context == RequestContext {
     public static func luffyPay() -> Router {
         var router = Router()
         router.add("GET", "/healthz", HealthHandler.handle)
+        router.add("GET", "/metrics", MetricsHandler.handle)
         router.add("GET", "/user/order", OrderListHandler.handle)
         router.add("GET", "/orders/list", OrderListHandler.handle)
         router.add("GET", "/orders/pay/choices", OrderChoicesHandler.handle)

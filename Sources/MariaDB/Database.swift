@@ -1,4 +1,6 @@
 import CMariaDB
+import CoreMetrics
+import LuffyCore
 
 /// One MariaDB connection with its prepared statements. Not shared: each worker thread owns one.
 ///
@@ -9,6 +11,13 @@ public final class Database {
     private var mysql: UnsafeMutablePointer<MYSQL>?
     private var statements: [String: PreparedStatement] = [:]
     private var transactionDepth = 0
+    /// Set by the first connection: every later one is a reconnect (README, "Metrics"). The
+    /// counters are made with the connection, so every series shows from the start, at 0.
+    private var hasConnected = false
+    private let reconnects = Counter(label: "luffy_db_reconnects_total")
+    private let deadlockRetries = Counter(label: "luffy_db_deadlock_retries_total", dimensions: [("reason", "deadlock")])
+    private let lockWaitRetries = Counter(label: "luffy_db_deadlock_retries_total",
+                                          dimensions: [("reason", "lock_wait_timeout")])
 
     /// Statements executed since `beginUnitOfWork()`: the request log shows it, and tests use it
     /// to check that a page costs a fixed number of queries.
@@ -41,8 +50,8 @@ public final class Database {
     func connection() throws -> UnsafeMutablePointer<MYSQL> {
         if let mysql { return mysql }
         guard let handle = mysql_init(nil) else { throw DatabaseError(code: 2008, message: "out of memory") }
-        var connectTimeout = config.connectTimeout
-        var readTimeout = config.readTimeout
+        var connectTimeout = UInt32(clamping: config.connectTimeout.wholeSecondsRoundedUp)
+        var readTimeout = UInt32(clamping: config.readTimeout.wholeSecondsRoundedUp)
         mysql_options(handle, MYSQL_OPT_CONNECT_TIMEOUT, &connectTimeout)
         mysql_options(handle, MYSQL_OPT_READ_TIMEOUT, &readTimeout)
         mysql_options(handle, MYSQL_OPT_WRITE_TIMEOUT, &readTimeout)
@@ -63,6 +72,8 @@ public final class Database {
             throw error
         }
         mysql = handle
+        if hasConnected { reconnects.increment() }
+        hasConnected = true
         return handle
     }
 
@@ -138,6 +149,7 @@ public final class Database {
             do {
                 return try runTransaction(body)
             } catch let error as DatabaseError where error.isRetryableConflict && attempt < 3 {
+                (error.code == 1213 ? deadlockRetries : lockWaitRetries).increment()
                 continue
             }
         }

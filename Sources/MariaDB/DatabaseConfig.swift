@@ -12,8 +12,9 @@ public struct DatabaseConfig: Sendable {
     /// Several statements in one text query: only `migrate` needs it (whole SQL files), so a
     /// service connection never accepts stacked statements.
     public var multiStatements = false
-    public var connectTimeout: UInt32 = 2
-    public var readTimeout: UInt32 = 30
+    /// Connector/C takes whole seconds: a fraction counts as a whole second.
+    public var connectTimeout: Duration = .seconds(2)
+    public var readTimeout: Duration = .seconds(30)
 
     public init(host: String, port: UInt32, socket: String?, user: String, password: String, name: String,
                 timeZoneOffset: String) {

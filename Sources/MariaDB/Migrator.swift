@@ -1,5 +1,6 @@
 import Foundation
-public import LuffyCore
+import LuffyCore
+public import Logging
 
 /// Applies `sql/NNN_*.sql` in order, once each, recording every file with its SHA-256 in
 /// `schema_migrations`; refuses to run when a recorded file has changed since it was applied.
@@ -84,7 +85,7 @@ public struct Migrator {
             }
             try db.execute("INSERT INTO schema_migrations (version, file, checksum, applied_time) VALUES (?, ?, ?, NOW(6))",
                            [.text(migration.version), .text(migration.file), .text(checksums[migration.version] ?? "")])
-            log.info("migration applied", ("file", migration.file))
+            log.info("migration applied", metadata: ["file": "\(migration.file)"])
             ran.append(migration.file)
         }
         return ran

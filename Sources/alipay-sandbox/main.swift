@@ -1,5 +1,6 @@
 import AlipaySandbox
 import Foundation
+import Logging
 import LuffyCore
 import FastCGI
 
@@ -35,12 +36,15 @@ guard arguments.isEmpty || arguments == ["serve"] else { fail(usage) }
 
 do {
     let settings = try SandboxSettings.load()
-    let log = try Logger(level: settings.logLevel, file: settings.logFile)
+    let logSink = try LogfmtLogHandler.bootstrap(level: settings.logLevel, file: settings.logFile)
+    let log = Logger(label: "alipay-sandbox")
+    // Before any thread exists: signals are taken by the runner only (README, "The executable").
+    let runner = ServiceRunner(log: log, onHangUp: logSink.reopen)
     let sandbox = try Sandbox(settings: settings, log: log)
     let options = FastCGIServer.Options(socketPath: settings.socketPath, threads: settings.threads, maxBody: 1 << 20)
-    let server = FastCGIServer(options: options, log: log, makeResponder: sandbox.makeResponder)
-    let notifier = sandbox.notifier
-    exit(try server.run(background: [("notifier", { stop in notifier.run(until: stop) })]))
+    runner.add("fastcgi", try FastCGIServer(options: options, log: log, makeResponder: sandbox.makeResponder))
+    runner.add("notifier", sandbox.notifier)
+    exit(try runner.run())
 } catch {
     fail(String(describing: error))
 }

@@ -1,4 +1,6 @@
+import CoreMetrics
 import Foundation
+import Logging
 import LuffyPay
 import LuffyCore
 import FastCGI
@@ -34,19 +36,25 @@ do {
         exit(0)
     }
     let settings = try Settings.load()
-    let log = try Logger(level: settings.logLevel, file: settings.logFile)
+    let logSink = try LogfmtLogHandler.bootstrap(level: settings.logLevel, file: settings.logFile)
+    let log = Logger(label: "luffy-pay")
     DatabaseConfig.initializeLibrary()
     switch command {
     case "serve":
+        // Before any thread exists (README, "The executable"): signals are taken by the runner only.
+        let runner = ServiceRunner(log: log, onHangUp: logSink.reopen)
+        // Before any metric is made: every Counter, Timer, … records into it (README, "Metrics").
+        let metrics = PrometheusMetrics(configuration: .luffyPay)
+        MetricsSystem.bootstrap(metrics)
         // Keys load before anything listens: a service that cannot verify Alipay must not start.
         let gateway = try AlipayGateway(settings: settings)
         let application = try Application(settings: settings, log: log, router: .luffyPay(), gateway: gateway)
         let options = FastCGIServer.Options(socketPath: settings.fcgiSocket, threads: settings.threads, maxBody: settings.maxBody,
-                                            readTimeout: settings.fcgiReadTimeout, maxParams: settings.fcgiMaxParams,
+                                            readTimeout: .seconds(settings.fcgiReadTimeout), maxParams: settings.fcgiMaxParams,
                                             socketGroup: settings.fcgiSocketGroup)
-        let server = FastCGIServer(options: options, log: log, makeResponder: application.makeWorker)
-        let sweeper = OrderSweeper(settings: settings, log: log, gateway: gateway)
-        exit(try server.run(background: [("sweeper", { stop in sweeper.run(until: stop) })]))
+        runner.add("fastcgi", try FastCGIServer(options: options, log: log, makeResponder: application.makeWorker))
+        runner.add("sweeper", OrderSweeper(settings: settings, log: log, gateway: gateway))
+        exit(try runner.run())
     case "migrate":
         var config = DatabaseConfig(settings: settings)
         config.multiStatements = true
@@ -59,7 +67,7 @@ do {
         print("sweep: \(closed) order(s) timed out")
     case "audit":
         var config = DatabaseConfig(settings: settings)
-        config.readTimeout = 3600   // a big database's checks may run for minutes
+        config.readTimeout = .seconds(3600)   // a big database's checks may run for minutes
         let audit = InvariantAudit(db: Database(config: config), creditRatio: settings.creditRatio)
         let violations = try audit.run()
         for violation in violations { print(violation) }

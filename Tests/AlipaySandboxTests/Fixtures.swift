@@ -1,6 +1,7 @@
 import Foundation
 import LuffyTestSupport
 import Synchronization
+import Logging
 @testable import AlipaySandbox
 @testable import LuffyCore
 @testable import FastCGI
@@ -62,7 +63,7 @@ enum Fixtures {
 
     static func logger() -> Logger {
         // Tests keep quiet: only errors reach stderr.
-        try! Logger(level: .error, file: nil)
+        Logger(label: "sandbox-test") { _ in LogfmtLogHandler(sink: LogSink.standardError, level: .error) }
     }
 
     /// The app's signed page-pay request, as AlipayGateway builds it.

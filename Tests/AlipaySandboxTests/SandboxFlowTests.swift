@@ -21,7 +21,7 @@ import Testing
             self.clock = clock
             sender = RecordingSender(answers: answers)
             sandbox = Sandbox(appID: Fixtures.appID, sellerID: Fixtures.sellerID, keys: keys.sandboxKeys, time: Fixtures.time,
-                              notifyDelays: delays, log: Fixtures.logger(), send: sender.sender, clock: { clock.now })
+                              notifyDelays: delays.map { .seconds($0) }, log: Fixtures.logger(), send: sender.sender, clock: { clock.now })
         }
 
         func open(_ params: [(String, String)]) -> Response {

@@ -1,6 +1,7 @@
 import Foundation
 import LuffyTestSupport
 import Synchronization
+import Logging
 import Testing
 @testable import AlipaySandbox
 @testable import LuffyCore

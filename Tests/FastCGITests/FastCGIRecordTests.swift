@@ -3,6 +3,7 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 @testable import LuffyCore
 @testable import FastCGI
 
@@ -14,13 +15,13 @@ import Glibc
 
     /// The start-up error names the error of the call that failed, not whatever `errno` holds
     /// when the message is printed.
+    static let log = Logger(label: "test") { _ in LogfmtLogHandler(sink: InMemoryLogSink()) }
+
     @Test func startErrorKeepsTheFailingCallsErrno() throws {
         let options = FastCGIServer.Options(socketPath: "/nonexistent-luffy-dir/app.sock", threads: 1, maxBody: 1024)
-        let server = FastCGIServer(options: options, log: try Logger(level: .error, file: nil),
-                                   makeResponder: { NoResponder() })
         do {
-            _ = try server.run()
-            Issue.record("run() started on a socket in a missing folder")
+            _ = try FastCGIServer(options: options, log: Self.log, makeResponder: { NoResponder() })
+            Issue.record("listening on a socket in a missing folder")
         } catch {
             _ = close(-1)   // anything later that sets errno (EBADF here)
             let text = String(describing: error)
@@ -33,10 +34,9 @@ import Glibc
         let path = NSTemporaryDirectory() + "luffy-fcgi-\(getpid()).sock"
         defer { unlink(path) }
         let options = FastCGIServer.Options(socketPath: path, threads: 1, maxBody: 1024, socketGroup: String(getgid()))
-        let server = FastCGIServer(options: options, log: try Logger(level: .error, file: nil), makeResponder: { NoResponder() })
-        let (fd, owned) = try server.openListener()
-        defer { close(fd) }
-        #expect(owned == path)
+        let server = try FastCGIServer(options: options, log: Self.log, makeResponder: { NoResponder() })
+        defer { close(server.listenFD) }
+        #expect(server.ownedPath == path)
         var info = stat()
         #expect(stat(path, &info) == 0)
         #expect(info.st_mode & 0o777 == 0o660)
@@ -44,8 +44,7 @@ import Glibc
 
         let unknown = FastCGIServer.Options(socketPath: path, threads: 1, maxBody: 1024, socketGroup: "no-such-group-luffy")
         #expect(throws: FastCGIServer.StartError.self) {
-            try FastCGIServer(options: unknown, log: try Logger(level: .error, file: nil), makeResponder: { NoResponder() })
-                .openListener()
+            try FastCGIServer(options: unknown, log: Self.log, makeResponder: { NoResponder() })
         }
     }
 

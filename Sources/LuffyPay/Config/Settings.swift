@@ -1,6 +1,7 @@
 public import Foundation
-public import LuffyCore
+import LuffyCore
 public import Alipay
+public import Logging
 
 /// Everything deployment-specific, read from the environment and an optional KEY=VALUE file
 /// (`LUFFY_CONFIG`); the environment wins so systemd drop-ins can override the file.
@@ -28,7 +29,7 @@ public struct Settings: Sendable {
     public var sweepInterval = 30
     public var creditRatio = 10
     public var timeZone = TimeZone(identifier: "Asia/Shanghai")!
-    public var logLevel = LogLevel.info
+    public var logLevel = Logger.Level.info
     public var logFile: String? = nil
     public var sqlDir = "sql"
     public var alipay = AlipaySettings()

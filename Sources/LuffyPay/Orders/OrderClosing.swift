@@ -1,6 +1,7 @@
 import FastCGI
 import MariaDB
 import LuffyCore
+import Logging
 /// Cancelling (by the buyer) and timing out (by the sweeper) an unpaid order: status 2 or 3,
 /// credit back to the user, coupon freed. Each order closes at most once: the row lock and the
 /// `order_status = 0` condition decide between a cancel, a sweeper and a payment.
@@ -46,7 +47,7 @@ public enum OrderClosing {
             }
             if cancelled { break }
         }
-        context.log.info("order cancelled", ("order_id", String(orderID)))
+        context.log.info("order cancelled", metadata: ["order_id": "\(orderID)"])
         return .json(["errmsg": "当前订单已取消!", "order_status": .int(OrderStatus.cancelled.rawValue)])
     }
 

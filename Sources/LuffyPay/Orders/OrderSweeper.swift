@@ -1,17 +1,23 @@
-public import LuffyCore
+import LuffyCore
 public import FastCGI
 public import MariaDB
 public import Alipay
+public import Logging
+import CoreMetrics
 /// Runs the timeout sweep every `LUFFY_SWEEP_INTERVAL` seconds inside `serve`, on its own thread
 /// and connection. Safe with any number of app instances sweeping at once.
-public struct OrderSweeper: Sendable {
+public struct OrderSweeper: Service {
     let settings: Settings
     let log: Logger
     let gateway: AlipayGateway
+    /// Orders closed for their timeout (README, "Metrics"), shown at 0 from the start.
+    let closedOrders = Counter(label: "luffy_sweeper_closed_orders_total")
 
     public init(settings: Settings, log: Logger, gateway: AlipayGateway) {
         self.settings = settings
-        self.log = log.with("task", "sweeper")
+        var log = log
+        log[metadataKey: "task"] = "sweeper"
+        self.log = log
         self.gateway = gateway
     }
 
@@ -19,7 +25,10 @@ public struct OrderSweeper: Sendable {
     public func runOnce(db: Database) throws -> Int {
         var closed = try OrderClosing.sweepUnlinked(timeout: settings.orderTimeout, db: db)
         closed += try sweepLinked(db: db)
-        if closed > 0 { log.info("orders timed out", ("count", String(closed))) }
+        if closed > 0 {
+            closedOrders.increment(by: closed)
+            log.info("orders timed out", metadata: ["count": "\(closed)"])
+        }
         return closed
     }
 
@@ -38,7 +47,7 @@ public struct OrderSweeper: Sendable {
                 if try confirmation.closeTrade(order, source: .sweeper) != nil { continue }
             } catch let error as PaymentError {
                 // Gateway down, or its answer is not one to act on: leave the order for the next pass.
-                log.warning("order left for the next pass", ("order_number", order.number), ("reason", error.answer.code))
+                log.warning("order left for the next pass", metadata: ["order_number": "\(order.number)", "reason": "\(error.answer.code)"])
                 continue
             }
             closed += try db.transaction { () -> Int in
@@ -57,11 +66,11 @@ public struct OrderSweeper: Sendable {
         guard settings.sweepInterval > 0 else { return }
         let db = Database(config: DatabaseConfig(settings: settings))
         defer { db.disconnect() }
-        while !stop.wait(seconds: settings.sweepInterval) {
+        while !stop.wait(for: .seconds(settings.sweepInterval)) {
             do {
                 _ = try runOnce(db: db)
             } catch {
-                log.warning("sweep failed", ("error", String(describing: error)))
+                log.warning("sweep failed", metadata: ["error": "\(error)"])
             }
         }
     }

@@ -2,6 +2,7 @@ import LuffyCore
 import FastCGI
 import MariaDB
 import Alipay
+import Logging
 /// An order as the payment steps see it (pay link, callbacks, cancel, sweeper).
 struct PaymentOrder {
     let id: Int64
@@ -64,13 +65,14 @@ struct PaymentConfirmation {
         let trade = try ask("query", order) { try gateway.query(orderNumber: order.number) }
         guard case let .paid(tradeNo, amount) = trade else { return nil }
         guard amount == order.realPrice else {
-            log.error("gateway amount differs from the order", ("order_number", order.number), ("amount", amount.description))
+            log.error("gateway amount differs from the order", metadata: ["order_number": "\(order.number)", "amount": "\(amount)"])
             throw PaymentError.amountMismatch
         }
         let outcome = try db.transaction {
             try Settlement.settle(orderID: order.id, tradeNo: tradeNo, amount: amount, source: source, db: db)
         }
-        log.info("payment confirmed", ("order_number", order.number), ("outcome", String(describing: outcome)))
+        ShopMetrics.settled(outcome, source: source)
+        log.info("payment confirmed", metadata: ["order_number": "\(order.number)", "outcome": "\(outcome)"])
         return outcome
     }
 
@@ -89,11 +91,11 @@ struct PaymentConfirmation {
         do {
             return try call()
         } catch let AlipayGateway.GatewayError.busy(full, retryAfter) {
-            log.warning("gateway busy: refused", ("call", what), ("order_number", order.number),
-                        ("permits", String(full.capacity)), ("refused_total", String(full.refusals)))
+            log.warning("gateway busy: refused", metadata: ["call": "\(what)", "order_number": "\(order.number)",
+                                                          "permits": "\(full.capacity)", "refused_total": "\(full.refusals)"])
             throw PaymentError.gatewayBusy(retryAfter: retryAfter)
         } catch {
-            log.warning("gateway \(what) failed", ("order_number", order.number), ("error", String(describing: error)))
+            log.warning("gateway \(what) failed", metadata: ["order_number": "\(order.number)", "error": "\(error)"])
             throw PaymentError.gatewayUnavailable
         }
     }

@@ -2,6 +2,7 @@ import LuffyCore
 import FastCGI
 import MariaDB
 import Alipay
+import Logging
 /// The Alipay endpoints (README, "HTTP API": the `/payments/alipay/…` sections).
 enum PaymentHandlers {
     /// `GET /payments/alipay/<order_number>`: a signed page-pay link for the owner's unpaid order.
@@ -51,7 +52,8 @@ enum PaymentHandlers {
         let params = URLCoding.decodeForm(String(decoding: request.body, as: UTF8.self))
         func value(_ key: String) -> String? { params.first { $0.0 == key }?.1 }
         func refuse(_ why: String) -> Response {
-            log.warning("notification refused", ("reason", why), ("out_trade_no", value("out_trade_no") ?? ""))
+            ShopMetrics.notificationRefused(reason: why)
+            log.warning("notification refused", metadata: ["reason": "\(why)", "out_trade_no": "\(value("out_trade_no") ?? "")"])
             return .text("fail")
         }
         let gateway = context.gateway
@@ -73,10 +75,12 @@ enum PaymentHandlers {
             // Not stored (database down, or anything else): Alipay answers `fail` with a retry
             // later (README, "POST /payments/alipay/notify"); the exactly-once settlement makes
             // that retry safe.
-            log.error("notification not stored", ("out_trade_no", number), ("error", String(describing: error)))
+            ShopMetrics.notification(outcome: "not_stored")
+            log.error("notification not stored", metadata: ["out_trade_no": "\(number)", "error": "\(error)"])
             return .text("fail")
         }
-        log.info("notification handled", ("out_trade_no", number), ("trade_status", status), ("outcome", outcome))
+        ShopMetrics.notification(outcome: "handled")
+        log.info("notification handled", metadata: ["out_trade_no": "\(number)", "trade_status": "\(status)", "outcome": "\(outcome)"])
         return .text("success")
     }
 
@@ -85,10 +89,14 @@ enum PaymentHandlers {
                                amount: Fen, paid: Bool, db: Database) throws -> String {
         let number = order.number
         func value(_ key: String) -> String? { params.first { $0.0 == key }?.1 }
-        return try db.transaction { () -> String in
+        var settlement: Settlement.Outcome?
+        let recorded = try db.transaction { () -> String in
             let result: String
+            settlement = nil
             if paid {
-                switch try Settlement.settle(orderID: order.id, tradeNo: tradeNo, amount: amount, source: .notify, db: db) {
+                let outcome = try Settlement.settle(orderID: order.id, tradeNo: tradeNo, amount: amount, source: .notify, db: db)
+                settlement = outcome
+                switch outcome {
                 case .settled: result = "settled"
                 case .alreadyPaid: result = "already_paid"
                 case let .refundNeeded(reason): result = "refund_needed:\(reason)"
@@ -106,6 +114,9 @@ enum PaymentHandlers {
                       .text(String(decoding: raw.serialized, as: UTF8.self)), .text(result), .int(order.id)])
             return result
         }
+        // Counted once committed: a rolled-back or retried attempt is not a settlement.
+        if let settlement { ShopMetrics.settled(settlement, source: .notify) }
+        return recorded
     }
 
     /// `GET /payments/alipay/result?…`: the buyer's browser back from Alipay. The return proves

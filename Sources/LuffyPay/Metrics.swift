@@ -1,0 +1,57 @@
+import CoreMetrics
+import FastCGI
+public import LuffyCore
+
+/// `GET /metrics`: every metric of the process in the Prometheus text format (README, "Metrics").
+/// nginx serves it to 127.0.0.1 only. 404 when the process has no exporter (in-process tests).
+enum MetricsHandler {
+    static func handle(_ request: Request, _ context: RequestContext) throws -> Response {
+        guard let exporter = MetricsSystem.factory as? PrometheusMetrics else { return .error(.notFound) }
+        return Response(status: 200, headers: [("Content-Type", PrometheusMetrics.contentType)],
+                        body: Array(exporter.render().utf8))
+    }
+}
+
+/// The shop's own metrics (README, "Metrics"). Each is made where it is counted: a payment, a
+/// notification or a sweep is rare next to a request, and the exporter resolves a repeated name and
+/// labels through its cache.
+enum ShopMetrics {
+    /// A settlement that committed, by outcome and by where the payment was learned of.
+    static func settled(_ outcome: Settlement.Outcome, source: Settlement.Source) {
+        let name: String
+        switch outcome {
+        case .settled: name = "settled"
+        case .alreadyPaid: name = "already_paid"
+        case .refundNeeded: name = "refund_needed"
+        case .closed: name = "closed"
+        }
+        Counter(label: "luffy_settlements_total", dimensions: [("outcome", name), ("source", source.rawValue)]).increment()
+    }
+
+    /// An Alipay notification handled (`handled`) or not stored (`not_stored`, Alipay retries).
+    static func notification(outcome: String) {
+        Counter(label: "luffy_alipay_notifications_total", dimensions: [("outcome", outcome)]).increment()
+    }
+
+    /// An Alipay notification refused (answered `fail`), by reason.
+    static func notificationRefused(reason: String) {
+        Counter(label: "luffy_alipay_notifications_total", dimensions: [("outcome", "refused"), ("reason", reason)])
+            .increment()
+    }
+}
+
+extension PrometheusMetrics.Configuration {
+    /// `luffy-pay serve`'s exporter: the `# HELP` line of every metric (README, "Metrics").
+    public static var luffyPay: Self {
+        Self(help: [
+            "luffy_fastcgi_workers_busy": "FastCGI worker threads answering a request now.",
+            "luffy_settlements_total": "Settlements committed, by outcome and by where the payment was learned of.",
+            "luffy_alipay_notifications_total": "Alipay notifications, by outcome and refusal reason.",
+            "luffy_alipay_gateway_calls_total": "Alipay gateway calls, by method and result.",
+            "luffy_alipay_gateway_call_duration_seconds": "Alipay gateway call latency, by method.",
+            "luffy_sweeper_closed_orders_total": "Orders the sweeper closed for their timeout.",
+            "luffy_db_reconnects_total": "MariaDB connections made again after one was lost.",
+            "luffy_db_deadlock_retries_total": "Transactions re-run after a deadlock or lock wait timeout.",
+        ])
+    }
+}
