@@ -37,6 +37,7 @@ let package = Package(
                           swiftSettings: strict),
 
         .testTarget(name: "LuffyCoreTests", dependencies: ["LuffyCore"], swiftSettings: strict),
+        .testTarget(name: "MariaDBTests", dependencies: ["LuffyCore", "MariaDB"], swiftSettings: strict),
         .testTarget(name: "FastCGITests", dependencies: ["LuffyCore", "FastCGI", "CFastCGI"], swiftSettings: strict),
         .testTarget(name: "AlipayTests", dependencies: ["LuffyCore", "Alipay", "COpenSSL"],
                     swiftSettings: strict),
