@@ -99,17 +99,20 @@ public final class Database {
     }
 
     /// Runs a SELECT and decodes every row as the tuple's types: `query(q, decoding: (Int64, String?).self)`.
+    @inlinable
     public func query<each Column: SQLColumnDecodable>(_ query: SQLQuery, decoding types: (repeat each Column).Type)
         throws -> [(repeat each Column)] {
         try self.query(query).map { try $0.decode(types) }
     }
 
     /// Runs a SELECT of one column and decodes it: `query(q, decoding: Int64.self)`.
+    @inlinable
     public func query<Column: SQLColumnDecodable>(_ query: SQLQuery, decoding type: Column.Type) throws -> [Column] {
         try self.query(query).map { try $0.decode(type) }
     }
 
     /// Runs a SELECT and decodes every row as `T`.
+    @inlinable
     public func query<T: RowDecodable>(_ query: SQLQuery, as type: T.Type) throws -> [T] {
         try self.query(query).map { try T(row: $0) }
     }

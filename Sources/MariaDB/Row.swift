@@ -12,6 +12,7 @@ public struct Row: Sendable {
     public let values: [String?]
 
     /// The columns as the types of the tuple, e.g. `(Int64, Fen?, Bool).self`.
+    @inlinable
     public func decode<each Column: SQLColumnDecodable>(_ types: (repeat each Column).Type) throws -> (repeat each Column) {
         var index = 0
         let decoded = (repeat try column(&index, as: (each Column).self))
@@ -20,6 +21,7 @@ public struct Row: Sendable {
     }
 
     /// A one-column row (a tuple of one is its element, so this is the same call).
+    @inlinable
     public func decode<Column: SQLColumnDecodable>(_ type: Column.Type) throws -> Column {
         var index = 0
         let decoded = try column(&index, as: Column.self)
@@ -28,9 +30,11 @@ public struct Row: Sendable {
     }
 
     /// A row as a `RowDecodable` type.
+    @inlinable
     public func decode<T: RowDecodable>(_ type: T.Type) throws -> T { try T(row: self) }
 
-    private func column<Column: SQLColumnDecodable>(_ index: inout Int, as type: Column.Type) throws -> Column {
+    @usableFromInline
+    func column<Column: SQLColumnDecodable>(_ index: inout Int, as type: Column.Type) throws -> Column {
         defer { index += 1 }
         guard index < values.count else {
             throw RowDecodingError(column: index, expected: "\(Column.self)", found: .missing(values.count))
@@ -55,6 +59,7 @@ public protocol SQLColumnDecodable {
 }
 
 extension Int64: SQLColumnDecodable {
+    @inlinable
     public init?(sqlColumn text: String?) {
         guard let text, let value = Int64(text) else { return nil }
         self = value
@@ -62,6 +67,7 @@ extension Int64: SQLColumnDecodable {
 }
 
 extension Int: SQLColumnDecodable {
+    @inlinable
     public init?(sqlColumn text: String?) {
         guard let text, let value = Int(text) else { return nil }
         self = value
@@ -69,6 +75,7 @@ extension Int: SQLColumnDecodable {
 }
 
 extension String: SQLColumnDecodable {
+    @inlinable
     public init?(sqlColumn text: String?) {
         guard let text else { return nil }
         self = text
@@ -77,6 +84,7 @@ extension String: SQLColumnDecodable {
 
 /// DECIMAL money, exact from its text.
 extension Fen: SQLColumnDecodable {
+    @inlinable
     public init?(sqlColumn text: String?) {
         guard let text, let value = Fen(decimal: text) else { return nil }
         self = value
@@ -85,6 +93,7 @@ extension Fen: SQLColumnDecodable {
 
 /// An integer column (a flag, a comparison, EXISTS): anything but 0 is true.
 extension Bool: SQLColumnDecodable {
+    @inlinable
     public init?(sqlColumn text: String?) {
         guard let number = Int64(sqlColumn: text) else { return nil }
         self = number != 0
@@ -93,6 +102,7 @@ extension Bool: SQLColumnDecodable {
 
 /// NULL is nil; anything else must be a `Wrapped`.
 extension Optional: SQLColumnDecodable where Wrapped: SQLColumnDecodable {
+    @inlinable
     public init?(sqlColumn text: String?) {
         guard let text else {
             self = .none
@@ -121,6 +131,13 @@ public struct RowDecodingError: Error, Sendable, Equatable, CustomStringConverti
     /// The Swift type the reader asked for.
     public let expected: String
     public let found: Found
+
+    @usableFromInline
+    init(column: Int, expected: String, found: Found) {
+        self.column = column
+        self.expected = expected
+        self.found = found
+    }
 
     public var description: String {
         switch found {
