@@ -29,10 +29,6 @@ public struct Row: Sendable {
         return decoded
     }
 
-    /// A row as a `RowDecodable` type.
-    @inlinable
-    public func decode<T: RowDecodable>(_ type: T.Type) throws -> T { try T(row: self) }
-
     @usableFromInline
     func column<Column: SQLColumnDecodable>(_ index: inout Int, as type: Column.Type) throws -> Column {
         defer { index += 1 }

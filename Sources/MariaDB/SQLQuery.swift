@@ -26,12 +26,6 @@ public struct SQLQuery: Sendable, Equatable, CustomStringConvertible {
         binds += other.binds
     }
 
-    public static func + (lhs: SQLQuery, rhs: SQLQuery) -> SQLQuery {
-        var joined = lhs
-        joined.append(rhs)
-        return joined
-    }
-
     /// The text and the number of binds, never their values (they may be personal data).
     public var description: String { "\(sql) [\(binds.count) binds]" }
 }

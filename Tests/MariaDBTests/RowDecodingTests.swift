@@ -78,10 +78,10 @@ import LuffyCore
     }
 
     @Test func aStructDecodesThroughItsInit() throws {
-        #expect(try Row(values: ["3", "Go", "0.01"]).decode(Course.self) == Course(id: 3, name: "Go", price: Fen(1)))
-        #expect(try Row(values: ["3", "Go", nil]).decode(Course.self) == Course(id: 3, name: "Go", price: nil))
+        #expect(try Course(row: Row(values: ["3", "Go", "0.01"])) == Course(id: 3, name: "Go", price: Fen(1)))
+        #expect(try Course(row: Row(values: ["3", "Go", nil])) == Course(id: 3, name: "Go", price: nil))
         #expect(throws: RowDecodingError(column: 0, expected: "Int64", found: .null)) {
-            try Row(values: [nil, "Go", nil]).decode(Course.self)
+            try Course(row: Row(values: [nil, "Go", nil]))
         }
     }
 }

@@ -33,9 +33,6 @@ import LuffyCore
         let query: SQLQuery = "SELECT \(Int64(9)), (SELECT COUNT(*) FROM o WHERE \(filter)) FROM o WHERE \(filter) LIMIT \(20)"
         #expect(query.sql == "SELECT ?, (SELECT COUNT(*) FROM o WHERE o.user_id = ? AND o.order_status = ?) FROM o WHERE o.user_id = ? AND o.order_status = ? LIMIT ?")
         #expect(query.binds == [.int(9), .int(3), .int(1), .int(3), .int(1), .int(20)])
-        let joined = filter + " LIMIT \(2)"
-        #expect(joined.sql == "o.user_id = ? AND o.order_status = ? LIMIT ?")
-        #expect(joined.binds == [.int(3), .int(1), .int(2)])
     }
 
     @Test func rawTextOnlyThroughTheUnsafeSpelling() {
