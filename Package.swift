@@ -48,6 +48,7 @@ let package = Package(
         .target(name: "LuffyTestSupport", dependencies: ["LuffyCore", "Alipay"], swiftSettings: strict),
 
         .testTarget(name: "LuffyCoreTests", dependencies: ["LuffyCore", logging, metrics], swiftSettings: strict),
+        .testTarget(name: "MariaDBTests", dependencies: ["LuffyCore", "MariaDB"], swiftSettings: strict),
         .testTarget(name: "FastCGITests", dependencies: ["LuffyCore", "FastCGI", "CFastCGI", logging], swiftSettings: strict),
         .testTarget(name: "AlipayTests", dependencies: ["LuffyCore", "Alipay", "COpenSSL", "LuffyTestSupport"],
                     swiftSettings: strict),

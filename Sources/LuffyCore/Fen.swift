@@ -8,14 +8,37 @@ public struct Fen: Sendable, Hashable, Comparable, CustomStringConvertible {
     public static let zero = Fen(0)
 
     /// Parses `998`, `998.5`, `998.00`, `-12.30`. More than two decimals is not an amount of fen.
+    /// One pass over the bytes, and inlinable so that callers get it specialized for their string
+    /// type: every DECIMAL column of a result row is parsed here (it was 15 % of the app's CPU on
+    /// the order list with Character-level slicing).
+    @inlinable
     public init?(decimal text: some StringProtocol) {
-        let unsigned = text.dropping(asciiPrefix: "-")
-        let (whole, decimals) = (unsigned ?? text[...]).cut(atFirstASCII: ".")
-        guard !whole.isEmpty, whole.utf8.count <= 15, whole.allASCIIDigits else { return nil }
-        let fraction = decimals ?? ""
-        guard decimals?.isEmpty != true, fraction.utf8.count <= 2, fraction.allASCIIDigits else { return nil }
-        guard let w = Int64(whole), let f = fraction.isEmpty ? 0 : Int64(fraction) else { return nil }
-        value = (w * 100 + (fraction.utf8.count == 1 ? f * 10 : f)) * (unsigned == nil ? 1 : -1)
+        var negative = false, atStart = true, inFraction = false
+        var whole: Int64 = 0, wholeDigits = 0, fraction: Int64 = 0, fractionDigits = 0
+        for byte in text.utf8 {
+            defer { atStart = false }
+            if atStart && byte == UInt8(ascii: "-") {
+                negative = true
+                continue
+            }
+            if byte == UInt8(ascii: "."), !inFraction {
+                inFraction = true
+                continue
+            }
+            let digit = byte &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            if inFraction {
+                fractionDigits += 1
+                guard fractionDigits <= 2 else { return nil }
+                fraction = fraction * 10 + Int64(digit)
+            } else {
+                wholeDigits += 1
+                guard wholeDigits <= 15 else { return nil }
+                whole = whole * 10 + Int64(digit)
+            }
+        }
+        guard wholeDigits > 0, !inFraction || fractionDigits > 0 else { return nil }
+        value = (whole * 100 + (fractionDigits == 1 ? fraction * 10 : fraction)) * (negative ? -1 : 1)
     }
 
     public var description: String {

@@ -49,7 +49,9 @@ public final class Database {
 
     func connection() throws -> UnsafeMutablePointer<MYSQL> {
         if let mysql { return mysql }
-        guard let handle = mysql_init(nil) else { throw DatabaseError(code: 2008, message: "out of memory") }
+        guard let handle = mysql_init(nil) else {
+            throw DatabaseError(code: DatabaseError.Code.outOfMemory.rawValue, message: "out of memory")
+        }
         var connectTimeout = UInt32(clamping: config.connectTimeout.wholeSecondsRoundedUp)
         var readTimeout = UInt32(clamping: config.readTimeout.wholeSecondsRoundedUp)
         mysql_options(handle, MYSQL_OPT_CONNECT_TIMEOUT, &connectTimeout)
@@ -100,31 +102,53 @@ public final class Database {
     }
 
     /// Runs a SELECT (or anything returning rows) as a prepared statement.
-    public func query(_ sql: String, _ params: [SQLValue] = []) throws -> [Row] {
+    public func query(_ query: SQLQuery) throws -> [Row] {
         try check {
             statementCount += 1
-            return try statement(sql).run(params).rows
+            return try statement(query.sql).run(query.binds).rows
         }
+    }
+
+    /// Runs a SELECT and decodes every row as the tuple's types: `query(q, decoding: (Int64, String?).self)`.
+    @inlinable
+    public func query<each Column: SQLColumnDecodable>(_ query: SQLQuery, decoding types: (repeat each Column).Type)
+        throws -> [(repeat each Column)] {
+        try self.query(query).map { try $0.decode(types) }
+    }
+
+    /// Runs a SELECT of one column and decodes it: `query(q, decoding: Int64.self)`.
+    @inlinable
+    public func query<Column: SQLColumnDecodable>(_ query: SQLQuery, decoding type: Column.Type) throws -> [Column] {
+        try self.query(query).map { try $0.decode(type) }
+    }
+
+    /// Runs a SELECT and decodes every row as `T`.
+    @inlinable
+    public func query<T: RowDecodable>(_ query: SQLQuery, as type: T.Type) throws -> [T] {
+        try self.query(query).map { try T(row: $0) }
     }
 
     /// Runs an INSERT/UPDATE/DELETE as a prepared statement.
     @discardableResult
-    public func execute(_ sql: String, _ params: [SQLValue] = []) throws -> ExecutionResult {
+    public func execute(_ query: SQLQuery) throws -> ExecutionResult {
         try check {
             statementCount += 1
             if transactionDepth == 0 { mayHaveWritten = true }
-            let result = try statement(sql).run(params)
+            let result = try statement(query.sql).run(query.binds)
             return ExecutionResult(affectedRows: result.affectedRows, insertID: result.insertID)
         }
     }
 
-    /// Sends SQL text without parameters (BEGIN/COMMIT; whole migration files when the connection
-    /// allows several statements).
-    public func executeScript(_ sql: String) throws {
+    /// Sends SQL text without parameters, over the text protocol (BEGIN/COMMIT; whole migration
+    /// files when the connection allows several statements). A script takes no binds.
+    public func executeScript(_ script: SQLQuery) throws {
+        guard script.binds.isEmpty else {
+            throw DatabaseError.unexpected("a script takes no parameters, got \(script.binds.count): \(script.sql)")
+        }
         try check {
             let handle = try connection()
             statementCount += 1
-            var bytes = Array(sql.utf8)
+            var bytes = Array(script.sql.utf8)
             let rc = bytes.withUnsafeMutableBufferPointer { buf in
                 buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) { mysql_real_query(handle, $0, UInt(buf.count)) }
             }
@@ -149,7 +173,7 @@ public final class Database {
             do {
                 return try runTransaction(body)
             } catch let error as DatabaseError where error.isRetryableConflict && attempt < 3 {
-                (error.code == 1213 ? deadlockRetries : lockWaitRetries).increment()
+                (error.code == .deadlock ? deadlockRetries : lockWaitRetries).increment()
                 continue
             }
         }

@@ -51,7 +51,7 @@ public struct Migrator {
     /// Returns the files applied by this run.
     @discardableResult
     public func migrate(_ migrations: [Migration]) throws -> [String] {
-        guard try db.query("SELECT GET_LOCK('luffy_pay_migrate', 60)").first?.int(0) == 1 else {
+        guard try db.query("SELECT GET_LOCK('luffy_pay_migrate', 60)", decoding: Int64.self).first == 1 else {
             throw MigrationError.lockTimeout
         }
         defer { _ = try? db.query("SELECT RELEASE_LOCK('luffy_pay_migrate')") }
@@ -64,13 +64,13 @@ public struct Migrator {
             ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
             """)
         var applied: [String: String] = [:]
-        for row in try db.query("SELECT version, checksum FROM schema_migrations") {
-            applied[try row.string(0)] = try row.string(1)
+        for (version, checksum) in try db.query("SELECT version, checksum FROM schema_migrations", decoding: (String, String).self) {
+            applied[version] = checksum
         }
         // Check every recorded file before applying anything.
         var checksums: [String: String] = [:]
         for migration in migrations {
-            let checksum = try db.query("SELECT SHA2(?, 256)", [.text(migration.sql)]).first?.string(0) ?? ""
+            let checksum = try db.query("SELECT SHA2(\(migration.sql), 256)", decoding: String.self).first ?? ""
             if let recorded = applied[migration.version], recorded != checksum {
                 throw MigrationError.changed(file: migration.file)
             }
@@ -79,12 +79,14 @@ public struct Migrator {
         var ran: [String] = []
         for migration in migrations where applied[migration.version] == nil {
             do {
-                try db.executeScript(migration.sql)
+                try db.executeScript(SQLQuery(unsafeSQL: migration.sql))
             } catch let error as DatabaseError {
                 throw MigrationError.failed(file: migration.file, error)
             }
-            try db.execute("INSERT INTO schema_migrations (version, file, checksum, applied_time) VALUES (?, ?, ?, NOW(6))",
-                           [.text(migration.version), .text(migration.file), .text(checksums[migration.version] ?? "")])
+            try db.execute("""
+                INSERT INTO schema_migrations (version, file, checksum, applied_time)
+                VALUES (\(migration.version), \(migration.file), \(checksums[migration.version] ?? ""), NOW(6))
+                """)
             log.info("migration applied", metadata: ["file": "\(migration.file)"])
             ran.append(migration.file)
         }

@@ -13,7 +13,9 @@ final class PreparedStatement {
     private let sql: String
 
     init(connection: UnsafeMutablePointer<MYSQL>, sql: String) throws {
-        guard let stmt = mysql_stmt_init(connection) else { throw DatabaseError(code: 2008, message: "out of memory") }
+        guard let stmt = mysql_stmt_init(connection) else {
+            throw DatabaseError(code: DatabaseError.Code.outOfMemory.rawValue, message: "out of memory")
+        }
         self.stmt = stmt
         self.sql = sql
         let rc = mysql_stmt_prepare(stmt, sql, UInt(sql.utf8.count))

@@ -12,6 +12,16 @@ import Testing
         #expect(Fen(decimal: text) == nil)
     }
 
+    /// The byte-by-byte parser keeps the edges of the rule: one sign, 15 whole digits at most.
+    @Test func edgesOfTheDecimalRule() {
+        #expect(Fen(decimal: "999999999999999.99")?.value == 99_999_999_999_999_999)
+        #expect(Fen(decimal: "-0.5")?.value == -50)
+        #expect(Fen(decimal: "007.1"[...])?.value == 710)
+        for text in ["-", "-.5", "1234567890123456", "1.-5", "1-", "+1", "１", "1.5\u{301}"] {
+            #expect(Fen(decimal: text) == nil, "\(text)")
+        }
+    }
+
     @Test func printsTwoDecimals() {
         #expect(Fen(99800).description == "998.00")
         #expect(Fen(5).description == "0.05")

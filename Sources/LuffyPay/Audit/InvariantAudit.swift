@@ -1,3 +1,4 @@
+import LuffyCore
 public import MariaDB
 /// `luffy-pay audit`: checks the books on any database, read-only, in one consistent snapshot
 /// (REPEATABLE READ), so it is right on a live database while orders and payments go on.
@@ -47,7 +48,7 @@ public struct InvariantAudit {
 
     /// The orders holding a coupon or credit, one row per order course with the coupon's terms
     /// and the course's current direction and category (what a coupon's scope is judged by).
-    static let discountSQL = """
+    static let discountSQL: SQLQuery = """
         SELECT o.id, o.order_status, o.total_price, o.real_price, COALESCE(o.credit, 0),
                cl.id, cp.id, cp.coupon_type, cp.sale, cp.`condition`,
                (SELECT GROUP_CONCAT(s.direction_id) FROM ly_coupon_course_direction s WHERE s.coupon_id = cp.id),
@@ -67,28 +68,27 @@ public struct InvariantAudit {
         var seenCourses: [Int64: Set<Int64>] = [:]
         var courseOrder: [Int64: [(Int64, CourseOffer)]] = [:]
         func ids(_ text: String?) -> [Int64] { (text ?? "").split(separator: ",").compactMap { Int64($0) } }
-        for row in try db.query(Self.discountSQL) {
-            let id = try row.int(0)
+        for row in try db.query(Self.discountSQL, as: DiscountRow.self) {
+            let id = row.orderID
             if orders[id] == nil {
-                orders[id] = StoredOrder(id: id, status: OrderStatus(rawValue: try row.int(1)) ?? .cancelled,
-                                         totalPrice: try row.fen(2), realPrice: try row.fen(3), credit: try row.int(4),
+                orders[id] = StoredOrder(id: id, status: OrderStatus(rawValue: row.status) ?? .cancelled,
+                                         totalPrice: row.totalPrice, realPrice: row.realPrice, credit: row.credit,
                                          coupons: [], courses: [])
             }
-            if let logID = try row.optionalInt(5), !(orders[id]!.coupons.contains { $0.logID == logID }) {
+            if let logID = row.couponLogID, !(orders[id]!.coupons.contains { $0.logID == logID }) {
                 var terms: CouponTerms?
-                if !row.isNull(6) {
-                    terms = CouponTerms(couponType: try row.int(7), directions: ids(row.optionalString(10)),
-                                        categories: ids(row.optionalString(11)), courses: ids(row.optionalString(12)),
-                                        sale: try row.string(8), condition: try row.int(9))
+                if let coupon = row.coupon {
+                    terms = CouponTerms(couponType: coupon.type, directions: ids(coupon.directions),
+                                        categories: ids(coupon.categories), courses: ids(coupon.courses),
+                                        sale: coupon.sale, condition: coupon.condition)
                 }
                 orders[id]!.coupons.append(.init(logID: logID, terms: terms))
             }
-            let orderCourseID = try row.int(13)
-            if seenCourses[id, default: []].insert(orderCourseID).inserted {
-                courseOrder[id, default: []].append((orderCourseID, StoredOrder.course(
-                    id: try row.int(14), listPrice: try row.fen(15), realPrice: try row.fen(16),
-                    discountName: row.optionalString(17) ?? "", directionID: try row.optionalInt(18),
-                    categoryID: try row.optionalInt(19))))
+            if seenCourses[id, default: []].insert(row.orderCourseID).inserted {
+                courseOrder[id, default: []].append((row.orderCourseID, StoredOrder.course(
+                    id: row.courseID, listPrice: row.listPrice, realPrice: row.courseRealPrice,
+                    discountName: row.discountName ?? "", directionID: row.directionID,
+                    categoryID: row.categoryID)))
             }
         }
         return orders.keys.sorted().compactMap { id in
@@ -96,6 +96,40 @@ public struct InvariantAudit {
             // Listed order (the coupon's tie-break) is the order of the course rows' ids.
             order.courses = (courseOrder[id] ?? []).sorted { $0.0 < $1.0 }.map(\.1)
             return DiscountRule.violation(order, creditRatio: creditRatio).map { Violation(invariant: Self.orderDiscount, details: $0) }
+        }
+    }
+}
+
+/// A row of `InvariantAudit.discountSQL`, in its SELECT list's order.
+private struct DiscountRow: RowDecodable {
+    let orderID: Int64
+    let status: Int64
+    let totalPrice: Fen
+    let realPrice: Fen
+    let credit: Int64
+    let couponLogID: Int64?
+    /// nil when the coupon row is gone (its columns are NOT NULL otherwise); the scopes are
+    /// comma-separated ids.
+    let coupon: (type: Int64, sale: String, condition: Int64, directions: String?, categories: String?, courses: String?)?
+    let orderCourseID: Int64
+    let courseID: Int64
+    let listPrice: Fen
+    let courseRealPrice: Fen
+    let discountName: String?
+    let directionID: Int64?
+    let categoryID: Int64?
+
+    init(row: Row) throws {
+        let couponID: Int64?, type: Int64?, sale: String?, condition: Int64?, directions: String?, categories: String?,
+            courses: String?
+        (orderID, status, totalPrice, realPrice, credit, couponLogID, couponID, type, sale, condition, directions, categories,
+         courses, orderCourseID, courseID, listPrice, courseRealPrice, discountName, directionID, categoryID) = try row.decode(
+            (Int64, Int64, Fen, Fen, Int64, Int64?, Int64?, Int64?, String?, Int64?, String?, String?, String?, Int64, Int64, Fen,
+             Fen, String?, Int64?, Int64?).self)
+        if couponID != nil, let type, let sale, let condition {
+            coupon = (type, sale, condition, directions, categories, courses)
+        } else {
+            coupon = nil
         }
     }
 }

@@ -1,3 +1,4 @@
+import MariaDB
 /// The invariants that make the books right, each one set-based query whose rows are its
 /// violations (README, "The invariant audit"). Each row prints as `label=value` pairs after the
 /// invariant's name, so a line names the ids and figures involved.
@@ -5,7 +6,7 @@ struct Invariant: Sendable {
     let name: String
     /// The names of the query's columns, in order.
     let labels: [String]
-    let sql: String
+    let sql: SQLQuery
 }
 
 extension Invariant {
@@ -13,7 +14,7 @@ extension Invariant {
     /// one user holds one course through two paid orders (`o` is the order, `oc` its course; the
     /// refund row names the course, sql/015). `orderSettledOnce` and `notificationApplied` are the
     /// queries that read `ly_payment_refund`.
-    static let ownedCourseRefund = """
+    static let ownedCourseRefund: SQLQuery = """
         EXISTS (SELECT 1 FROM ly_payment_refund r
                 WHERE r.order_id = o.id AND r.course_id = oc.course_id AND r.reason = 'course_already_owned')
         """

@@ -83,61 +83,59 @@ enum CouponWallet {
     /// Every coupon of the user, or just `logID`; deleted coupons and deleted log rows are not there.
     /// Two statements whatever the number of coupons.
     static func coupons(userID: Int64, logID: Int64? = nil, db: Database) throws -> [UserCoupon] {
-        var sql = """
+        var query: SQLQuery = """
             SELECT cl.id, cp.id, cp.name, cp.discount, cp.coupon_type, cp.start_time, cp.end_time, cp.get_type,
                    cp.`condition`, cp.sale, cl.use_status, o.order_status,
                    cp.start_time <= NOW(), cp.end_time >= NOW()
             FROM ly_coupon_log cl
             JOIN ly_coupon cp ON cp.id = cl.coupon_id AND cp.is_deleted = 0
             LEFT JOIN ly_order o ON o.id = cl.order_id
-            WHERE cl.user_id = ? AND cl.is_deleted = 0
+            WHERE cl.user_id = \(userID) AND cl.is_deleted = 0
             """
-        var params: [SQLValue] = [.int(userID)]
         if let logID {
-            sql += " AND cl.id = ?"
-            params.append(.int(logID))
+            query.append(" AND cl.id = \(logID)")
         }
         // Sorted here, not by ORDER BY: see CourseCatalog.purchasable.
-        var coupons = try db.query(sql, params).map { row -> UserCoupon in
-            let useStatus = try row.optionalInt(10) ?? 0
-            let boundStatus = try row.optionalInt(11)
+        var coupons = try db.query(query, as: UserCoupon.Stored.self).map { row -> UserCoupon in
+            let useStatus = row.useStatus ?? 0
+            let boundStatus = row.boundStatus
             let state: UserCoupon.State
             if useStatus != 0 {
                 state = .used
             } else if let boundStatus, boundStatus == OrderStatus.unpaid.rawValue || boundStatus == OrderStatus.paid.rawValue {
                 // Bound to a live order; an order that was cancelled or timed out frees it.
                 state = .bound
-            } else if try row.int(12) == 0 {
+            } else if !row.started {
                 state = .notStarted
-            } else if try row.int(13) == 0 {
+            } else if !row.notEnded {
                 state = .expired
             } else {
                 state = .usable
             }
-            return UserCoupon(logID: try row.int(0), couponID: try row.int(1), name: try row.string(2),
-                              discount: try row.int(3), couponType: try row.int(4), startTime: try row.string(5),
-                              endTime: try row.string(6), getType: try row.int(7), condition: try row.int(8),
-                              sale: try row.string(9), state: state)
+            return UserCoupon(logID: row.logID, couponID: row.couponID, name: row.name,
+                              discount: row.discount, couponType: row.couponType, startTime: row.startTime,
+                              endTime: row.endTime, getType: row.getType, condition: row.condition,
+                              sale: row.sale, state: state)
         }
         coupons.sort { $0.logID < $1.logID }
         guard !coupons.isEmpty else { return [] }
-        let ids = CourseCatalog.jsonIDs(Array(Set(coupons.map(\.couponID))))
+        let ids = Array(Set(coupons.map(\.couponID))).sorted()
         let scopeRows = try db.query("""
             SELECT 1, s.coupon_id, s.direction_id, d.name FROM ly_coupon_course_direction s
               JOIN ly_course_direction d ON d.id = s.direction_id
-              WHERE s.coupon_id IN (SELECT id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS t)
+              WHERE s.coupon_id IN \(ids: ids)
             UNION ALL
             SELECT 2, s.coupon_id, s.category_id, c.name FROM ly_coupon_course_category s
               JOIN ly_course_category c ON c.id = s.category_id
-              WHERE s.coupon_id IN (SELECT id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS t)
+              WHERE s.coupon_id IN \(ids: ids)
             UNION ALL
             SELECT 3, s.coupon_id, s.course_id, c.name FROM ly_coupon_course s
               JOIN ly_course c ON c.id = s.course_id
-              WHERE s.coupon_id IN (SELECT id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS t)
-            """, [ids, ids, ids])
+              WHERE s.coupon_id IN \(ids: ids)
+            """, decoding: (Int64, Int64, Int64, String).self)
         var scopes: [Int64: [(kind: Int64, id: Int64, name: String)]] = [:]
-        for row in scopeRows {
-            scopes[try row.int(1), default: []].append((try row.int(0), try row.int(2), try row.string(3)))
+        for (kind, couponID, id, name) in scopeRows {
+            scopes[couponID, default: []].append((kind, id, name))
         }
         for key in scopes.keys { scopes[key]!.sort { ($0.kind, $0.id) < ($1.kind, $1.id) } }
         for i in coupons.indices {
@@ -150,5 +148,32 @@ enum CouponWallet {
             }
         }
         return coupons
+    }
+}
+
+extension UserCoupon {
+    /// A row of `CouponWallet.coupons`' first statement, in its SELECT list's order.
+    struct Stored: RowDecodable {
+        let logID: Int64
+        let couponID: Int64
+        let name: String
+        let discount: Int64
+        let couponType: Int64
+        let startTime: String
+        let endTime: String
+        let getType: Int64
+        let condition: Int64
+        let sale: String
+        let useStatus: Int64?
+        /// The status of the order the coupon is bound to, nil when it is bound to none.
+        let boundStatus: Int64?
+        let started: Bool
+        let notEnded: Bool
+
+        init(row: Row) throws {
+            (logID, couponID, name, discount, couponType, startTime, endTime, getType, condition, sale, useStatus, boundStatus,
+             started, notEnded) = try row.decode(
+                (Int64, Int64, String, Int64, Int64, String, String, Int64, Int64, String, Int64?, Int64?, Bool, Bool).self)
+        }
     }
 }

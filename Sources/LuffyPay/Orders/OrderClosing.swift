@@ -8,14 +8,13 @@ import Logging
 public enum OrderClosing {
     /// Inside a transaction, with the order row already locked and seen unpaid.
     static func close(orderID: Int64, userID: Int64, credit: Int64, to status: OrderStatus, db: Database) throws {
-        let closed = try db.execute("UPDATE ly_order SET order_status = ?, updated_time = NOW(6) WHERE id = ? AND order_status = 0",
-                                    [.int(status.rawValue), .int(orderID)])
+        let closed = try db.execute(
+            "UPDATE ly_order SET order_status = \(status.rawValue), updated_time = NOW(6) WHERE id = \(orderID) AND order_status = 0")
         guard closed.affectedRows == 1 else { return }
         if credit > 0 {
-            try db.execute("UPDATE ly_users SET credit = credit + ? WHERE id = ?", [.int(credit), .int(userID)])
+            try db.execute("UPDATE ly_users SET credit = credit + \(credit) WHERE id = \(userID)")
         }
-        try db.execute("UPDATE ly_coupon_log SET order_id = NULL, updated_time = NOW(6) WHERE order_id = ? AND use_status = 0",
-                       [.int(orderID)])
+        try db.execute("UPDATE ly_coupon_log SET order_id = NULL, updated_time = NOW(6) WHERE order_id = \(orderID) AND use_status = 0")
     }
 
     /// `PUT /orders/<id>`: the owner cancels an unpaid order. When a pay link was issued the trade
@@ -36,13 +35,14 @@ public enum OrderClosing {
                 }
             }
             let cancelled = try db.transaction { () -> Bool in
-                guard let locked = try db.query("SELECT order_status, credit, pay_link_time IS NOT NULL FROM ly_order WHERE id = ? FOR UPDATE",
-                                                [.int(orderID)]).first else { throw OrderError.orderNotFound }
-                guard try locked.int(0) == OrderStatus.unpaid.rawValue else { throw OrderError.orderNotCancellable }
+                guard let (status, credit, linked) = try db.query(
+                    "SELECT order_status, credit, pay_link_time IS NOT NULL FROM ly_order WHERE id = \(orderID) FOR UPDATE",
+                    decoding: (Int64, Int64?, Bool).self).first else { throw OrderError.orderNotFound }
+                guard status == OrderStatus.unpaid.rawValue else { throw OrderError.orderNotCancellable }
                 // A pay link handed out since we looked: its trade must be closed first. Once seen,
                 // a link stays, so the next round takes the gateway step and ends here.
-                if try locked.bool(2), !order.payLinkIssued { return false }
-                try close(orderID: orderID, userID: user.id, credit: try locked.optionalInt(1) ?? 0, to: .cancelled, db: db)
+                if linked, !order.payLinkIssued { return false }
+                try close(orderID: orderID, userID: user.id, credit: credit ?? 0, to: .cancelled, db: db)
                 return true
             }
             if cancelled { break }
@@ -60,11 +60,11 @@ public enum OrderClosing {
             let closed = try db.transaction { () -> Int in
                 let rows = try db.query("""
                     SELECT id, user_id, credit FROM ly_order
-                    WHERE order_status = 0 AND created_time < NOW(6) - INTERVAL ? SECOND AND pay_link_time IS NULL
-                    ORDER BY created_time LIMIT ? FOR UPDATE SKIP LOCKED
-                    """, [.int(Int64(timeout)), .int(Int64(batchSize))])
+                    WHERE order_status = 0 AND created_time < NOW(6) - INTERVAL \(timeout) SECOND AND pay_link_time IS NULL
+                    ORDER BY created_time LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
+                    """, decoding: (Int64, Int64, Int64?).self)
                 // Users' credit rows in one order across sweepers, so two batches cannot deadlock.
-                let orders = try rows.map { (id: try $0.int(0), user: try $0.int(1), credit: try $0.optionalInt(2) ?? 0) }
+                let orders = rows.map { (id: $0.0, user: $0.1, credit: $0.2 ?? 0) }
                 for order in orders.sorted(by: { ($0.user, $0.id) < ($1.user, $1.id) }) {
                     try close(orderID: order.id, userID: order.user, credit: order.credit, to: .timedOut, db: db)
                 }

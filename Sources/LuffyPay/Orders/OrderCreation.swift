@@ -20,7 +20,7 @@ struct OrderCreation {
         }
         do {
             return try context.db.transaction { try creation.create(order, idempotencyKey: key) }
-        } catch let error as DatabaseError where error.isDuplicateKey && error.message.contains("ly_idempotency_key_user_key") {
+        } catch let error as DatabaseError where error.violatedKey == "ly_idempotency_key_user_key" {
             // Another request with this key committed first (we waited on its row lock): replay it.
             return try creation.replay(key: key, fingerprint: order.fingerprint)
         }
@@ -32,8 +32,8 @@ struct OrderCreation {
         if let idempotencyKey {
             keyRowID = Int64(try db.execute("""
                 INSERT INTO ly_idempotency_key (user_id, idem_key, request_hash, status_code, response_body, order_id, created_time)
-                VALUES (?, ?, ?, NULL, NULL, NULL, NOW(6))
-                """, [.int(user.id), .text(idempotencyKey), .text(order.fingerprint)]).insertID)
+                VALUES (\(user.id), \(idempotencyKey), \(order.fingerprint), NULL, NULL, NULL, NOW(6))
+                """).insertID)
         }
 
         let courses = try CourseCatalog.purchasable(order.courseIDs, userID: user.id, db: db)
@@ -55,12 +55,12 @@ struct OrderCreation {
 
         let (orderID, orderNumber) = try insertOrder(quote, order)
         if let couponID = order.userCouponID {
-            try db.execute("UPDATE ly_coupon_log SET order_id = ?, updated_time = NOW(6) WHERE id = ?", [.int(orderID), .int(couponID)])
+            try db.execute("UPDATE ly_coupon_log SET order_id = \(orderID), updated_time = NOW(6) WHERE id = \(couponID)")
         }
         if order.credit > 0 {
             // The balance can never go negative, whatever runs concurrently: the condition decides.
-            let debit = try db.execute("UPDATE ly_users SET credit = credit - ? WHERE id = ? AND credit >= ?",
-                                       [.int(order.credit), .int(user.id), .int(order.credit)])
+            let debit = try db.execute(
+                "UPDATE ly_users SET credit = credit - \(order.credit) WHERE id = \(user.id) AND credit >= \(order.credit)")
             if debit.affectedRows != 1 { throw PricingError.creditInsufficient }
         }
         var status = OrderStatus.unpaid
@@ -72,9 +72,11 @@ struct OrderCreation {
 
         let response = Response.json(responseBody(orderID: orderID, orderNumber: orderNumber, quote: quote, order: order, status: status), status: 201)
         if let keyRowID {
-            try db.execute("UPDATE ly_idempotency_key SET status_code = ?, response_body = ?, order_id = ? WHERE id = ?",
-                           [.int(Int64(response.status)), .text(String(decoding: response.body, as: UTF8.self)),
-                            .int(orderID), .int(keyRowID)])
+            try db.execute("""
+                UPDATE ly_idempotency_key SET status_code = \(response.status), response_body = \(String(decoding: response.body, as: UTF8.self)),
+                                              order_id = \(orderID)
+                WHERE id = \(keyRowID)
+                """)
         }
         return response
     }
@@ -83,22 +85,22 @@ struct OrderCreation {
     /// refused with those orders' numbers. Under the user's row lock, so that this check and the
     /// insert are one step against the user's concurrent POST /orders.
     private func refuseCoursesInUnpaidOrders(_ ids: [Int64]) throws {
-        _ = try db.query("SELECT id FROM ly_users WHERE id = ? FOR UPDATE", [.int(user.id)])
+        _ = try db.query("SELECT id FROM ly_users WHERE id = \(user.id) FOR UPDATE")
         let rows = try db.query("""
             SELECT o.order_number, oc.course_id FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id
-            WHERE o.user_id = ? AND o.is_deleted = 0 AND o.order_status = 0 AND o.created_time + INTERVAL ? SECOND > NOW(6)
-              AND oc.course_id IN (SELECT id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS t)
-            """, [.int(user.id), .int(Int64(context.settings.orderTimeout)), CourseCatalog.jsonIDs(ids)])
+            WHERE o.user_id = \(user.id) AND o.is_deleted = 0 AND o.order_status = 0
+              AND o.created_time + INTERVAL \(context.settings.orderTimeout) SECOND > NOW(6)
+              AND oc.course_id IN \(ids: ids)
+            """, decoding: (String, Int64).self)
         guard !rows.isEmpty else { return }
-        let held = Set(try rows.map { try $0.int(1) })
-        throw OrderError.courseInUnpaidOrder(orderNumbers: Set(try rows.map { try $0.string(0) }).sorted(),
+        let held = Set(rows.map(\.1))
+        throw OrderError.courseInUnpaidOrder(orderNumbers: Set(rows.map(\.0)).sorted(),
                                              courseIDs: ids.filter(held.contains))
     }
 
     /// Locks the user's coupon row (two orders can never bind one coupon), then checks it.
     private func couponDiscount(logID: Int64, courses: [CourseOffer]) throws -> Fen {
-        let locked = try db.query("SELECT id FROM ly_coupon_log WHERE id = ? AND user_id = ? AND is_deleted = 0 FOR UPDATE",
-                                  [.int(logID), .int(user.id)])
+        let locked = try db.query("SELECT id FROM ly_coupon_log WHERE id = \(logID) AND user_id = \(user.id) AND is_deleted = 0 FOR UPDATE")
         guard !locked.isEmpty, let coupon = try CouponWallet.coupons(userID: user.id, logID: logID, db: db).first else {
             throw CouponRefusal.notFound
         }
@@ -109,16 +111,17 @@ struct OrderCreation {
 
     private func insertOrder(_ quote: OrderQuote, _ order: OrderRequest) throws -> (id: Int64, number: String) {
         // Order number: YYYYMMDD + %08d user id + %08d from the database sequence.
-        guard let numbering = try db.query("SELECT DATE_FORMAT(NOW(), '%Y%m%d'), NEXT VALUE FOR ly_order_number_seq").first else {
+        guard let (day, sequence) = try db.query("SELECT DATE_FORMAT(NOW(), '%Y%m%d'), NEXT VALUE FOR ly_order_number_seq",
+                                                 decoding: (String, Int64).self).first else {
             throw InvariantViolation.orderNumberNotIssued
         }
-        let orderNumber = try numbering.string(0) + zeroPadded(user.id) + zeroPadded(try numbering.int(1))
+        let orderNumber = day + zeroPadded(user.id) + zeroPadded(sequence)
         let orderID = Int64(try db.execute("""
             INSERT INTO ly_order (name, is_deleted, orders, is_show, created_time, updated_time, total_price, real_price,
                                   order_number, order_status, pay_type, order_desc, pay_time, credit, user_id, trade_no)
-            VALUES ('购买课程', 0, 0, 1, NOW(6), NOW(6), ?, ?, ?, 0, ?, NULL, NULL, ?, ?, NULL)
-            """, [.fen(quote.totalPrice), .fen(quote.realPrice), .text(orderNumber), .int(order.payType),
-                  .int(order.credit), .int(user.id)]).insertID)
+            VALUES ('购买课程', 0, 0, 1, NOW(6), NOW(6), \(quote.totalPrice), \(quote.realPrice), \(orderNumber), 0, \(order.payType),
+                    NULL, NULL, \(order.credit), \(user.id), NULL)
+            """).insertID)
         // Every course row in one statement: the rows travel as one JSON array (money as exact
         // two-decimal numbers), so the statement is prepared once whatever the number of courses.
         let rows = JSON.array(quote.courses.map {
@@ -128,13 +131,13 @@ struct OrderCreation {
         try db.execute("""
             INSERT INTO ly_order_course (name, is_deleted, orders, is_show, created_time, updated_time, price, real_price,
                                          discount_name, course_id, order_id)
-            SELECT r.name, 0, 0, 1, NOW(6), NOW(6), r.price, r.real_price, r.discount_name, r.course_id, ?
-            FROM JSON_TABLE(?, '$[*]' COLUMNS (ord FOR ORDINALITY, course_id BIGINT PATH '$.course_id',
+            SELECT r.name, 0, 0, 1, NOW(6), NOW(6), r.price, r.real_price, r.discount_name, r.course_id, \(orderID)
+            FROM JSON_TABLE(\(String(decoding: rows.serialized, as: UTF8.self)), '$[*]' COLUMNS (ord FOR ORDINALITY, course_id BIGINT PATH '$.course_id',
                                                name VARCHAR(255) PATH '$.name', price DECIMAL(10,2) PATH '$.price',
                                                real_price DECIMAL(10,2) PATH '$.real_price',
                                                discount_name VARCHAR(120) PATH '$.discount_name')) AS r
             ORDER BY r.ord
-            """, [.int(orderID), .text(String(decoding: rows.serialized, as: UTF8.self))])
+            """)
         return (orderID, orderNumber)
     }
 
@@ -163,13 +166,14 @@ struct OrderCreation {
     }
 
     func replay(key: String, fingerprint: String) throws -> Response {
-        guard let row = try db.query("SELECT request_hash, status_code, response_body FROM ly_idempotency_key WHERE user_id = ? AND idem_key = ?",
-                                     [.int(user.id), .text(key)]).first else {
+        guard let (requestHash, statusCode, body) = try db.query("""
+            SELECT request_hash, status_code, response_body FROM ly_idempotency_key WHERE user_id = \(user.id) AND idem_key = \(key)
+            """, decoding: (String, Int, String).self).first else {
             throw InvariantViolation.idempotencyKeyVanished
         }
-        guard try row.string(0) == fingerprint else { throw OrderError.idempotencyKeyReused }
-        var response = Response(status: Int(try row.int(1)), headers: [("Content-Type", "application/json; charset=utf-8")],
-                                body: Array(try row.string(2).utf8))
+        guard requestHash == fingerprint else { throw OrderError.idempotencyKeyReused }
+        var response = Response(status: statusCode, headers: [("Content-Type", "application/json; charset=utf-8")],
+                                body: Array(body.utf8))
         response.headers.append(("Idempotent-Replayed", "true"))
         return response
     }

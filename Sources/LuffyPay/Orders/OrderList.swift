@@ -51,13 +51,11 @@ struct OrderListHandler {
         let query = try OrderListQuery.parse(request)
         let db = context.db
 
-        var filter = "o.user_id = ? AND o.is_deleted = 0 AND o.is_show = 1"
-        var params: [SQLValue] = [.int(user.id)]
+        var filter: SQLQuery = "o.user_id = \(user.id) AND o.is_deleted = 0 AND o.is_show = 1"
         if let status = query.status {
-            filter += " AND o.order_status = ?"
-            params.append(.int(status.rawValue))
+            filter.append(" AND o.order_status = \(status.rawValue)")
         }
-        let count = try db.query("SELECT COUNT(*) FROM ly_order o WHERE \(filter)", params).first?.int(0) ?? 0
+        let count = try db.query("SELECT COUNT(*) FROM ly_order o WHERE \(filter)", decoding: Int64.self).first ?? 0
         if query.offset > 0 && Int64(query.offset) >= count {
             throw OrderListError.pageOutOfRange
         }
@@ -72,34 +70,30 @@ struct OrderListHandler {
             LEFT JOIN ly_coupon_log cl ON cl.id = (SELECT MIN(l.id) FROM ly_coupon_log l WHERE l.order_id = o.id)
             LEFT JOIN ly_coupon cp ON cp.id = cl.coupon_id
             WHERE \(filter)
-            ORDER BY o.id DESC LIMIT ? OFFSET ?
-            """, params + [.int(Int64(query.size)), .int(Int64(query.offset))])
-        let orderIDs = try orderRows.map { try $0.int(0) }
+            ORDER BY o.id DESC LIMIT \(query.size) OFFSET \(query.offset)
+            """, as: ListedOrder.self)
         var courses: [Int64: [JSON]] = [:]
-        if !orderIDs.isEmpty {
-            // Padded to the page size with 0 (no such order), so there is one statement per size.
-            let ids = orderIDs + Array(repeating: 0, count: query.size - orderIDs.count)
-            let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ",")
-            for row in try db.query("""
+        if !orderRows.isEmpty {
+            for (orderID, id, price, realPrice, discountName, courseID, courseName, cover) in try db.query("""
                 SELECT oc.order_id, oc.id, oc.price, oc.real_price, oc.discount_name, oc.course_id, c.name, c.course_cover
                 FROM ly_order_course oc LEFT JOIN ly_course c ON c.id = oc.course_id
-                WHERE oc.order_id IN (\(placeholders))
-                """, ids.map { .int($0) }).sorted(by: { try $0.int(1) < $1.int(1) }) {
+                WHERE oc.order_id IN \(ids: orderRows.map(\.id))
+                """, decoding: (Int64, Int64, Fen, Fen, String, Int64, String?, String?).self).sorted(by: { $0.1 < $1.1 }) {
                 // Sorted here rather than by ORDER BY, which costs MariaDB a filesort.
-                courses[try row.int(0), default: []].append([
-                    "id": .int(try row.int(1)),
-                    "price": .money(try row.fen(2)),
-                    "real_price": .money(try row.fen(3)),
-                    "discount_name": .string(try row.string(4)),
-                    "course_id": .int(try row.int(5)),
-                    "course_name": .string(row.optionalString(6) ?? ""),
-                    "course_cover": row.optionalString(7).map(JSON.string) ?? .null,
+                courses[orderID, default: []].append([
+                    "id": .int(id),
+                    "price": .money(price),
+                    "real_price": .money(realPrice),
+                    "discount_name": .string(discountName),
+                    "course_id": .int(courseID),
+                    "course_name": .string(courseName ?? ""),
+                    "course_cover": cover.map(JSON.string) ?? .null,
                 ])
             }
         }
-        let results: [JSON] = try orderRows.map { row in
-            var fields = try orderFields(row)
-            fields.append(("order_courses", .array(courses[try row.int(0)] ?? [])))
+        let results: [JSON] = orderRows.map { row in
+            var fields = orderFields(row)
+            fields.append(("order_courses", .array(courses[row.id] ?? [])))
             return .object(fields)
         }
 
@@ -112,33 +106,58 @@ struct OrderListHandler {
         ])
     }
 
-    private static func orderFields(_ row: Row) throws -> [(String, JSON)] {
-        let payType = try row.int(7)
-        let status = try row.int(8)
+    private static func orderFields(_ row: ListedOrder) -> [(String, JSON)] {
         var coupon: JSON = [:]
-        if !row.isNull(9) {
+        if let bound = row.coupon {
             coupon = [
-                "id": .int(try row.int(9)),
-                "name": .string(try row.string(10)),
-                "sale": .string(try row.string(11)),
-                "discount": .int(try row.int(12)),
-                "condition": .int(try row.int(13)),
+                "id": .int(bound.id),
+                "name": .string(bound.name),
+                "sale": .string(bound.sale),
+                "discount": .int(bound.discount),
+                "condition": .int(bound.condition),
             ]
         }
         return [
-            ("id", .int(try row.int(0))),
-            ("order_number", .string(try row.string(1))),
-            ("total_price", .money(try row.fen(2))),
-            ("real_price", .money(try row.fen(3))),
-            ("pay_time", shopTime(row.optionalString(4))),
-            ("created_time", shopTime(row.optionalString(5))),
-            ("credit", .int(try row.optionalInt(6) ?? 0)),
+            ("id", .int(row.id)),
+            ("order_number", .string(row.number)),
+            ("total_price", .money(row.totalPrice)),
+            ("real_price", .money(row.realPrice)),
+            ("pay_time", shopTime(row.payTime)),
+            ("created_time", shopTime(row.createdTime)),
+            ("credit", .int(row.credit ?? 0)),
             ("coupon", coupon),
-            ("pay_type", .int(payType)),
-            ("get_pay_type_display", .string(PayType(rawValue: payType)?.display ?? "")),
-            ("order_status", .int(status)),
-            ("get_order_status_display", .string(OrderStatus(rawValue: status)?.display ?? "")),
+            ("pay_type", .int(row.payType)),
+            ("get_pay_type_display", .string(PayType(rawValue: row.payType)?.display ?? "")),
+            ("order_status", .int(row.status)),
+            ("get_order_status_display", .string(OrderStatus(rawValue: row.status)?.display ?? "")),
         ]
+    }
+}
+
+/// A row of the order list's page statement: the order and the first coupon bound to it.
+private struct ListedOrder: RowDecodable {
+    let id: Int64
+    let number: String
+    let totalPrice: Fen
+    let realPrice: Fen
+    let payTime: String?
+    let createdTime: String?
+    let credit: Int64?
+    let payType: Int64
+    let status: Int64
+    /// nil: no coupon (the LEFT JOIN found none; its columns are NOT NULL otherwise).
+    let coupon: (id: Int64, name: String, sale: String, discount: Int64, condition: Int64)?
+
+    init(row: Row) throws {
+        let couponID: Int64?, name: String?, sale: String?, discount: Int64?, condition: Int64?
+        (id, number, totalPrice, realPrice, payTime, createdTime, credit, payType, status, couponID, name, sale, discount,
+         condition) = try row.decode(
+            (Int64, String, Fen, Fen, String?, String?, Int64?, Int64, Int64, Int64?, String?, String?, Int64?, Int64?).self)
+        if let couponID, let name, let sale, let discount, let condition {
+            coupon = (couponID, name, sale, discount, condition)
+        } else {
+            coupon = nil
+        }
     }
 }
 

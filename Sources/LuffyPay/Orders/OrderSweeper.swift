@@ -37,9 +37,9 @@ public struct OrderSweeper: Service {
     /// the next pass.
     func sweepLinked(db: Database, batchSize: Int = 100) throws -> Int {
         let orders = try PaymentOrder.fetch("""
-            order_status = 0 AND created_time < NOW(6) - INTERVAL ? SECOND AND pay_link_time IS NOT NULL
-            ORDER BY created_time LIMIT ?
-            """, [.int(Int64(settings.orderTimeout)), .int(Int64(batchSize))], timeout: settings.orderTimeout, db: db)
+            order_status = 0 AND created_time < NOW(6) - INTERVAL \(settings.orderTimeout) SECOND AND pay_link_time IS NOT NULL
+            ORDER BY created_time LIMIT \(batchSize)
+            """, timeout: settings.orderTimeout, db: db)
         let confirmation = PaymentConfirmation(gateway: gateway, db: db, log: log)
         var closed = 0
         for order in orders {
@@ -51,9 +51,10 @@ public struct OrderSweeper: Service {
                 continue
             }
             closed += try db.transaction { () -> Int in
-                guard let row = try db.query("SELECT user_id, credit FROM ly_order WHERE id = ? AND order_status = 0 FOR UPDATE SKIP LOCKED",
-                                             [.int(order.id)]).first else { return 0 }
-                try OrderClosing.close(orderID: order.id, userID: try row.int(0), credit: try row.optionalInt(1) ?? 0,
+                guard let (userID, credit) = try db.query(
+                    "SELECT user_id, credit FROM ly_order WHERE id = \(order.id) AND order_status = 0 FOR UPDATE SKIP LOCKED",
+                    decoding: (Int64, Int64?).self).first else { return 0 }
+                try OrderClosing.close(orderID: order.id, userID: userID, credit: credit ?? 0,
                                        to: .timedOut, db: db)
                 return 1
             }

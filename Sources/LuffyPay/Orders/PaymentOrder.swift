@@ -17,31 +17,31 @@ struct PaymentOrder {
     let expiresAt: String
     let payLinkIssued: Bool
 
-    /// Orders matching `condition` (SQL over `ly_order`, with its own `?` in `params`); `timeout`
-    /// decides `expired` and `expiresAt`.
-    static func fetch(_ condition: String, _ params: [SQLValue], timeout: Int, db: Database) throws -> [PaymentOrder] {
+    /// Orders matching `condition` (over `ly_order`, with its own binds); `timeout` decides
+    /// `expired` and `expiresAt`.
+    static func fetch(_ condition: SQLQuery, timeout: Int, db: Database) throws -> [PaymentOrder] {
         try db.query("""
             SELECT id, user_id, order_number, real_price, order_status, name,
-                   created_time + INTERVAL ? SECOND <= NOW(6),
-                   DATE_FORMAT(created_time + INTERVAL ? SECOND, '%Y-%m-%d %H:%i:%s'), pay_link_time IS NOT NULL
+                   created_time + INTERVAL \(timeout) SECOND <= NOW(6),
+                   DATE_FORMAT(created_time + INTERVAL \(timeout) SECOND, '%Y-%m-%d %H:%i:%s'), pay_link_time IS NOT NULL
             FROM ly_order WHERE is_deleted = 0 AND \(condition)
-            """, [.int(Int64(timeout)), .int(Int64(timeout))] + params).map { row in
-            PaymentOrder(id: try row.int(0), userID: try row.int(1), number: try row.string(2), realPrice: try row.fen(3),
-                         status: OrderStatus(rawValue: try row.int(4)) ?? .cancelled, subject: try row.string(5),
-                         expired: try row.bool(6), expiresAt: try row.string(7), payLinkIssued: try row.bool(8))
+            """, decoding: (Int64, Int64, String, Fen, Int64, String, Bool, String, Bool).self).map { row in
+            PaymentOrder(id: row.0, userID: row.1, number: row.2, realPrice: row.3,
+                         status: OrderStatus(rawValue: row.4) ?? .cancelled, subject: row.5,
+                         expired: row.6, expiresAt: row.7, payLinkIssued: row.8)
         }
     }
 
     /// By order number (Alipay's out_trade_no). `userID`: only this user's order (404 for anyone
     /// else's); nil for Alipay's callbacks.
     static func find(number: String, userID: Int64?, timeout: Int, db: Database) throws -> PaymentOrder? {
-        guard let userID else { return try fetch("order_number = ?", [.text(number)], timeout: timeout, db: db).first }
-        return try fetch("order_number = ? AND user_id = ?", [.text(number), .int(userID)], timeout: timeout, db: db).first
+        guard let userID else { return try fetch("order_number = \(number)", timeout: timeout, db: db).first }
+        return try fetch("order_number = \(number) AND user_id = \(userID)", timeout: timeout, db: db).first
     }
 
     /// By id, this user's only.
     static func find(id: Int64, userID: Int64, timeout: Int, db: Database) throws -> PaymentOrder? {
-        try fetch("id = ? AND user_id = ?", [.int(id), .int(userID)], timeout: timeout, db: db).first
+        try fetch("id = \(id) AND user_id = \(userID)", timeout: timeout, db: db).first
     }
 
     /// The signed-in user's order named by the `:number` path parameter; 404 for anyone else's.

@@ -21,14 +21,12 @@ public enum Settlement {
 
     /// `tradeNo`/`amount`: the Alipay trade that paid (nil for a zero-amount order).
     public static func settle(orderID: Int64, tradeNo: String?, amount: Fen?, source: Source, db: Database) throws -> Outcome {
-        guard let order = try db.query("""
-            SELECT user_id, order_status, credit, order_number, trade_no, real_price FROM ly_order WHERE id = ? FOR UPDATE
-            """, [.int(orderID)]).first else {
+        guard let (userID, statusCode, storedCredit, orderNumber, existingTrade, realPrice) = try db.query("""
+            SELECT user_id, order_status, credit, order_number, trade_no, real_price FROM ly_order WHERE id = \(orderID) FOR UPDATE
+            """, decoding: (Int64, Int64, Int64?, String, String?, Fen).self).first else {
             throw InvariantViolation.orderVanished(orderID: orderID)
         }
-        let userID = try order.int(0)
-        let status = OrderStatus(rawValue: try order.int(1)) ?? .cancelled
-        let orderNumber = try order.string(3)
+        let status = OrderStatus(rawValue: statusCode) ?? .cancelled
         func refund(_ reason: String) throws -> Outcome {
             guard let tradeNo, let amount else { return .closed(status) }
             try recordRefund(orderID: orderID, orderNumber: orderNumber, tradeNo: tradeNo, amount: amount,
@@ -38,7 +36,7 @@ public enum Settlement {
         switch status {
         case .paid:
             // The same trade again is a retry; another trade paid the order a second time.
-            guard tradeNo != nil, amount != nil, let existing = order.optionalString(4), existing != tradeNo else { return .alreadyPaid }
+            guard tradeNo != nil, amount != nil, let existing = existingTrade, existing != tradeNo else { return .alreadyPaid }
             return try refund("duplicate_payment")
         case .cancelled:
             return try refund("order_cancelled")
@@ -49,24 +47,27 @@ public enum Settlement {
         }
         // The callers compared the amount with a row they read before this lock; only the locked
         // row counts, so a trade for another amount never pays the order.
-        let realPrice = try order.fen(5)
         if (amount ?? .zero) != realPrice {
             guard tradeNo != nil else {
                 throw InvariantViolation.settledWithoutPayment(orderNumber: orderNumber, realPrice: realPrice)
             }
             return try refund("amount_mismatch")
         }
-        let credit = try order.optionalInt(2) ?? 0
+        let credit = storedCredit ?? 0
 
-        try db.execute("UPDATE ly_order SET order_status = 1, pay_time = NOW(6), trade_no = ?, updated_time = NOW(6) WHERE id = ? AND order_status = 0",
-                       [tradeNo.map(SQLValue.text) ?? .null, .int(orderID)])
-        try db.execute("UPDATE ly_coupon_log SET use_status = 1, use_time = NOW(6), updated_time = NOW(6) WHERE order_id = ? AND use_status = 0",
-                       [.int(orderID)])
+        try db.execute("""
+            UPDATE ly_order SET order_status = 1, pay_time = NOW(6), trade_no = \(tradeNo), updated_time = NOW(6)
+            WHERE id = \(orderID) AND order_status = 0
+            """)
+        try db.execute("""
+            UPDATE ly_coupon_log SET use_status = 1, use_time = NOW(6), updated_time = NOW(6) WHERE order_id = \(orderID) AND use_status = 0
+            """)
         if credit > 0 {
+            let remark = "购买课程,订单号: \(orderNumber)"
             try db.execute("""
                 INSERT INTO ly_credit (name, is_deleted, orders, is_show, created_time, updated_time, operation, number, remark, user_id)
-                VALUES ('购物消费', 0, 0, 1, NOW(6), NOW(6), 1, ?, ?, ?)
-                """, [.int(-credit), .text("购买课程,订单号: \(orderNumber)"), .int(userID)])
+                VALUES ('购物消费', 0, 0, 1, NOW(6), NOW(6), 1, \(-credit), \(remark), \(userID))
+                """)
         }
         try grantCourses(orderID: orderID, orderNumber: orderNumber, userID: userID, tradeNo: tradeNo, paid: realPrice,
                          source: source, db: db)
@@ -80,8 +81,9 @@ public enum Settlement {
     /// two orders of the same courses wait for each other instead of deadlocking.
     private static func grantCourses(orderID: Int64, orderNumber: String, userID: Int64, tradeNo: String?, paid: Fen,
                                      source: Source, db: Database) throws {
-        let lines = try db.query("SELECT id, course_id, name, real_price FROM ly_order_course WHERE order_id = ?", [.int(orderID)])
-            .map { (id: try $0.int(0), courseID: try $0.int(1), name: try $0.string(2), realPrice: try $0.fen(3)) }
+        let lines = try db.query("SELECT id, course_id, name, real_price FROM ly_order_course WHERE order_id = \(orderID)",
+                                 decoding: (Int64, Int64, String, Fen).self)
+            .map { (id: $0.0, courseID: $0.1, name: $0.2, realPrice: $0.3) }
             .sorted { $0.id < $1.id }
         var granted: [Int64] = []
         var owned: Set<Int64> = []
@@ -93,10 +95,7 @@ public enum Settlement {
             }
         }
         if !granted.isEmpty {
-            try db.execute("""
-                UPDATE ly_course c JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS t ON t.id = c.id
-                SET c.students = c.students + 1
-                """, [CourseCatalog.jsonIDs(granted)])
+            try db.execute("UPDATE ly_course SET students = students + 1 WHERE id IN \(ids: granted)")
         }
         // A free order paid nothing, so there is nothing to give back.
         guard !owned.isEmpty, let tradeNo else { return }
@@ -112,20 +111,19 @@ public enum Settlement {
     /// True when this settlement granted the course: a new `ly_user_course` row, or a deleted one
     /// brought back (a deleted row is not owned, so the course could be sold again).
     private static func grant(courseID: Int64, name: String, userID: Int64, tradeNo: String?, db: Database) throws -> Bool {
-        let trade = tradeNo.map(SQLValue.text) ?? .null
         do {
             try db.execute("""
                 INSERT INTO ly_user_course (name, is_deleted, orders, is_show, created_time, updated_time, study_time, chapter_id,
                                             course_id, lesson_id, user_id, trade_no, buy_type, pay_time, out_time)
-                VALUES (?, 0, 0, 1, NOW(6), NOW(6), 0, NULL, ?, NULL, ?, ?, 1, NOW(6), NULL)
-                """, [.text(name), .int(courseID), .int(userID), trade])
+                VALUES (\(name), 0, 0, 1, NOW(6), NOW(6), 0, NULL, \(courseID), NULL, \(userID), \(tradeNo), 1, NOW(6), NULL)
+                """)
             return true
         } catch let error as DatabaseError where error.isDuplicateKey {
             let revived = try db.execute("""
-                UPDATE ly_user_course SET is_deleted = 0, trade_no = ?, buy_type = 1, pay_time = NOW(6), out_time = NULL,
+                UPDATE ly_user_course SET is_deleted = 0, trade_no = \(tradeNo), buy_type = 1, pay_time = NOW(6), out_time = NULL,
                                           updated_time = NOW(6)
-                WHERE user_id = ? AND course_id = ? AND is_deleted = 1
-                """, [trade, .int(userID), .int(courseID)])
+                WHERE user_id = \(userID) AND course_id = \(courseID) AND is_deleted = 1
+                """)
             return revived.affectedRows == 1
         }
     }
@@ -138,9 +136,8 @@ public enum Settlement {
         try db.execute("""
             INSERT INTO ly_payment_refund (order_id, order_number, trade_no, course_id, total_amount, reason, source, refund_status,
                                            created_time, updated_time)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 0, NOW(6), NOW(6))
+            VALUES (\(orderID), \(orderNumber), \(tradeNo), \(courseID ?? 0), \(amount), \(reason), \(source.rawValue), 0, NOW(6), NOW(6))
             ON DUPLICATE KEY UPDATE id = id
-            """, [.int(orderID), .text(orderNumber), .text(tradeNo), .int(courseID ?? 0), .fen(amount), .text(reason),
-                  .text(source.rawValue)])
+            """)
     }
 }

@@ -12,17 +12,16 @@ enum PaymentHandlers {
         // A course the buyer has bought through another order since: paying would buy it twice.
         let owned = try context.db.query("""
             SELECT oc.course_id FROM ly_order_course oc
-            JOIN ly_user_course uc ON uc.user_id = ? AND uc.course_id = oc.course_id AND uc.is_deleted = 0
-            WHERE oc.order_id = ?
-            """, [.int(order.userID), .int(order.id)])
-        if !owned.isEmpty { throw OrderError.courseAlreadyPurchased(courseIDs: try owned.map { try $0.int(0) }.sorted()) }
+            JOIN ly_user_course uc ON uc.user_id = \(order.userID) AND uc.course_id = oc.course_id AND uc.is_deleted = 0
+            WHERE oc.order_id = \(order.id)
+            """, decoding: Int64.self)
+        if !owned.isEmpty { throw OrderError.courseAlreadyPurchased(courseIDs: owned.sorted()) }
         if !order.payLinkIssued {
             // From now on cancel and the sweeper must ask the gateway before closing the order.
             // Recorded only while the order is unpaid (the row lock orders this against a cancel or
             // a sweeper): one that closed it meanwhile wins, and no link is handed out.
             let marked = try context.db.execute(
-                "UPDATE ly_order SET pay_link_time = COALESCE(pay_link_time, NOW(6)) WHERE id = ? AND order_status = 0",
-                [.int(order.id)])
+                "UPDATE ly_order SET pay_link_time = COALESCE(pay_link_time, NOW(6)) WHERE id = \(order.id) AND order_status = 0")
             if marked.affectedRows != 1 {
                 let now = try PaymentOrder.find(id: order.id, userID: order.userID, timeout: context.settings.orderTimeout,
                                                 db: context.db)
@@ -109,9 +108,9 @@ enum PaymentHandlers {
             try db.execute("""
                 INSERT INTO ly_alipay_notification (notify_id, out_trade_no, trade_no, trade_status, total_amount, params, outcome,
                                                     order_id, created_time)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, NOW(6))
-                """, [.text(value("notify_id") ?? ""), .text(number), .text(tradeNo), .text(status), .fen(amount),
-                      .text(String(decoding: raw.serialized, as: UTF8.self)), .text(result), .int(order.id)])
+                VALUES (\(value("notify_id") ?? ""), \(number), \(tradeNo), \(status), \(amount),
+                        \(String(decoding: raw.serialized, as: UTF8.self)), \(result), \(order.id), NOW(6))
+                """)
             return result
         }
         // Counted once committed: a rolled-back or retried attempt is not a settlement.
@@ -175,18 +174,18 @@ enum PaymentHandlers {
         let rows = try db.query("""
             SELECT o.order_number, o.order_status, o.pay_time, o.real_price, c.id, c.name, c.course_cover
             FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id LEFT JOIN ly_course c ON c.id = oc.course_id
-            WHERE o.id = ?
-            """, [.int(orderID)])
+            WHERE o.id = \(orderID)
+            """, decoding: (String, Int64, String?, Fen, Int64, String?, String?).self)
         guard let first = rows.first else { throw OrderError.orderNotFound }
-        let courses: [JSON] = try rows.sorted { try $0.int(4) < $1.int(4) }.map { row in
-            ["id": .int(try row.int(4)), "name": .string(row.optionalString(5) ?? ""),
-             "course_cover": row.optionalString(6).map(JSON.string) ?? .null]
+        let courses: [JSON] = rows.sorted { $0.4 < $1.4 }.map { row in
+            ["id": .int(row.4), "name": .string(row.5 ?? ""),
+             "course_cover": row.6.map(JSON.string) ?? .null]
         }
         return [
-            "order_number": .string(try first.string(0)),
-            "order_status": .int(try first.int(1)),
-            "pay_time": shopTime(first.optionalString(2)),
-            "real_price": .money(try first.fen(3)),
+            "order_number": .string(first.0),
+            "order_status": .int(first.1),
+            "pay_time": shopTime(first.2),
+            "real_price": .money(first.3),
             "course_list": .array(courses),
         ]
     }

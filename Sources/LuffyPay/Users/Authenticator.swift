@@ -27,9 +27,10 @@ public struct Authenticator: Sendable {
         } catch let reason as JWTError {
             throw AuthenticationError.invalidToken(reason)
         }
-        let rows = try db.query("SELECT id, username, credit FROM ly_users WHERE id = ? AND is_active = 1", [.int(claims.userID)])
-        guard let row = rows.first else { throw AuthenticationError.inactiveUser(id: claims.userID) }
-        return AuthenticatedUser(id: try row.int(0), username: try row.string(1), credit: try row.int(2))
+        let rows = try db.query("SELECT id, username, credit FROM ly_users WHERE id = \(claims.userID) AND is_active = 1",
+                                decoding: (Int64, String, Int64).self)
+        guard let (id, username, credit) = rows.first else { throw AuthenticationError.inactiveUser(id: claims.userID) }
+        return AuthenticatedUser(id: id, username: username, credit: credit)
     }
 
     /// `jwt <token>` or `Bearer <token>`, prefix case-insensitive.

@@ -19,10 +19,11 @@ public struct TokenIssuer {
     }
 
     public func issue(userID: Int64, db: Database) throws -> String {
-        let rows = try db.query("SELECT username, email FROM ly_users WHERE id = ? AND is_active = 1", [.int(userID)])
-        guard let row = rows.first else { throw IssueError.noSuchUser(userID) }
-        let claims = JWTClaims(userID: userID, username: try row.string(0), expires: Int64(time(nil)) + TokenIssuer.lifetime,
-                               email: try row.string(1))
+        let rows = try db.query("SELECT username, email FROM ly_users WHERE id = \(userID) AND is_active = 1",
+                                decoding: (String, String).self)
+        guard let (username, email) = rows.first else { throw IssueError.noSuchUser(userID) }
+        let claims = JWTClaims(userID: userID, username: username, expires: Int64(time(nil)) + TokenIssuer.lifetime,
+                               email: email)
         return jwt.sign(claims)
     }
 }

@@ -1,0 +1,80 @@
+/// An error from the server or Connector/C, or `unexpected` for a reply the program cannot use.
+public struct DatabaseError: Error, Sendable, CustomStringConvertible {
+    public let code: Code
+    public let message: String
+    public let sqlState: String
+    /// For a duplicate-key error: the name of the unique key the statement violated (parsed once
+    /// here, from MariaDB's "Duplicate entry '…' for key '…'"), so no caller reads the message.
+    public let violatedKey: String?
+
+    public init(code: UInt32, message: String, sqlState: String = "HY000") {
+        self.code = Code(rawValue: code)
+        self.message = message
+        self.sqlState = sqlState
+        violatedKey = self.code == .duplicateKey ? DatabaseError.keyName(inDuplicateEntryMessage: message) : nil
+    }
+
+    public static func unexpected(_ message: String) -> DatabaseError { DatabaseError(code: 0, message: message) }
+
+    /// The server went away or could not be reached: the request may be retried on a new
+    /// connection if nothing was written, and otherwise the client gets 503.
+    public var isConnectionFailure: Bool { Code.connectionFailures.contains(code) }
+
+    /// The server rolled the transaction back to break a deadlock or a lock wait: retrying the
+    /// whole transaction is safe.
+    public var isRetryableConflict: Bool { code == .deadlock || code == .lockWaitTimeout }
+
+    public var isDuplicateKey: Bool { code == .duplicateKey }
+
+    public var description: String { "MariaDB error \(code.rawValue) (\(sqlState)): \(message)" }
+
+    /// `Duplicate entry 'v' for key 'k'`: the entry (a client's text, possibly holding the same
+    /// words) comes first, so the key is what follows the last ` for key '`. MariaDB quotes the
+    /// entry cut to 64 characters, the key in full.
+    static func keyName(inDuplicateEntryMessage message: String) -> String? {
+        guard message.hasPrefix("Duplicate entry '"), message.hasSuffix("'"),
+              let marker = message.ranges(of: "' for key '").last
+        else { return nil }
+        let name = message[marker.upperBound..<message.index(before: message.endIndex)]
+        return name.isEmpty ? nil : String(name)
+    }
+
+    /// MariaDB's error numbers that the program acts on (server errors 1xxx, Connector/C's 2xxx).
+    public struct Code: RawRepresentable, Hashable, Sendable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+        /// ER_DUP_ENTRY: a unique key already holds the value.
+        public static let duplicateKey = Code(rawValue: 1062)
+        /// ER_LOCK_DEADLOCK: the transaction was rolled back to break a deadlock.
+        public static let deadlock = Code(rawValue: 1213)
+        /// ER_LOCK_WAIT_TIMEOUT: a row lock was not granted within innodb_lock_wait_timeout.
+        public static let lockWaitTimeout = Code(rawValue: 1205)
+        /// ER_SERVER_SHUTDOWN: the server is shutting down.
+        public static let serverShutdown = Code(rawValue: 1053)
+        /// ER_CONNECTION_KILLED: KILL ended this connection.
+        public static let connectionKilled = Code(rawValue: 1927)
+        /// CR_CONNECTION_ERROR: no connection through the unix socket.
+        public static let cannotConnectSocket = Code(rawValue: 2002)
+        /// CR_CONN_HOST_ERROR: no connection to the host's TCP port.
+        public static let cannotConnectHost = Code(rawValue: 2003)
+        /// CR_UNKNOWN_HOST.
+        public static let unknownHost = Code(rawValue: 2005)
+        /// CR_SERVER_GONE_ERROR: the connection was gone when a statement was sent.
+        public static let serverGone = Code(rawValue: 2006)
+        /// CR_OUT_OF_MEMORY (also what a failed mysql_init/mysql_stmt_init is reported as).
+        public static let outOfMemory = Code(rawValue: 2008)
+        /// CR_SERVER_LOST: the connection broke during a statement.
+        public static let lostConnection = Code(rawValue: 2013)
+        /// CR_SSL_CONNECTION_ERROR.
+        public static let sslConnection = Code(rawValue: 2026)
+        /// CR_SERVER_LOST_EXTENDED: the connection broke while reading a reply.
+        public static let lostConnectionReading = Code(rawValue: 2055)
+
+        /// The codes after which the connection is dropped and a request may be retried on a new one.
+        static let connectionFailures: Set<Code> = [
+            cannotConnectSocket, cannotConnectHost, unknownHost, serverGone, lostConnection, sslConnection,
+            lostConnectionReading, connectionKilled, serverShutdown,
+        ]
+    }
+}
