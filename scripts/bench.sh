@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/bench.sh — `make bench`: wrk through nginx against the dev stack (started if needed).
-#   GET /user/order?page=1&size=5 with the demo token of user 1, GET /healthz,
+#   GET /user/order?page=1&size=5 with the demo token of user 1, GET /healthz, GET /metrics
+#   (the Prometheus scrape, README "Metrics"; nginx serves it to 127.0.0.1 only),
 #   GET /coupon/enable?course_ids=1,3 as a dedicated bench user (900), and
 #   POST /orders (2 courses, 1 and 3, no coupon; scripts/bench/post-order.lua) as a pool of
 #       BENCH_ORDER_USERS bench users, one order each (a user may not order a course again while an
@@ -275,8 +276,15 @@ BENCH_TOKEN=$("$STACK_SH" dev token "$BENCH_USER")
 export BENCH_TOKEN BENCH_LUA_THREADS=$THREADS
 
 # ---------------------------------------------------------------- the earlier runs
+rm -f "$LOG_DIR/bench-user-order.txt" "$LOG_DIR/bench-healthz.txt"   # no figure of an earlier run
 run user-order '/user/order?page=1&size=5' -H "$AUTH"
 run healthz '/healthz'
+# The order list against the cheapest endpoint of the same run (the goal: at least a third).
+if [ -s "$LOG_DIR/bench-user-order.txt" ] && [ -s "$LOG_DIR/bench-healthz.txt" ]; then
+    NOTES+=("order list / healthz requests/s: $(awk '$1 == "Requests/sec:" { r[FILENAME] = $2 }
+        END { printf "%.2f", r[ARGV[1]] / r[ARGV[2]] }' "$LOG_DIR/bench-user-order.txt" "$LOG_DIR/bench-healthz.txt") (goal ≥ 0.33)")
+fi
+run metrics '/metrics'
 run coupon-enable '/coupon/enable?course_ids=1,3' -H "Authorization: jwt $BENCH_TOKEN"
 
 # ---------------------------------------------------------------- POST /orders
