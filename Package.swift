@@ -14,6 +14,9 @@ let package = Package(
         .executable(name: "luffy-pay", targets: ["luffy-pay"]),
         .executable(name: "alipay-sandbox", targets: ["alipay-sandbox"]),
     ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+    ],
     targets: [
         // Thin C-interop modules: one per system library, each a module map and a shim header.
         .systemLibrary(name: "CFastCGI"),
@@ -22,7 +25,8 @@ let package = Package(
 
         // Layers, each depending only on the ones below it (docs/ARCHITECTURE.md, "Modules").
         .target(name: "LuffyCore", swiftSettings: strict),
-        .target(name: "FastCGI", dependencies: ["LuffyCore", "CFastCGI"], swiftSettings: strict),
+        .target(name: "FastCGI", dependencies: ["LuffyCore", "CFastCGI", .product(name: "Metrics", package: "swift-metrics")],
+                swiftSettings: strict),
         .target(name: "MariaDB", dependencies: ["LuffyCore", "CMariaDB"], swiftSettings: strict),
         .target(name: "Alipay", dependencies: ["LuffyCore", "COpenSSL"], swiftSettings: strict),
         // The shop: users, orders, coupons, payments, audit and its routes.
@@ -37,10 +41,13 @@ let package = Package(
                           swiftSettings: strict),
 
         .testTarget(name: "LuffyCoreTests", dependencies: ["LuffyCore"], swiftSettings: strict),
-        .testTarget(name: "FastCGITests", dependencies: ["LuffyCore", "FastCGI", "CFastCGI"], swiftSettings: strict),
+        .testTarget(name: "FastCGITests", dependencies: ["LuffyCore", "FastCGI", "CFastCGI",
+                                                   .product(name: "MetricsTestKit", package: "swift-metrics")],
+                    swiftSettings: strict),
         .testTarget(name: "AlipayTests", dependencies: ["LuffyCore", "Alipay", "COpenSSL"],
                     swiftSettings: strict),
-        .testTarget(name: "LuffyPayTests", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay"], swiftSettings: strict),
+        .testTarget(name: "LuffyPayTests", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay"],
+                    swiftSettings: strict),
         .testTarget(name: "AlipaySandboxTests", dependencies: ["LuffyCore", "FastCGI", "Alipay", "AlipaySandbox"], swiftSettings: strict),
     ]
 )
