@@ -30,9 +30,14 @@ let package = Package(
         .target(name: "MariaDB", dependencies: ["LuffyCore", "CMariaDB"], swiftSettings: strict),
         .target(name: "Alipay", dependencies: ["LuffyCore", "COpenSSL"], swiftSettings: strict),
         // The shop: users, orders, coupons, payments, audit and its routes.
-        .target(name: "LuffyPay", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay"], swiftSettings: strict),
+        .target(name: "LuffyPay", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay",
+                                                 .product(name: "CoreMetrics", package: "swift-metrics")],
+                swiftSettings: strict),
         // The local stand-in for Alipay's gateway (docs/SANDBOX.md): it knows nothing of the shop.
         .target(name: "AlipaySandbox", dependencies: ["LuffyCore", "FastCGI", "Alipay"], swiftSettings: strict),
+
+        // Request builders and fixtures the test targets share.
+        .target(name: "LuffyTestSupport", dependencies: ["LuffyCore", "FastCGI"], swiftSettings: strict),
 
         // Executables only wire.
         .executableTarget(name: "luffy-pay", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay"],
@@ -46,7 +51,8 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "AlipayTests", dependencies: ["LuffyCore", "Alipay", "COpenSSL"],
                     swiftSettings: strict),
-        .testTarget(name: "LuffyPayTests", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay"],
+        .testTarget(name: "LuffyPayTests", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay", "LuffyTestSupport",
+                                                    .product(name: "MetricsTestKit", package: "swift-metrics")],
                     swiftSettings: strict),
         .testTarget(name: "AlipaySandboxTests", dependencies: ["LuffyCore", "FastCGI", "Alipay", "AlipaySandbox"], swiftSettings: strict),
     ]

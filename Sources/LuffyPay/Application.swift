@@ -2,6 +2,7 @@ public import LuffyCore
 public import FastCGI
 public import MariaDB
 public import Alipay
+public import CoreMetrics
 /// The shop's responder: the routes of `Router.luffyPay()` behind the pipeline's steps, outermost
 /// first — the request log line, request metrics, errors turned into answers, the retry on a
 /// lost connection — and a context per request with the worker's own database connection.
@@ -12,8 +13,10 @@ public struct Application: Sendable {
     let authenticator: Authenticator
     let gateway: AlipayGateway
 
-    /// The metrics' handles are made here, from the metrics system bootstrapped before.
-    public init(settings: Settings, log: Logger, router routes: Router<RequestContext>, gateway: AlipayGateway) throws {
+    /// The metrics' handles are made here, by `metrics` (the factory the metrics system was
+    /// bootstrapped with, unless a test gives its own).
+    public init(settings: Settings, log: Logger, router routes: Router<RequestContext>, gateway: AlipayGateway,
+                metrics: any MetricsFactory = MetricsSystem.factory) throws {
         self.settings = settings
         self.log = log
         self.authenticator = Authenticator(secret: try settings.requireJWTSecret())
@@ -21,7 +24,7 @@ public struct Application: Sendable {
         var router = routes
         // The log line counts this request's statements only, also when no handler runs (404, 405).
         router.add(middleware: RequestLogMiddleware(log: log, queries: { $0.db.statementCount }))
-        router.add(middleware: RequestMetrics(patterns: router.patterns))
+        router.add(middleware: RequestMetrics(patterns: router.patterns, factory: metrics))
         router.add(middleware: ErrorResponses())
         router.add(middleware: RetryOnLostConnection())
         self.router = router
