@@ -51,15 +51,22 @@ digest() {
     { printf '%s\n' "${SWIFT_FLAGS[*]}" "$(swiftc --version 2>&1)" "$@"; cat "$@"; } | sha256sum | cut -c1-16
 }
 
-# The project's library modules, in dependency order (Package.swift), instrumented once and cached.
-LIB_MODULES=(LuffyCore FastCGI MariaDB Alipay LuffyPay)
+# The project's library modules, in dependency order (Package.swift), instrumented once and cached;
+# first the package dependencies they import, from SwiftPM's checkouts, without our strict settings.
+PKG_MODULES=(CoreMetrics Metrics)
+declare -A MODULE_DIR=([CoreMetrics]=.build/checkouts/swift-metrics/Sources/CoreMetrics
+                       [Metrics]=.build/checkouts/swift-metrics/Sources/Metrics)
+LIB_MODULES=("${PKG_MODULES[@]}" LuffyCore FastCGI MariaDB Alipay LuffyPay)
 # Linked dependents first, as a static link resolves symbols left to right.
 LIB_ARCHIVES=()
 for ((i = ${#LIB_MODULES[@]} - 1; i >= 0; i--)); do LIB_ARCHIVES+=("$OUT/lib/lib${LIB_MODULES[i]}.a"); done
 
 build_library() {
-    local sources stamp module
-    mapfile -t sources < <(for module in "${LIB_MODULES[@]}"; do find "Sources/$module" -name '*.swift' | sort; done)
+    local sources stamp module flags
+    [ -d "${MODULE_DIR[Metrics]}" ] || swift package resolve >&2
+    mapfile -t sources < <(for module in "${LIB_MODULES[@]}"; do
+        find "${MODULE_DIR[$module]:-Sources/$module}" -name '*.swift' | sort
+    done)
     stamp=$(digest "${sources[@]}" Sources/C*/module.modulemap Sources/C*/shim.h)
     LIB_STAMP=$stamp
     [ -f "$OUT/lib/stamp" ] && [ "$(cat "$OUT/lib/stamp")" = "$stamp" ] && return 0
@@ -67,10 +74,12 @@ build_library() {
     rm -rf "${OUT:?}/lib"
     mkdir -p "$OUT/lib"
     for module in "${LIB_MODULES[@]}"; do
-        mapfile -t sources < <(find "Sources/$module" -name '*.swift' | sort)
-        swiftc -module-name "$module" "${SWIFT_FLAGS[@]}" -wmo -num-threads 2 -enable-testing \
-            -enable-upcoming-feature ExistentialAny -enable-upcoming-feature InternalImportsByDefault \
-            -enable-upcoming-feature MemberImportVisibility \
+        mapfile -t sources < <(find "${MODULE_DIR[$module]:-Sources/$module}" -name '*.swift' | sort)
+        flags=(-enable-upcoming-feature ExistentialAny -enable-upcoming-feature InternalImportsByDefault
+               -enable-upcoming-feature MemberImportVisibility)
+        # A dependency's modules share `package` declarations: they need their package's name.
+        [ -z "${MODULE_DIR[$module]:-}" ] || flags=(-package-name "$(cut -d/ -f3 <<<"${MODULE_DIR[$module]}")")
+        swiftc -module-name "$module" "${SWIFT_FLAGS[@]}" -wmo -num-threads 2 -enable-testing "${flags[@]}" \
             -emit-module -emit-module-path "$OUT/lib/$module.swiftmodule" \
             -emit-library -static -o "$OUT/lib/lib$module.a" -I "$OUT/lib" \
             "${C_MODULES[@]}" "${PKG_FLAGS[@]}" "${sources[@]}"
