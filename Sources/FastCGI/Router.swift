@@ -16,29 +16,11 @@ import LuffyCore
 public struct Router<Context>: Sendable {
     public typealias Handler = @Sendable (Request, Context) throws -> Response
 
-    enum Segment: Sendable, Equatable {
-        case literal(String)
-        case parameter(String)
-    }
-
-    struct Route: Sendable {
-        let method: HTTPMethod
-        let segments: [Segment]
-        let pattern: RoutePattern
-        let parameterCount: Int
-        /// The handler behind its group's middleware and context.
-        let responder: Handler
-    }
-
-    enum Match {
-        case found(Route, Parameters)
-        /// The path has routes, none for this method: the first of them.
-        case methodNotAllowed(RoutePattern)
-        case notFound
-    }
-
     private var root = RouterGroup<Context>()
-    private var routes: [Route] = []
+    /// What matching reads, apart from the handlers: not generic, so that it runs specialized code.
+    private var table: [RouteEntry] = []
+    /// The handlers behind their group's steps, by `RouteEntry.responder`.
+    private var responders: [Handler] = []
     private var middlewares: [any RouterMiddleware<Context>] = []
     /// Every distinct pattern, in the order registered; `RoutePattern.index` is a position here.
     public private(set) var patterns: [String] = []
@@ -78,8 +60,9 @@ public struct Router<Context>: Sendable {
 
     private mutating func register(_ add: (inout RouterGroup<Context>) -> Void) {
         add(&root)
-        routes = root.entries.map { entry in
-            let segments = Router.split(entry.path).map { part -> Segment in
+        responders = root.entries.map(\.responder)
+        table = root.entries.enumerated().map { index, entry in
+            let segments = Router.split(entry.path).map { part -> RouteSegment in
                 part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(String(part))
             }
             let pattern = "/" + segments.map { segment in
@@ -89,26 +72,18 @@ public struct Router<Context>: Sendable {
                 }
             }.joined(separator: "/")
             if !patterns.contains(pattern) { patterns.append(pattern) }
-            return Route(method: entry.method, segments: segments,
-                         pattern: RoutePattern(text: pattern, index: patterns.firstIndex(of: pattern)!),
-                         parameterCount: segments.count { if case .parameter = $0 { true } else { false } },
-                         responder: entry.responder)
+            return RouteEntry(method: entry.method, segments: segments,
+                              pattern: RoutePattern(text: pattern, index: patterns.firstIndex(of: pattern)!),
+                              parameterCount: segments.count { if case .parameter = $0 { true } else { false } },
+                              responder: index)
         }
         // Literal routes win over parameter routes (`/payments/alipay/result` before
         // `/payments/alipay/:number`); the sort is stable, so registration order breaks ties.
-        routes.sort { $0.parameterCount < $1.parameterCount }
+        table.sort { $0.parameterCount < $1.parameterCount }
     }
 
-    func match(method: HTTPMethod, path: String) -> Match {
-        let parts = Router.split(path)
-        var pathMatched: RoutePattern?
-        for route in routes where route.matches(parts) {
-            if route.method == method || (method == .head && route.method == .get) {
-                return .found(route, route.parameters(parts))
-            }
-            if pathMatched == nil { pathMatched = route.pattern }
-        }
-        return pathMatched.map { .methodNotAllowed($0) } ?? .notFound
+    func match(method: HTTPMethod, path: String) -> RouteMatch {
+        RouteEntry.match(table, method: method, path: path)
     }
 
     /// The request through the router's middleware to its route's handler, or to `notFound` /
@@ -121,7 +96,7 @@ public struct Router<Context>: Sendable {
         case let .found(route, parameters):
             request.route = route.pattern
             request.parameters = parameters
-            responder = route.responder
+            responder = responders[route.responder]
         case let .methodNotAllowed(pattern):
             request.route = pattern
             responder = methodNotAllowed
@@ -143,7 +118,39 @@ public struct Router<Context>: Sendable {
     }
 }
 
-extension Router.Route {
+enum RouteSegment: Sendable, Equatable {
+    case literal(String)
+    case parameter(String)
+}
+
+enum RouteMatch {
+    case found(RouteEntry, Parameters)
+    /// The path has routes, none for this method: the first of them.
+    case methodNotAllowed(RoutePattern)
+    case notFound
+}
+
+/// A route as matching sees it.
+struct RouteEntry: Sendable {
+    let method: HTTPMethod
+    let segments: [RouteSegment]
+    let pattern: RoutePattern
+    let parameterCount: Int
+    /// Its handler's position in the router's responders.
+    let responder: Int
+
+    static func match(_ table: [RouteEntry], method: HTTPMethod, path: String) -> RouteMatch {
+        let parts = Router<Void>.split(path)
+        var pathMatched: RoutePattern?
+        for route in table where route.matches(parts) {
+            if route.method == method || (method == .head && route.method == .get) {
+                return .found(route, route.parameters(parts))
+            }
+            if pathMatched == nil { pathMatched = route.pattern }
+        }
+        return pathMatched.map { .methodNotAllowed($0) } ?? .notFound
+    }
+
     func matches(_ parts: [Substring]) -> Bool {
         guard parts.count == segments.count else { return false }
         for (segment, part) in zip(segments, parts) {

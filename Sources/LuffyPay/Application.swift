@@ -7,20 +7,18 @@ public import CoreMetrics
 /// first — the request log line, request metrics, errors turned into answers, the retry on a
 /// lost connection — and a context per request with the worker's own database connection.
 public struct Application: Sendable {
-    public let settings: Settings
+    public var settings: Settings { shared.settings }
     public let log: Logger
     let router: Router<RequestContext>
-    let authenticator: Authenticator
-    let gateway: AlipayGateway
+    let shared: RequestContext.Shared
 
     /// The metrics' handles are made here, by `metrics` (the factory the metrics system was
     /// bootstrapped with, unless a test gives its own).
     public init(settings: Settings, log: Logger, router routes: Router<RequestContext>, gateway: AlipayGateway,
                 metrics: any MetricsFactory = MetricsSystem.factory) throws {
-        self.settings = settings
         self.log = log
-        self.authenticator = Authenticator(secret: try settings.requireJWTSecret())
-        self.gateway = gateway
+        shared = RequestContext.Shared(settings: settings, authenticator: Authenticator(secret: try settings.requireJWTSecret()),
+                                       gateway: gateway)
         var router = routes
         // The log line counts this request's statements only, also when no handler runs (404, 405).
         router.add(middleware: RequestLogMiddleware(log: log, queries: { $0.db.statementCount }))
@@ -31,8 +29,7 @@ public struct Application: Sendable {
     }
 
     public func respond(to request: Request, db: Database) -> Response {
-        let context = RequestContext(settings: settings, db: db, log: log.with("request_id", request.requestID),
-                                     authenticator: authenticator, gateway: gateway)
+        let context = RequestContext(shared: shared, db: db, log: log.with("request_id", request.requestID))
         do {
             return try router.respond(to: request, context: context)
         } catch {
@@ -56,28 +53,43 @@ public struct Application: Sendable {
 }
 
 /// Everything a handler may use while answering one request, all owned by the worker thread.
+/// What every request shares is behind one reference: a context is passed through every step of
+/// the pipeline, and copying it must stay cheap.
 public struct RequestContext {
-    public let settings: Settings
+    final class Shared: Sendable {
+        let settings: Settings
+        let authenticator: Authenticator
+        let gateway: AlipayGateway
+
+        init(settings: Settings, authenticator: Authenticator, gateway: AlipayGateway) {
+            self.settings = settings
+            self.authenticator = authenticator
+            self.gateway = gateway
+        }
+    }
+
+    let shared: Shared
     public let db: Database
     public let log: Logger
-    public let authenticator: Authenticator
-    public let gateway: AlipayGateway
+    public var settings: Settings { shared.settings }
+    public var authenticator: Authenticator { shared.authenticator }
+    public var gateway: AlipayGateway { shared.gateway }
 }
 
 /// The context of the signed-in group: the user resolved once, before the handler runs (401
 /// without a valid token).
 public struct SignedInContext: ChildRequestContext {
-    public let settings: Settings
+    let shared: RequestContext.Shared
     public let db: Database
     public let log: Logger
-    public let gateway: AlipayGateway
     public let user: AuthenticatedUser
+    public var settings: Settings { shared.settings }
+    public var gateway: AlipayGateway { shared.gateway }
 
     public init(request: Request, context: RequestContext) throws {
-        settings = context.settings
+        shared = context.shared
         db = context.db
         log = context.log
-        gateway = context.gateway
         user = try context.authenticator.authenticate(request.header("authorization"), db: context.db)
     }
 }
