@@ -1,3 +1,7 @@
+// Our own two small types rather than swift-http-types' `HTTPRequest.Method`/`HTTPResponse.Status`:
+// that method checks its token when made from nginx's string on every request, that status carries
+// a reason phrase beside its code, and FastCGI needs nothing else from the package.
+
 /// A request method as nginx passes it in `REQUEST_METHOD`: any token, compared byte for byte
 /// (methods are case-sensitive). A struct over the name rather than an enum, so that a method the
 /// router does not know still reaches it and gets its 405 or 404.
