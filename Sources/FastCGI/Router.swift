@@ -71,9 +71,10 @@ public struct Router<Context>: Sendable {
                 case let .parameter(name): return ":" + name
                 }
             }.joined(separator: "/")
-            if !patterns.contains(pattern) { patterns.append(pattern) }
+            let patternIndex = patterns.firstIndex(of: pattern) ?? patterns.count
+            if patternIndex == patterns.count { patterns.append(pattern) }
             return RouteEntry(method: entry.method, segments: segments,
-                              pattern: RoutePattern(text: pattern, index: patterns.firstIndex(of: pattern)!),
+                              pattern: RoutePattern(text: pattern, index: patternIndex),
                               parameterCount: segments.count { if case .parameter = $0 { true } else { false } },
                               responder: index)
         }
