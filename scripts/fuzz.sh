@@ -53,9 +53,9 @@ digest() {
 }
 
 # The project's library modules, in dependency order (Package.swift), instrumented once and cached.
-# First the package's dependencies that LuffyCore imports: swift-log's Logging and swift-metrics'
-# CoreMetrics, from the checkouts of `swift package resolve` (Package.resolved pins them).
-LIB_MODULES=(Logging CoreMetrics LuffyCore FastCGI MariaDB Alipay LuffyPay)
+# First the package's dependencies that our modules import: swift-log's Logging and swift-metrics'
+# CoreMetrics and Metrics, from the checkouts of `swift package resolve` (Package.resolved pins them).
+LIB_MODULES=(Logging CoreMetrics Metrics LuffyCore FastCGI MariaDB Alipay LuffyPay)
 # Linked dependents first, as a static link resolves symbols left to right.
 LIB_ARCHIVES=()
 for ((i = ${#LIB_MODULES[@]} - 1; i >= 0; i--)); do LIB_ARCHIVES+=("$OUT/lib/lib${LIB_MODULES[i]}.a"); done
@@ -63,7 +63,7 @@ for ((i = ${#LIB_MODULES[@]} - 1; i >= 0; i--)); do LIB_ARCHIVES+=("$OUT/lib/lib
 module_dir() {
     case $1 in
         Logging) echo .build/checkouts/swift-log/Sources/Logging ;;
-        CoreMetrics) echo .build/checkouts/swift-metrics/Sources/CoreMetrics ;;
+        CoreMetrics | Metrics) echo ".build/checkouts/swift-metrics/Sources/$1" ;;
         *) echo "Sources/$1" ;;
     esac
 }
@@ -73,7 +73,7 @@ module_flags() {
     local feature features package=luffy_pay
     case $1 in
         Logging) package=swift_log; features=(ExistentialAny InternalImportsByDefault MemberImportVisibility) ;;
-        CoreMetrics) package=swift_metrics; features=(MemberImportVisibility) ;;
+        CoreMetrics | Metrics) package=swift_metrics; features=(MemberImportVisibility) ;;
         *) features=(ExistentialAny InternalImportsByDefault MemberImportVisibility) ;;
     esac
     printf '%s\n' -package-name "$package"

@@ -4,7 +4,8 @@
 #   2. swift build + swift test (unit tests)
 #   3. the fuzz smoke: scripts/fuzz.sh, every target for LUFFY_FUZZ_SMOKE_SECONDS (15) s, 2 at a time
 #   4. a fresh private `test` stack (var/test, nginx 18080, MariaDB 13307; see stack.sh)
-#   5. the pytest suite in tests/integration, in the project venv .venv
+#   5. the in-process tests (LuffyPayTests' InProcessTests) against the stack's MariaDB
+#   6. the pytest suite in tests/integration, in the project venv .venv
 # The test stack is always stopped at the end, also when something fails; var/test stays for
 # its logs and is removed at the start of the next run. Exits non-zero on any failure.
 #
@@ -75,8 +76,9 @@ fi
 
 step "swift build"
 swift build
-step "swift test"
-swift test
+# The in-process tests need the test stack's MariaDB: they run once it is up (below).
+step "swift test --skip InProcess"
+swift test --skip InProcess
 FUZZ_JOBS=2 "$ROOT/scripts/fuzz.sh" "${LUFFY_FUZZ_SMOKE_SECONDS:-15}"
 
 # A leftover test stack (an interrupted run) is stopped before its folder goes away.
@@ -100,6 +102,9 @@ export LUFFY_TEST_STACK_SCRIPT=$STACK_SH
 export LUFFY_TEST_STACK=$STACK
 export LUFFY_TEST_APP_BIN=$APP_BIN
 export LUFFY_TEST_SANDBOX_URL=http://127.0.0.1:$SANDBOX_PORT
+
+step "swift test --filter InProcess (the application called directly, on the stack's MariaDB)"
+swift test --filter InProcess
 
 step "pytest tests/integration against $BASE_URL"
 rc=0

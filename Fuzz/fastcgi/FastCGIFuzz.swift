@@ -106,7 +106,7 @@ public func fuzzFastCGI(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             "response head \(shown(head))")
 
     // The query and the route's path parameters come from the query string and the path.
-    let request = Request(method: input.method, path: input.path, rawQuery: input.query, headers: input.headers,
+    let request = Request(method: HTTPMethod(rawValue: input.method), path: input.path, rawQuery: input.query, headers: input.headers,
                           requestID: requestID)
     require(samePairs(request.query, URLCoding.decodeForm(input.query)), "query pairs not from QUERY_STRING")
     if case let .found(_, captured) = router.match(method: request.method, path: request.path) {

@@ -26,6 +26,7 @@ public final class Sandbox: Sendable {
     let keys: SandboxKeys
     let time: ShopClock
     let log: Logger
+    let router: Router<Sandbox>
     /// Epoch seconds now; replaceable in tests.
     let clock: @Sendable () -> Int64
 
@@ -37,6 +38,7 @@ public final class Sandbox: Sendable {
         self.time = time
         self.log = log
         self.clock = clock
+        router = Sandbox.router(log: log)
         store = TradeStore(time: time)
         notifier = Notifier(store: store, keys: keys, appID: appID, sellerID: sellerID, time: time,
                             delays: notifyDelays, log: log, send: send, clock: clock)
@@ -64,36 +66,47 @@ public final class Sandbox: Sendable {
     // MARK: Routing
 
     public func respond(to request: Request) -> Response {
-        let started = ContinuousClock.now
-        let response = route(request)
-        log.request(request, status: response.status, started: started)
-        return response
+        do {
+            return try router.respond(to: request, context: self)
+        } catch {
+            // Unreachable: no handler of the sandbox throws (a route's parameter is always there).
+            log.error("request failed", metadata: ["error": "\(error)"])
+            return handleUnknown(request)
+        }
     }
 
-    func route(_ request: Request) -> Response {
-        let parts = request.path.split(ascii: "/")
-        let method = request.method == "HEAD" ? "GET" : request.method
-        let first = parts.first.map(String.init) ?? ""
-        switch (method, parts.count, first) {
-        case ("GET", 1, "gateway.do"), ("POST", 1, "gateway.do"):
-            return gateway(request)
-        case (_, 1, "gateway.do"):
-            return html(CashierPages.message("不支持的请求方法", "请使用 GET 或 POST。"), status: 405)
-        case ("POST", 2, "cashier") where parts[1] == "pay":
-            return pay(request)
-        case ("POST", 2, "cashier") where parts[1] == "cancel":
-            return cancel(request)
-        case (_, 2, "cashier") where parts[1] == "pay" || parts[1] == "cancel":
-            return html(CashierPages.message("不支持的请求方法", "请在收银台页面上操作。"), status: 405)
-        case ("GET", 3, "sandbox") where parts[1] == "trades":
-            return tradeRecord(String(parts[2]))
-        case ("GET", 2, "sandbox") where parts[1] == "brownout", ("POST", 2, "sandbox") where parts[1] == "brownout":
-            return brownoutControl(request)
-        case ("GET", 0, _):
-            return Response.text(Sandbox.help)
-        default:
-            return html(CashierPages.message("页面不存在", "本地支付宝沙箱没有这个地址。"), status: 404)
+    /// The sandbox's routes on the shop's router type, behind the request log line.
+    static func router(log: Logger) -> Router<Sandbox> {
+        var router = Router<Sandbox>()
+        router.add(middleware: RequestLogMiddleware(log: log))
+        router.get("/gateway.do") { request, sandbox in sandbox.handleGateway(request) }
+        router.post("/gateway.do") { request, sandbox in sandbox.handleGateway(request) }
+        router.post("/cashier/pay") { request, sandbox in sandbox.handlePay(request) }
+        router.post("/cashier/cancel") { request, sandbox in sandbox.handleCancel(request) }
+        router.get("/sandbox/trades/:out_trade_no") { request, sandbox in
+            sandbox.handleTradeRecord(try request.parameters.require("out_trade_no", as: String.self))
         }
+        router.get("/sandbox/brownout") { request, sandbox in sandbox.handleBrownout(request) }
+        router.post("/sandbox/brownout") { request, sandbox in sandbox.handleBrownout(request) }
+        router.get("/") { _, _ in Response.text(Sandbox.help) }
+        router.notFound = { request, sandbox in sandbox.handleUnknown(request) }
+        // Only the gateway and the cashier's buttons tell a wrong method apart; the test helpers'
+        // paths answer any other method as an unknown page.
+        router.methodNotAllowed = { request, sandbox in
+            switch request.route?.text {
+            case "/gateway.do":
+                return sandbox.html(CashierPages.message("不支持的请求方法", "请使用 GET 或 POST。"), status: 405)
+            case "/cashier/pay", "/cashier/cancel":
+                return sandbox.html(CashierPages.message("不支持的请求方法", "请在收银台页面上操作。"), status: 405)
+            default:
+                return sandbox.handleUnknown(request)
+            }
+        }
+        return router
+    }
+
+    func handleUnknown(_ request: Request) -> Response {
+        html(CashierPages.message("页面不存在", "本地支付宝沙箱没有这个地址。"), status: 404)
     }
 
     /// Query-string parameters, then those of a form body (Alipay takes both). A key given in
@@ -110,7 +123,7 @@ public final class Sandbox: Sendable {
 
     // MARK: gateway.do
 
-    func gateway(_ request: Request) -> Response {
+    func handleGateway(_ request: Request) -> Response {
         if brownout.delayMilliseconds > 0 {
             let held = brownout.hold()
             log.info("brownout: gateway answer held", metadata: ["held_ms": "\(Int(held * 1000))"])
@@ -202,7 +215,7 @@ public final class Sandbox: Sendable {
 
     // MARK: The cashier's buttons
 
-    func pay(_ request: Request) -> Response {
+    func handlePay(_ request: Request) -> Response {
         let form = Sandbox.parameters(request)
         guard let outTradeNo = form.first(where: { $0.0 == "out_trade_no" })?.1, !outTradeNo.isEmpty else {
             return html(CashierPages.message("缺少订单号", "请从收银台页面付款。"), status: 400)
@@ -245,7 +258,7 @@ public final class Sandbox: Sendable {
         }
     }
 
-    func cancel(_ request: Request) -> Response {
+    func handleCancel(_ request: Request) -> Response {
         let form = Sandbox.parameters(request)
         guard let outTradeNo = form.first(where: { $0.0 == "out_trade_no" })?.1,
               let trade = store.find(outTradeNo: outTradeNo, now: clock()) else {
@@ -257,7 +270,7 @@ public final class Sandbox: Sendable {
 
     // MARK: Test helper
 
-    func tradeRecord(_ outTradeNo: String) -> Response {
+    func handleTradeRecord(_ outTradeNo: String) -> Response {
         guard let trade = store.find(outTradeNo: outTradeNo, now: clock()) else {
             return .json(["errmsg": "交易不存在", "code": "trade_not_found"], status: 404)
         }
@@ -284,7 +297,7 @@ public final class Sandbox: Sendable {
 
     /// `GET /sandbox/brownout`: the delay in force; `POST` with `delay_ms` (0 switches it off) sets
     /// it. Answered at once, whatever the delay: tests must be able to switch a brownout off.
-    func brownoutControl(_ request: Request) -> Response {
+    func handleBrownout(_ request: Request) -> Response {
         if request.method == "POST" {
             let form = Sandbox.parameters(request)
             guard let raw = form.first(where: { $0.0 == "delay_ms" })?.1, let value = Int(raw),
@@ -312,7 +325,7 @@ public final class Sandbox: Sendable {
         }
     }
 
-    func html(_ page: String, status: Int = 200) -> Response {
+    func html(_ page: String, status: HTTPStatus = .ok) -> Response {
         Response(status: status, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
                  body: Array(page.utf8))
     }

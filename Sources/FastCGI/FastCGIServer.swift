@@ -226,7 +226,7 @@ public final class FastCGIServer: Service {
     }
 
     private func makeRequest(_ input: FastCGIInput) -> Request {
-        Request(method: input.method, path: input.path, rawQuery: input.query, headers: input.headers,
+        Request(method: HTTPMethod(rawValue: input.method), path: input.path, rawQuery: input.query, headers: input.headers,
                 requestID: RequestID.accept(input.headers["x-request-id"]))
     }
 

@@ -1,7 +1,7 @@
 import LuffyCore
 /// One HTTP request as nginx hands it over in FastCGI params.
 public struct Request: Sendable {
-    public var method: String
+    public var method: HTTPMethod
     /// The path without the query string, percent-decoded once.
     public var path: String
     /// The raw query string (without `?`).
@@ -11,10 +11,13 @@ public struct Request: Sendable {
     public var headers: [String: String]
     public var body: [UInt8]
     public var requestID: String
-    /// Path parameters captured by the router (`:id` → `parameters["id"]`).
-    public var parameters: [String: String] = [:]
+    /// Path parameters captured by the router (`:id` → `parameters.require("id", as: Int64.self)`).
+    public var parameters = Parameters()
+    /// The pattern of the route the path matched (`/orders/:id`), also for a 405; nil when no
+    /// route has this path. Set by the router, for logs and metrics.
+    public var route: RoutePattern?
 
-    public init(method: String, path: String, rawQuery: String = "", headers: [String: String] = [:],
+    public init(method: HTTPMethod, path: String, rawQuery: String = "", headers: [String: String] = [:],
                 body: [UInt8] = [], requestID: String = "") {
         self.method = method
         self.path = path

@@ -4,14 +4,35 @@ import LuffyCore
 extension Logger {
     /// The one line every answered request gets. `started`: when it arrived; `queries`: statements
     /// it ran, where there is a database.
-    public func request(_ request: Request, status: Int, started: ContinuousClock.Instant?, queries: Int? = nil) {
-        var fields: Logger.Metadata = ["request_id": "\(request.requestID)", "method": "\(request.method)",
-                                       "path": "\(request.path)", "status": "\(status)"]
+    public func request(_ request: Request, status: HTTPStatus, started: ContinuousClock.Instant?, queries: Int? = nil) {
+        var fields: Logger.Metadata = ["request_id": "\(request.requestID)", "method": "\(request.method.rawValue)",
+                                       "path": "\(request.path)", "status": "\(status.code)"]
         if let started {
             let elapsed = started.duration(to: .now).milliseconds
             fields["duration_ms"] = "\(Double(Int(elapsed * 100)) / 100)"
         }
         if let queries { fields["queries"] = "\(queries)" }
         info("request", metadata: fields)
+    }
+}
+
+/// The pipeline step that writes the request line (`Logger.request`) once the answer is known;
+/// outermost, so its duration covers every other step. An error no inner step answered is
+/// passed on unlogged: the router's error step is inside this one.
+public struct RequestLogMiddleware<Context>: RouterMiddleware {
+    let log: Logger
+    let queries: (@Sendable (Context) -> Int)?
+
+    /// `queries`: the statements the request ran, read from its context after the answer.
+    public init(log: Logger, queries: (@Sendable (Context) -> Int)? = nil) {
+        self.log = log
+        self.queries = queries
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) throws -> Response) throws -> Response {
+        let started = ContinuousClock.now
+        let response = try next(request, context)
+        log.request(request, status: response.status, started: started, queries: queries?(context))
+        return response
     }
 }

@@ -3,64 +3,41 @@ public import FastCGI
 public import MariaDB
 public import Alipay
 public import Logging
-/// Routes a request to its handler and turns every outcome into a JSON response and one log line.
+public import CoreMetrics
+/// The shop's responder: the routes of `Router.luffyPay()` behind the pipeline's steps, outermost
+/// first — the request log line, request metrics, errors turned into answers, the retry on a
+/// lost connection — and a context per request with the worker's own database connection.
 public struct Application: Sendable {
-    public let settings: Settings
+    public var settings: Settings { shared.settings }
     public let log: Logger
     let router: Router<RequestContext>
-    let authenticator: Authenticator
-    let gateway: AlipayGateway
+    let shared: RequestContext.Shared
 
-    public init(settings: Settings, log: Logger, router: Router<RequestContext>, gateway: AlipayGateway) throws {
-        self.settings = settings
+    /// The metrics' handles are made here, by `metrics` (the factory the metrics system was
+    /// bootstrapped with, unless a test gives its own).
+    public init(settings: Settings, log: Logger, router routes: Router<RequestContext>, gateway: AlipayGateway,
+                metrics: any MetricsFactory = MetricsSystem.factory) throws {
         self.log = log
+        shared = RequestContext.Shared(settings: settings, authenticator: Authenticator(secret: try settings.requireJWTSecret()),
+                                       gateway: gateway)
+        var router = routes
+        // The log line counts this request's statements only, also when no handler runs (404, 405).
+        router.add(middleware: RequestLogMiddleware(log: log, queries: { $0.db.statementCount }))
+        router.add(middleware: RequestMetrics(patterns: router.patterns, factory: metrics))
+        router.add(middleware: ErrorResponses())
+        router.add(middleware: RetryOnLostConnection())
         self.router = router
-        self.authenticator = Authenticator(secret: try settings.requireJWTSecret())
-        self.gateway = gateway
     }
 
     public func respond(to request: Request, db: Database) -> Response {
-        let started = ContinuousClock.now
         var requestLog = log
         requestLog[metadataKey: "request_id"] = "\(request.requestID)"
-        var request = request
-        // The log line counts this request's statements only, also when no handler runs (404, 405).
-        db.beginUnitOfWork()
-        let response: Response
-        switch router.match(method: request.method, path: request.path) {
-        case .notFound:
-            response = .error(.notFound)
-        case .methodNotAllowed:
-            response = .error(.methodNotAllowed)
-        case let .found(handler, parameters):
-            request.parameters = parameters
-            let context = RequestContext(settings: settings, db: db, log: requestLog, authenticator: authenticator,
-                                         gateway: gateway)
-            response = run(handler, request, context)
-        }
-        log.request(request, status: response.status, started: started, queries: db.statementCount)
-        return response
-    }
-
-    /// Runs the handler; a connection lost before anything could have been written is retried once
-    /// on a fresh connection (a restarted server costs the client nothing).
-    private func run(_ handler: Router<RequestContext>.Handler, _ request: Request, _ context: RequestContext) -> Response {
-        var attempt = 0
-        while true {
-            attempt += 1
-            context.db.beginUnitOfWork()
-            do {
-                return try handler(request, context)
-            } catch let error as any HTTPResponseError {
-                return .error(error)
-            } catch let error as DatabaseError where error.isConnectionFailure {
-                if attempt == 1 && !context.db.mayHaveWritten { continue }
-                context.log.warning("database unavailable", metadata: ["error": "\(error.description)"])
-                return .error(.databaseUnavailable)
-            } catch {
-                context.log.error("request failed", metadata: ["error": "\(error)"])
-                return .error(.internalError)
-            }
+        let context = RequestContext(shared: shared, db: db, log: requestLog)
+        do {
+            return try router.respond(to: request, context: context)
+        } catch {
+            // Unreachable while `ErrorResponses` is a step: it answers every error.
+            return .error(.internalError)
         }
     }
 
@@ -79,15 +56,78 @@ public struct Application: Sendable {
 }
 
 /// Everything a handler may use while answering one request, all owned by the worker thread.
+/// What every request shares is behind one reference: a context is passed through every step of
+/// the pipeline, and copying it must stay cheap.
 public struct RequestContext {
-    public let settings: Settings
+    final class Shared: Sendable {
+        let settings: Settings
+        let authenticator: Authenticator
+        let gateway: AlipayGateway
+
+        init(settings: Settings, authenticator: Authenticator, gateway: AlipayGateway) {
+            self.settings = settings
+            self.authenticator = authenticator
+            self.gateway = gateway
+        }
+    }
+
+    let shared: Shared
     public let db: Database
     public let log: Logger
-    public let authenticator: Authenticator
-    public let gateway: AlipayGateway
+    public var settings: Settings { shared.settings }
+    public var authenticator: Authenticator { shared.authenticator }
+    public var gateway: AlipayGateway { shared.gateway }
+}
 
-    /// The signed-in user, or 401.
-    public func user(_ request: Request) throws -> AuthenticatedUser {
-        try authenticator.authenticate(request.header("authorization"), db: db)
+/// The context of the signed-in group: the user resolved once, before the handler runs (401
+/// without a valid token).
+public struct SignedInContext: ChildRequestContext {
+    let shared: RequestContext.Shared
+    public let db: Database
+    public let log: Logger
+    public let user: AuthenticatedUser
+    public var settings: Settings { shared.settings }
+    public var gateway: AlipayGateway { shared.gateway }
+
+    public init(request: Request, context: RequestContext) throws {
+        shared = context.shared
+        db = context.db
+        log = context.log
+        user = try context.authenticator.authenticate(request.header("authorization"), db: context.db)
+    }
+}
+
+/// Every error as an answer: one that states its own (`HTTPResponseError`: the transport's and the
+/// shop's domain errors) as itself, a lost database as 503, anything else as 500, logged.
+struct ErrorResponses: RouterMiddleware {
+    func handle(_ request: Request, context: RequestContext,
+                next: (Request, RequestContext) throws -> Response) throws -> Response {
+        do {
+            return try next(request, context)
+        } catch let error as any HTTPResponseError {
+            return .error(error)
+        } catch let error as DatabaseError where error.isConnectionFailure {
+            context.log.warning("database unavailable", metadata: ["error": "\(error.description)"])
+            return .error(.databaseUnavailable)
+        } catch {
+            context.log.error("request failed", metadata: ["error": "\(error)"])
+            return .error(.internalError)
+        }
+    }
+}
+
+/// A connection lost before anything could have been written is retried once on a fresh
+/// connection (a restarted server costs the client nothing). Each attempt is a unit of work of
+/// its own: the log line counts the statements of the last.
+struct RetryOnLostConnection: RouterMiddleware {
+    func handle(_ request: Request, context: RequestContext,
+                next: (Request, RequestContext) throws -> Response) throws -> Response {
+        context.db.beginUnitOfWork()
+        do {
+            return try next(request, context)
+        } catch let error as DatabaseError where error.isConnectionFailure && !context.db.mayHaveWritten {
+            context.db.beginUnitOfWork()
+            return try next(request, context)
+        }
     }
 }

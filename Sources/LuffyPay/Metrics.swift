@@ -5,7 +5,7 @@ public import LuffyCore
 /// `GET /metrics`: every metric of the process in the Prometheus text format (README, "Metrics").
 /// nginx serves it to 127.0.0.1 only. 404 when the process has no exporter (in-process tests).
 enum MetricsHandler {
-    static func handle(_ request: Request, _ context: RequestContext) throws -> Response {
+    static func handleScrape(_ request: Request, _ context: RequestContext) throws -> Response {
         guard let exporter = MetricsSystem.factory as? PrometheusMetrics else { return .error(.notFound) }
         return Response(status: 200, headers: [("Content-Type", PrometheusMetrics.contentType)],
                         body: Array(exporter.render().utf8))
@@ -44,6 +44,8 @@ extension PrometheusMetrics.Configuration {
     /// `luffy-pay serve`'s exporter: the `# HELP` line of every metric (README, "Metrics").
     public static var luffyPay: Self {
         Self(help: [
+            "http_requests_total": "Requests answered, by route pattern (`unmatched`: no route) and status class.",
+            "http_request_duration_seconds": "Time to answer a request in the app, by route pattern and status class.",
             "luffy_fastcgi_workers_busy": "FastCGI worker threads answering a request now.",
             "luffy_settlements_total": "Settlements committed, by outcome and by where the payment was learned of.",
             "luffy_alipay_notifications_total": "Alipay notifications, by outcome and refusal reason.",

@@ -1,21 +1,28 @@
 public import FastCGI
 extension Router where Context == RequestContext {
-    /// Every endpoint of the service.
+    /// Every endpoint of the service (README, "HTTP API"); `Application` puts the pipeline's steps
+    /// around them.
     public static func luffyPay() -> Router {
         var router = Router()
-        router.add("GET", "/healthz", HealthHandler.handle)
-        router.add("GET", "/metrics", MetricsHandler.handle)
-        router.add("GET", "/user/order", OrderListHandler.handle)
-        router.add("GET", "/orders/list", OrderListHandler.handle)
-        router.add("GET", "/orders/pay/choices", OrderChoicesHandler.handle)
-        router.add("POST", "/orders", OrderCreation.handle)
-        router.add("PUT", "/orders/:id", OrderClosing.handleCancel)
-        router.add("GET", "/coupon/enable", CouponHandlers.enable)
-        router.add("GET", "/coupon", CouponHandlers.list)
-        router.add("GET", "/payments/alipay/result", PaymentHandlers.result)
-        router.add("POST", "/payments/alipay/notify", PaymentHandlers.notify)
-        router.add("GET", "/payments/alipay/query/:number", PaymentHandlers.query)
-        router.add("GET", "/payments/alipay/:number", PaymentHandlers.payLink)
+        router.get("/healthz", use: HealthHandler.handleCheck)
+        // The Prometheus scrape (README, "Metrics"); nginx lets only 127.0.0.1 reach it.
+        router.get("/metrics", use: MetricsHandler.handleScrape)
+        // Alipay's calls and the buyer's browser back from Alipay: signed by Alipay, not by a user.
+        router.get("/payments/alipay/result", use: PaymentHandlers.handleResult)
+        router.post("/payments/alipay/notify", use: PaymentHandlers.handleNotify)
+        router.group(context: SignedInContext.self) { signedIn in
+            signedIn.get("/user/order", use: OrderListHandler.handleList)
+            signedIn.get("/orders/list", use: OrderListHandler.handleList)
+            signedIn.get("/orders/pay/choices", use: OrderChoicesHandler.handleChoices)
+            signedIn.post("/orders", use: OrderCreation.handleCreate)
+            signedIn.put("/orders/:id", use: OrderClosing.handleCancel)
+            signedIn.get("/coupon/enable", use: CouponHandlers.handleEnabled)
+            signedIn.get("/coupon", use: CouponHandlers.handleList)
+            signedIn.group("/payments/alipay") { payments in
+                payments.get("/query/:number", use: PaymentHandlers.handleQuery)
+                payments.get("/:number", use: PaymentHandlers.handlePayLink)
+            }
+        }
         return router
     }
 }

@@ -26,7 +26,7 @@ import Testing
         // Fuzz/corpus/fastcgi/combining-mark-after-slash.params: one more segment, so no route.
         #expect(Router<Void>.split("/orders/12/\(mark)") == ["orders", "12", "\(mark)"])
         var router = Router<Void>()
-        router.add("PUT", "/orders/:id", { _, _ in .text("cancel") })
+        router.put("/orders/:id") { _, _ in .text("cancel") }
         guard case .notFound = router.match(method: "PUT", path: "/orders/12/\(mark)") else {
             Issue.record("/orders/12/<mark> must not reach the cancel route")
             return

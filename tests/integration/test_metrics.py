@@ -2,9 +2,9 @@
 Python client's parser reads it, with counters that move as the shop works, and refused by nginx
 to any address but 127.0.0.1.
 
-The request count and latency per route pattern are recorded by the request pipeline; this file
-checks the metrics the services record themselves (settlements, notifications, gateway calls,
-database, sweeper, busy workers).
+The request count and latency per route pattern and status class come from the request
+pipeline; the services record the rest (settlements, notifications, gateway calls, database,
+sweeper, busy workers).
 """
 
 import socket
@@ -27,6 +27,8 @@ ALWAYS = {
     ("luffy_db_reconnects", "counter"),
     ("luffy_db_deadlock_retries", "counter"),
     ("luffy_sweeper_closed_orders", "counter"),
+    ("http_requests", "counter"),
+    ("http_request_duration_seconds", "histogram"),
 }
 
 
@@ -59,6 +61,28 @@ def test_metrics_parse_with_the_official_parser():
         assert f.samples, f.name
         for s in f.samples:
             assert isinstance(s.value, (int, float)) and s.value >= 0, s
+
+
+def test_requests_count_and_time_by_route_pattern_and_status_class():
+    before = scrape()
+    for _ in range(3):
+        r = requests.get(BASE_URL + "/user/order?page=1&size=5", headers=auth(1), timeout=10)
+        assert r.status_code == 200, r.text[:300]
+    assert requests.put(BASE_URL + "/orders/987654321", headers=auth(1), timeout=10).status_code == 404
+    assert requests.get(BASE_URL + "/no/such/path", timeout=10).status_code == 404
+    after = scrape()
+
+    def moved(family, sample, **labels):
+        return value(after, family, sample, **labels) - value(before, family, sample, **labels)
+
+    assert moved("http_requests", "http_requests_total", route="/user/order", status="2xx") == 3
+    # the pattern, not the path: one series for every order id
+    assert moved("http_requests", "http_requests_total", route="/orders/:id", status="4xx") == 1
+    assert moved("http_requests", "http_requests_total", route="unmatched", status="4xx") == 1
+    assert moved("http_request_duration_seconds", "http_request_duration_seconds_count",
+                 route="/user/order", status="2xx") == 3
+    assert moved("http_request_duration_seconds", "http_request_duration_seconds_bucket",
+                 route="/user/order", status="2xx", le="+Inf") == 3
 
 
 def test_a_refused_notification_counts_its_reason():

@@ -2,8 +2,8 @@ import LuffyCore
 import FastCGI
 /// `GET /coupon/enable?course_ids=1,2` and `GET /coupon`.
 enum CouponHandlers {
-    static func enable(_ request: Request, _ context: RequestContext) throws -> Response {
-        let user = try context.user(request)
+    static func handleEnabled(_ request: Request, _ context: SignedInContext) throws -> Response {
+        let user = context.user
         let ids = try CourseCatalog.parseIDList(request.queryValue("course_ids"))
         let db = context.db
         // Only what POST /orders would accept: the same checks, the same prices.
@@ -26,8 +26,8 @@ enum CouponHandlers {
         ])
     }
 
-    static func list(_ request: Request, _ context: RequestContext) throws -> Response {
-        let user = try context.user(request)
+    static func handleList(_ request: Request, _ context: SignedInContext) throws -> Response {
+        let user = context.user
         let coupons = try CouponWallet.coupons(userID: user.id, db: context.db)
         return .json([
             "errmsg": "ok",

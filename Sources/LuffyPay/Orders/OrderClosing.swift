@@ -19,9 +19,10 @@ public enum OrderClosing {
 
     /// `PUT /orders/<id>`: the owner cancels an unpaid order. When a pay link was issued the trade
     /// is closed at the gateway first; a trade the buyer already paid settles the order instead.
-    static func handleCancel(_ request: Request, _ context: RequestContext) throws -> Response {
-        let user = try context.user(request)
-        guard let orderID = request.parameters["id"].flatMap({ Int64($0) }), orderID > 0 else { throw OrderError.orderNotFound }
+    static func handleCancel(_ request: Request, _ context: SignedInContext) throws -> Response {
+        let user = context.user
+        let orderID = try request.parameters.require("id", as: Int64.self, or: OrderError.orderNotFound)
+        guard orderID > 0 else { throw OrderError.orderNotFound }
         let db = context.db
         while true {
             guard let order = try PaymentOrder.find(id: orderID, userID: user.id, timeout: context.settings.orderTimeout, db: db)

@@ -4,12 +4,12 @@ import MariaDB
 /// `POST /orders`: price the courses, check the coupon or credit, and write the order, its
 /// courses, the coupon binding and the credit deduction in one transaction.
 struct OrderCreation {
-    let context: RequestContext
+    let context: SignedInContext
     let user: AuthenticatedUser
     var db: Database { context.db }
 
-    static func handle(_ request: Request, _ context: RequestContext) throws -> Response {
-        let user = try context.user(request)
+    static func handleCreate(_ request: Request, _ context: SignedInContext) throws -> Response {
+        let user = context.user
         let order = try OrderRequest.parse(request.jsonBody())
         let creation = OrderCreation(context: context, user: user)
         guard let key = request.header("idempotency-key") else {
@@ -73,7 +73,7 @@ struct OrderCreation {
         let response = Response.json(responseBody(orderID: orderID, orderNumber: orderNumber, quote: quote, order: order, status: status), status: 201)
         if let keyRowID {
             try db.execute("""
-                UPDATE ly_idempotency_key SET status_code = \(response.status), response_body = \(String(decoding: response.body, as: UTF8.self)),
+                UPDATE ly_idempotency_key SET status_code = \(response.status.code), response_body = \(String(decoding: response.body, as: UTF8.self)),
                                               order_id = \(orderID)
                 WHERE id = \(keyRowID)
                 """)
@@ -172,7 +172,7 @@ struct OrderCreation {
             throw InvariantViolation.idempotencyKeyVanished
         }
         guard requestHash == fingerprint else { throw OrderError.idempotencyKeyReused }
-        var response = Response(status: statusCode, headers: [("Content-Type", "application/json; charset=utf-8")],
+        var response = Response(status: HTTPStatus(statusCode), headers: [("Content-Type", "application/json; charset=utf-8")],
                                 body: Array(body.utf8))
         response.headers.append(("Idempotent-Replayed", "true"))
         return response

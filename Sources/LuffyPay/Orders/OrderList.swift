@@ -46,8 +46,8 @@ public struct OrderListQuery: Sendable, Equatable {
 }
 
 struct OrderListHandler {
-    static func handle(_ request: Request, _ context: RequestContext) throws -> Response {
-        let user = try context.user(request)
+    static func handleList(_ request: Request, _ context: SignedInContext) throws -> Response {
+        let user = context.user
         let query = try OrderListQuery.parse(request)
         let db = context.db
 
@@ -162,8 +162,7 @@ private struct ListedOrder: RowDecodable {
 }
 
 struct OrderChoicesHandler {
-    static func handle(_ request: Request, _ context: RequestContext) throws -> Response {
-        _ = try context.user(request)
+    static func handleChoices(_ request: Request, _ context: SignedInContext) throws -> Response {
         return .json(.array(OrderStatus.allCases.map { [.int($0.rawValue), .string($0.display)] }))
     }
 }

@@ -45,8 +45,8 @@ struct PaymentOrder {
     }
 
     /// The signed-in user's order named by the `:number` path parameter; 404 for anyone else's.
-    static func owned(_ request: Request, _ context: RequestContext) throws -> PaymentOrder {
-        let user = try context.user(request)
+    static func owned(_ request: Request, _ context: SignedInContext) throws -> PaymentOrder {
+        let user = context.user
         guard let number = request.parameters["number"],
               let order = try find(number: number, userID: user.id, timeout: context.settings.orderTimeout, db: context.db)
         else { throw OrderError.orderNotFound }

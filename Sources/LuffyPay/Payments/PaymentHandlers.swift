@@ -6,7 +6,7 @@ import Logging
 /// The Alipay endpoints (README, "HTTP API": the `/payments/alipay/…` sections).
 enum PaymentHandlers {
     /// `GET /payments/alipay/<order_number>`: a signed page-pay link for the owner's unpaid order.
-    static func payLink(_ request: Request, _ context: RequestContext) throws -> Response {
+    static func handlePayLink(_ request: Request, _ context: SignedInContext) throws -> Response {
         let order = try PaymentOrder.owned(request, context)
         if let refusal = payLinkRefusal(order.status, expired: order.expired) { throw refusal }
         // A course the buyer has bought through another order since: paying would buy it twice.
@@ -46,7 +46,7 @@ enum PaymentHandlers {
 
     /// `POST /payments/alipay/notify`: Alipay's asynchronous notification. Answers exactly
     /// `success` once handled (or handled before), `fail` to make Alipay retry.
-    static func notify(_ request: Request, _ context: RequestContext) throws -> Response {
+    static func handleNotify(_ request: Request, _ context: RequestContext) throws -> Response {
         let log = context.log
         let params = URLCoding.decodeForm(String(decoding: request.body, as: UTF8.self))
         func value(_ key: String) -> String? { params.first { $0.0 == key }?.1 }
@@ -120,7 +120,7 @@ enum PaymentHandlers {
 
     /// `GET /payments/alipay/result?…`: the buyer's browser back from Alipay. The return proves
     /// nothing by itself: an unpaid order is settled only when the gateway confirms the trade.
-    static func result(_ request: Request, _ context: RequestContext) throws -> Response {
+    static func handleResult(_ request: Request, _ context: RequestContext) throws -> Response {
         let gateway = context.gateway
         func value(_ key: String) -> String? { request.queryValue(key) }
         guard AlipayParameters.verify(params: request.query, publicKey: gateway.alipayKey), value("app_id") == gateway.appID
@@ -150,7 +150,7 @@ enum PaymentHandlers {
     }
 
     /// `GET /payments/alipay/query/<order_number>`: the owner asks whether it is paid yet.
-    static func query(_ request: Request, _ context: RequestContext) throws -> Response {
+    static func handleQuery(_ request: Request, _ context: SignedInContext) throws -> Response {
         let order = try PaymentOrder.owned(request, context)
         let paidAnswer = Response.json(["errmsg": "当前订单已支付!", "order_status": .int(OrderStatus.paid.rawValue)])
         let confirmation = PaymentConfirmation(gateway: context.gateway, db: context.db, log: context.log)
