@@ -25,7 +25,8 @@ public struct Settings: Sendable {
     public var fcgiSocketGroup: String? = nil
     public var jwtSecret = ""
     public var maxBody = 1 << 20
-    public var orderTimeout = 900
+    /// `LUFFY_ORDER_TIMEOUT` (seconds): how long an unpaid order may be paid.
+    public var orderTimeout: Duration = .seconds(900)
     public var sweepInterval = 30
     public var creditRatio = 10
     public var timeZone = TimeZone(identifier: "Asia/Shanghai")!
@@ -69,7 +70,7 @@ public struct Settings: Sendable {
         fcgiSocketGroup = text("LUFFY_FCGI_SOCKET_GROUP")
         if let v = values["LUFFY_JWT_SECRET"] { jwtSecret = v }
         if let v = try int("LUFFY_MAX_BODY", 1024...(64 << 20)) { maxBody = v }
-        if let v = try int("LUFFY_ORDER_TIMEOUT", 60...86_400) { orderTimeout = v }
+        if let v = try int("LUFFY_ORDER_TIMEOUT", 60...86_400) { orderTimeout = .seconds(v) }
         if let v = try int("LUFFY_SWEEP_INTERVAL", 0...86_400) { sweepInterval = v }
         if let v = try int("LUFFY_CREDIT_RATIO", 1...1_000_000) { creditRatio = v }
         if let v = try reader.timeZone("LUFFY_TIMEZONE") { timeZone = v }

@@ -55,13 +55,13 @@ public enum OrderClosing {
     /// Times out the expired unpaid orders nobody got a pay link for (so nobody can have paid
     /// them): status 3, in batches, skipping rows another process holds (that process is closing
     /// or paying them). Returns how many it closed.
-    static func sweepUnlinked(timeout: Int, batchSize: Int = 100, db: Database) throws -> Int {
+    static func sweepUnlinked(timeout: Duration, batchSize: Int = 100, db: Database) throws -> Int {
         var total = 0
         while true {
             let closed = try db.transaction { () -> Int in
                 let rows = try db.query("""
                     SELECT id, user_id, credit FROM ly_order
-                    WHERE order_status = 0 AND created_time < NOW(6) - INTERVAL \(timeout) SECOND AND pay_link_time IS NULL
+                    WHERE order_status = 0 AND created_time < NOW(6) - INTERVAL \(timeout.wholeSecondsRoundedUp) SECOND AND pay_link_time IS NULL
                     ORDER BY created_time LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
                     """, decoding: (Int64, Int64, Int64?).self)
                 // Users' credit rows in one order across sweepers, so two batches cannot deadlock.

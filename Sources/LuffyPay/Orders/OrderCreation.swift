@@ -89,7 +89,7 @@ struct OrderCreation {
         let rows = try db.query("""
             SELECT o.order_number, oc.course_id FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id
             WHERE o.user_id = \(user.id) AND o.is_deleted = 0 AND o.order_status = 0
-              AND o.created_time + INTERVAL \(context.settings.orderTimeout) SECOND > NOW(6)
+              AND o.created_time + INTERVAL \(context.settings.orderTimeout.wholeSecondsRoundedUp) SECOND > NOW(6)
               AND oc.course_id IN \(ids: ids)
             """, decoding: (String, Int64).self)
         guard !rows.isEmpty else { return }
@@ -150,7 +150,7 @@ struct OrderCreation {
         [
             "id": .int(orderID),
             "order_number": .string(orderNumber),
-            "order_timeout": .int(Int64(context.settings.orderTimeout)),
+            "order_timeout": .int(context.settings.orderTimeout.wholeSecondsRoundedUp),
             "total_price": .money(quote.totalPrice),
             "real_price": .money(quote.realPrice),
             "discount_price": .money(quote.discountPrice),

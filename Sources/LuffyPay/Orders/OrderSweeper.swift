@@ -37,7 +37,7 @@ public struct OrderSweeper: Service {
     /// the next pass.
     func sweepLinked(db: Database, batchSize: Int = 100) throws -> Int {
         let orders = try PaymentOrder.fetch("""
-            order_status = 0 AND created_time < NOW(6) - INTERVAL \(settings.orderTimeout) SECOND AND pay_link_time IS NOT NULL
+            order_status = 0 AND created_time < NOW(6) - INTERVAL \(settings.orderTimeout.wholeSecondsRoundedUp) SECOND AND pay_link_time IS NOT NULL
             ORDER BY created_time LIMIT \(batchSize)
             """, timeout: settings.orderTimeout, db: db)
         let confirmation = PaymentConfirmation(gateway: gateway, db: db, log: log)

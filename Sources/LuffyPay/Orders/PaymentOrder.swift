@@ -19,11 +19,11 @@ struct PaymentOrder {
 
     /// Orders matching `condition` (over `ly_order`, with its own binds); `timeout` decides
     /// `expired` and `expiresAt`.
-    static func fetch(_ condition: SQLQuery, timeout: Int, db: Database) throws -> [PaymentOrder] {
+    static func fetch(_ condition: SQLQuery, timeout: Duration, db: Database) throws -> [PaymentOrder] {
         try db.query("""
             SELECT id, user_id, order_number, real_price, order_status, name,
-                   created_time + INTERVAL \(timeout) SECOND <= NOW(6),
-                   DATE_FORMAT(created_time + INTERVAL \(timeout) SECOND, '%Y-%m-%d %H:%i:%s'), pay_link_time IS NOT NULL
+                   created_time + INTERVAL \(timeout.wholeSecondsRoundedUp) SECOND <= NOW(6),
+                   DATE_FORMAT(created_time + INTERVAL \(timeout.wholeSecondsRoundedUp) SECOND, '%Y-%m-%d %H:%i:%s'), pay_link_time IS NOT NULL
             FROM ly_order WHERE is_deleted = 0 AND \(condition)
             """, decoding: (Int64, Int64, String, Fen, Int64, String, Bool, String, Bool).self).map { row in
             PaymentOrder(id: row.0, userID: row.1, number: row.2, realPrice: row.3,
@@ -34,13 +34,13 @@ struct PaymentOrder {
 
     /// By order number (Alipay's out_trade_no). `userID`: only this user's order (404 for anyone
     /// else's); nil for Alipay's callbacks.
-    static func find(number: String, userID: Int64?, timeout: Int, db: Database) throws -> PaymentOrder? {
+    static func find(number: String, userID: Int64?, timeout: Duration, db: Database) throws -> PaymentOrder? {
         guard let userID else { return try fetch("order_number = \(number)", timeout: timeout, db: db).first }
         return try fetch("order_number = \(number) AND user_id = \(userID)", timeout: timeout, db: db).first
     }
 
     /// By id, this user's only.
-    static func find(id: Int64, userID: Int64, timeout: Int, db: Database) throws -> PaymentOrder? {
+    static func find(id: Int64, userID: Int64, timeout: Duration, db: Database) throws -> PaymentOrder? {
         try fetch("id = \(id) AND user_id = \(userID)", timeout: timeout, db: db).first
     }
 
