@@ -78,8 +78,18 @@ extension JSON {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case let .bool(b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case let .int(i): out.append(contentsOf: String(i).utf8)
-        case let .money(f): out.append(contentsOf: f.description.utf8)
+        // Numbers digit by digit, as `String(i)` and `Fen.description` print them, without a
+        // String each: a page of the order list holds dozens.
+        case let .int(i):
+            if i < 0 { out.append(UInt8(ascii: "-")) }
+            JSON.writeDigits(i.magnitude, to: &out)
+        case let .money(f):
+            if f.value < 0 { out.append(UInt8(ascii: "-")) }
+            let cents = f.value.magnitude % 100
+            JSON.writeDigits(f.value.magnitude / 100, to: &out)
+            out.append(UInt8(ascii: "."))
+            out.append(UInt8(ascii: "0") + UInt8(cents / 10))
+            out.append(UInt8(ascii: "0") + UInt8(cents % 10))
         case let .number(n): out.append(contentsOf: n.utf8)
         case let .string(s): JSON.writeString(s, to: &out)
         case let .array(items):
@@ -98,6 +108,20 @@ extension JSON {
                 value.write(to: &out)
             }
             out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    static func writeDigits(_ value: UInt64, to out: inout [UInt8]) {
+        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 20 digits at most, on the stack
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var v = value
+            var i = buffer.count
+            repeat {
+                i -= 1
+                buffer[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            } while v > 0
+            out.append(contentsOf: buffer[i...])
         }
     }
 

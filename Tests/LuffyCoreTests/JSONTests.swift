@@ -10,6 +10,16 @@ import Glibc
         #expect(String(decoding: value.serialized, as: UTF8.self) == #"{"b":1,"a":998.00,"c":[true,null,"x"]}"#)
     }
 
+    @Test(arguments: [0, 1, -1, 9, 10, -10, 99, 100, 1_234_567_890, Int64.max, Int64.min])
+    func writesIntegersAsStringDoes(_ value: Int64) {
+        #expect(JSON.int(value).serialized == Array(String(value).utf8))
+    }
+
+    @Test(arguments: [0, 1, 5, 10, 99, 100, 101, 99_800, 157_910, -1, -5, -100, -12_345, Int64.max, Int64.min + 1])
+    func writesMoneyAsFenDescriptionDoes(_ value: Int64) {
+        #expect(JSON.money(Fen(value)).serialized == Array(Fen(value).description.utf8))
+    }
+
     @Test func escapesStrings() {
         let value: JSON = .string("a\"b\\c\nd\u{01}中文")
         #expect(String(decoding: value.serialized, as: UTF8.self) == "\"a\\\"b\\\\c\\nd\\u0001中文\"")

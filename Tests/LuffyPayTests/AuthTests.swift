@@ -84,4 +84,49 @@ import Testing
         #expect(Base64.decode("Zm8*") == nil)
         #expect(Base64.decode("Z") == nil)
     }
+
+    @Test func base64PaddingRules() {
+        #expect(Base64.decode("Zm8=") == Array("fo".utf8))
+        #expect(Base64.decode("Zm8") == Array("fo".utf8))
+        #expect(Base64.decode("Zg==") == Array("f".utf8))
+        #expect(Base64.decode("Zg") == Array("f".utf8))
+        #expect(Base64.decode("") == [])
+        #expect(Base64.decode("Zg=") == nil)
+        #expect(Base64.decode("Zg===") == nil)
+        #expect(Base64.decode("Zm8=Zm8=") == nil)
+        #expect(Base64.decode("Zm 8") == nil)
+        #expect(Base64.decode("Zm9vYmFy\n") == nil)
+        #expect(Base64.decode("-_8") == nil)
+        #expect(Base64.decode("+/8") == [0xFB, 0xFF])
+    }
+
+    @Test func base64urlDecodesOnlyTheURLAlphabetUnpadded() {
+        #expect(Base64.urlDecode("-_8") == [0xFB, 0xFF])
+        #expect(Base64.urlDecode(Array("-_8".utf8)[...]) == [0xFB, 0xFF])
+        #expect(Base64.urlDecode("Zm9vYmFy") == Array("foobar".utf8))
+        #expect(Base64.urlDecode("Zm9vYg") == Array("foob".utf8))
+        #expect(Base64.urlDecode("Zm9vYmE") == Array("fooba".utf8))
+        #expect(Base64.urlDecode("") == [])
+        for junk in ["+_8", "-/8", "Zm8=", "Zg==", "Z", "Zm9vY", "Zm\u{e9}8", "Zm.8", "Zm\u{0}8"] {
+            #expect(Base64.urlDecode(junk) == nil, "\(junk)")
+            #expect(Base64.urlDecode(Array(junk.utf8)) == nil, "\(junk)")
+        }
+    }
+
+    @Test func refusesTokensWithoutExactlyThreeParts() {
+        let token = jwt.sign(JWTClaims(userID: 7, username: "luffy", expires: now + 60))
+        // Three empty parts are three parts: the (empty) MAC is what fails.
+        #expect(throws: JWTError.badSignature) { try jwt.verify("..", now: now) }
+        for bad in ["", ".", "...", token + ".", "." + token, token.replacingFirstDot(), "a.b", token + ".x"] {
+            #expect(throws: JWTError.malformed) { try jwt.verify(bad, now: now) }
+        }
+    }
+}
+
+extension String {
+    /// The token without its first dot: two parts, not three.
+    fileprivate func replacingFirstDot() -> String {
+        guard let dot = firstIndex(of: ".") else { return self }
+        return String(self[..<dot]) + String(self[index(after: dot)...])
+    }
 }

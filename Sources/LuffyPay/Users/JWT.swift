@@ -39,11 +39,16 @@ public struct JWT: Sendable {
     /// be ours; then that the header says HS256 (`none` and every other `alg` are refused), the
     /// claims and the expiry.
     public func verify(_ token: String, now: Int64) throws -> JWTClaims {
-        let parts = token.split(ascii: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let signature = Base64.urlDecode(parts[2]) else { throw JWTError.malformed }
-        let expected = Digest.hmacSHA256(key: key, data: Array((parts[0] + "." + parts[1]).utf8))
+        // On the token's bytes, without strings of its parts: this runs on every signed-in request.
+        let bytes = Array(token.utf8)
+        let dot = UInt8(ascii: ".")
+        guard let first = bytes.firstIndex(of: dot), let second = bytes[(first + 1)...].firstIndex(of: dot),
+              !bytes[(second + 1)...].contains(dot), let signature = Base64.urlDecode(bytes[(second + 1)...])
+        else { throw JWTError.malformed }
+        let expected = Digest.hmacSHA256(key: key, data: bytes[..<second])
         guard Digest.constantTimeEqual(expected, signature) else { throw JWTError.badSignature }
-        guard let headerBytes = Base64.urlDecode(parts[0]), let payloadBytes = Base64.urlDecode(parts[1]),
+        guard let headerBytes = Base64.urlDecode(bytes[..<first]),
+              let payloadBytes = Base64.urlDecode(bytes[(first + 1)..<second]),
               let header = try? JSON.parse(headerBytes), let payload = try? JSON.parse(payloadBytes)
         else { throw JWTError.malformed }
         guard header["alg"]?.stringValue == "HS256" else { throw JWTError.unsupportedAlgorithm }
