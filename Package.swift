@@ -34,35 +34,49 @@ let package = Package(
 
         // Layers, each depending only on the ones below it (docs/ARCHITECTURE.md, "Modules").
         .target(name: "LuffyCore", dependencies: [logging, metrics], swiftSettings: strict),
-        .target(name: "FastCGI", dependencies: ["LuffyCore", "CFastCGI", logging, metrics, metricsConveniences],
-                swiftSettings: strict),
+        .target(
+            name: "FastCGI", dependencies: ["LuffyCore", "CFastCGI", logging, metrics, metricsConveniences],
+            swiftSettings: strict),
         .target(name: "MariaDB", dependencies: ["LuffyCore", "CMariaDB", logging, metrics], swiftSettings: strict),
         .target(name: "Alipay", dependencies: ["LuffyCore", "COpenSSL", metrics], swiftSettings: strict),
         // The shop: users, orders, coupons, payments, audit and its routes.
-        .target(name: "LuffyPay", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", logging, metrics],
-                swiftSettings: strict),
+        .target(
+            name: "LuffyPay", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", logging, metrics],
+            swiftSettings: strict),
         // The local stand-in for Alipay's gateway (docs/SANDBOX.md): it knows nothing of the shop.
         .target(name: "AlipaySandbox", dependencies: ["LuffyCore", "FastCGI", "Alipay", logging], swiftSettings: strict),
 
         // Executables only wire.
-        .executableTarget(name: "luffy-pay", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay", logging, metrics],
-                          swiftSettings: strict),
-        .executableTarget(name: "alipay-sandbox", dependencies: ["LuffyCore", "FastCGI", "Alipay", "AlipaySandbox", logging],
-                          swiftSettings: strict),
+        .executableTarget(
+            name: "luffy-pay", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay", logging, metrics],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "alipay-sandbox", dependencies: ["LuffyCore", "FastCGI", "Alipay", "AlipaySandbox", logging],
+            swiftSettings: strict),
 
         // What several test targets share: the RSA test keys, request builders.
         .target(name: "LuffyTestSupport", dependencies: ["LuffyCore", "FastCGI", "Alipay"], swiftSettings: strict),
 
         .testTarget(name: "LuffyCoreTests", dependencies: ["LuffyCore", logging, metrics], swiftSettings: strict),
         .testTarget(name: "MariaDBTests", dependencies: ["LuffyCore", "MariaDB"], swiftSettings: strict),
-        .testTarget(name: "FastCGITests", dependencies: ["LuffyCore", "FastCGI", "CFastCGI", logging, metricsTestKit],
-                    swiftSettings: strict),
-        .testTarget(name: "AlipayTests", dependencies: ["LuffyCore", "Alipay", "COpenSSL", "LuffyTestSupport"],
-                    swiftSettings: strict),
-        .testTarget(name: "LuffyPayTests", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay",
-                                                          "LuffyTestSupport", logging, metrics, metricsTestKit],
-                    swiftSettings: strict),
-        .testTarget(name: "AlipaySandboxTests", dependencies: ["LuffyCore", "FastCGI", "Alipay", "AlipaySandbox",
-                                                               "LuffyTestSupport", logging], swiftSettings: strict),
+        .testTarget(
+            name: "FastCGITests", dependencies: ["LuffyCore", "FastCGI", "CFastCGI", logging, metricsTestKit],
+            swiftSettings: strict),
+        .testTarget(
+            name: "AlipayTests", dependencies: ["LuffyCore", "Alipay", "COpenSSL", "LuffyTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "LuffyPayTests",
+            dependencies: [
+                "LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay",
+                "LuffyTestSupport", logging, metrics, metricsTestKit,
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "AlipaySandboxTests",
+            dependencies: [
+                "LuffyCore", "FastCGI", "Alipay", "AlipaySandbox",
+                "LuffyTestSupport", logging,
+            ], swiftSettings: strict),
     ]
 )

@@ -1,15 +1,18 @@
 // Shared by every fuzz target (scripts/fuzz.sh compiles it into each one; README "Fuzzing").
 import COpenSSL
 
+@testable import Alipay
+
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import Alipay
 
 /// A property the target asserts: when it does not hold, say which and trap, so libFuzzer keeps
 /// the input as a crash reproducer (a silent wrong answer would otherwise count as a pass).
-func require(_ holds: @autoclosure () -> Bool, _ what: @autoclosure () -> String,
-             file: StaticString = #fileID, line: UInt = #line) {
+func require(
+    _ holds: @autoclosure () -> Bool, _ what: @autoclosure () -> String,
+    file: StaticString = #fileID, line: UInt = #line
+) {
     if !holds() { fatalError("property violated: \(what())", file: file, line: line) }
 }
 
@@ -33,7 +36,8 @@ func makeRSAKey() -> RSAPrivateKey {
     defer { EVP_PKEY_CTX_free(ctx) }
     var pkey: OpaquePointer?
     guard EVP_PKEY_keygen_init(ctx) == 1, EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048) == 1,
-          EVP_PKEY_keygen(ctx, &pkey) == 1, let pkey else { fatalError("RSA key generation failed") }
+        EVP_PKEY_keygen(ctx, &pkey) == 1, let pkey
+    else { fatalError("RSA key generation failed") }
     defer { EVP_PKEY_free(pkey) }
     guard let bio = BIO_new(BIO_s_mem()) else { fatalError("BIO_new") }
     defer { BIO_free(bio) }
@@ -57,7 +61,9 @@ func samePairs(_ a: [(String, String)], _ b: [(String, String)]) -> Bool {
 func shown(_ bytes: some Collection<UInt8>) -> String {
     var out = ""
     for b in bytes.prefix(300) {
-        if b >= 0x20 && b < 0x7F && b != 0x5C { out.append(Character(Unicode.Scalar(b))) } else {
+        if b >= 0x20 && b < 0x7F && b != 0x5C {
+            out.append(Character(Unicode.Scalar(b)))
+        } else {
             out += "\\x" + String(b, radix: 16)
         }
     }

@@ -1,5 +1,6 @@
-@testable import LuffyCore
 @testable import Alipay
+@testable import LuffyCore
+
 // A notification or sync-return body as the app decodes it (URLCoding.decodeForm), Alipay's
 // verification string built from it, and AlipayParameters.verify: the string holds exactly the
 // parameters that were decoded (sign/sign_type and empty values left out), and the verifier
@@ -42,8 +43,9 @@ public func fuzzAlipayNotify(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     let sent = unsigned + [("sign_type", AlipayParameters.signType), ("sign", Base64.encode(signature))]
     let received = URLCoding.decodeForm(URLCoding.encodeForm(sent))
     require(samePairs(received, sent), "the form round trip changed the pairs of \(shown(URLCoding.encodeForm(sent)))")
-    require(sameBytes(AlipayParameters.verificationString(received), AlipayParameters.verificationString(unsigned)),
-            "the form round trip changed the verification string")
+    require(
+        sameBytes(AlipayParameters.verificationString(received), AlipayParameters.verificationString(unsigned)),
+        "the form round trip changed the verification string")
     guard signed else { return 0 }
     require(AlipayParameters.verify(params: received, publicKey: alipayPublicKey), "a genuine body did not verify")
 
@@ -51,12 +53,14 @@ public func fuzzAlipayNotify(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     if let index = received.firstIndex(where: { !$0.1.isEmpty && !sameBytes($0.0, "sign") && !sameBytes($0.0, "sign_type") }) {
         var tampered = received
         tampered[index].1 += "0"
-        require(!AlipayParameters.verify(params: tampered, publicKey: alipayPublicKey),
-                "verified with \(shown(tampered[index].0)) changed")
+        require(
+            !AlipayParameters.verify(params: tampered, publicKey: alipayPublicKey),
+            "verified with \(shown(tampered[index].0)) changed")
     }
     if !keys.contains("zz_added") {
-        require(!AlipayParameters.verify(params: received + [("zz_added", "1")], publicKey: alipayPublicKey),
-                "verified with a parameter added")
+        require(
+            !AlipayParameters.verify(params: received + [("zz_added", "1")], publicKey: alipayPublicKey),
+            "verified with a parameter added")
     }
     return 0
 }

@@ -1,5 +1,6 @@
-@testable import LuffyCore
 @testable import Alipay
+@testable import LuffyCore
+
 // Gateway answers (`{"<method>_response":…,"sign":…}`, docs/SANDBOX.md):
 // AlipayResponse.extract/verified and the raw scanner under them. The scanner returns the exact
 // bytes of each member's value (the bytes Alipay signs), agrees with JSON.parse on every document
@@ -22,8 +23,9 @@ public func fuzzAlipayResponse(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CI
     let input = fuzzInput(data, size)
     checkScanner(body: input)
     checkExtract(body: input)
-    require((try? AlipayResponse.verified(body: input, method: method, publicKey: alipayPublicKey)) == nil,
-            "a body nobody signed verified")
+    require(
+        (try? AlipayResponse.verified(body: input, method: method, publicKey: alipayPublicKey)) == nil,
+        "a body nobody signed verified")
     checkEmbedded(value: input, signed: signsThisOne(input))
     return 0
 }
@@ -36,19 +38,22 @@ func checkScanner(body: [UInt8]) {
     if let members {
         var end = 0
         for member in members {
-            require(member.value.lowerBound >= end && member.value.upperBound <= body.count && !member.value.isEmpty,
-                    "member \(shown(member.key)) has range \(member.value) in \(body.count) bytes")
+            require(
+                member.value.lowerBound >= end && member.value.upperBound <= body.count && !member.value.isEmpty,
+                "member \(shown(member.key)) has range \(member.value) in \(body.count) bytes")
             end = member.value.upperBound
         }
     }
     guard case let .object(fields)? = try? JSON.parse(body) else { return }
     guard let members else { fatalError("property violated: the scanner refused a valid object: \(shown(body))") }
-    require(members.count == fields.count && zip(members, fields).allSatisfy { sameBytes($0.key, $1.0) },
-            "scanner members \(members.map(\.key)) are not the parser's \(fields.map(\.0))")
+    require(
+        members.count == fields.count && zip(members, fields).allSatisfy { sameBytes($0.key, $1.0) },
+        "scanner members \(members.map(\.key)) are not the parser's \(fields.map(\.0))")
     for (member, field) in zip(members, fields) {
         let bytes = body[member.value]
-        require(!isJSONWhitespace(bytes.first!) && !isJSONWhitespace(bytes.last!),
-                "range of \(shown(member.key)) has whitespace at an end: \(shown(bytes))")
+        require(
+            !isJSONWhitespace(bytes.first!) && !isJSONWhitespace(bytes.last!),
+            "range of \(shown(member.key)) has whitespace at an end: \(shown(bytes))")
         require((try? JSON.parse(Array(bytes))) == field.1, "range of \(shown(member.key)) is not its value: \(shown(bytes))")
     }
 }
@@ -59,11 +64,13 @@ func checkExtract(body: [UInt8]) {
     do {
         let (content, sign) = try AlipayResponse.extract(body: body, key: responseKey)
         require(content.startIndex >= 0 && content.endIndex <= body.count, "content out of the body")
-        require((try? JSON.parse(Array(content))) == document?[responseKey], "content is not the response member: \(shown(content))")
+        require(
+            (try? JSON.parse(Array(content))) == document?[responseKey], "content is not the response member: \(shown(content))")
         require(document?["sign"]?.stringValue.map { sameBytes($0, sign) } == true, "sign is not the parsed sign")
     } catch {
         guard case let .object(fields)? = document, fields.contains(where: { sameBytes($0.0, responseKey) }),
-              case .string? = document?["sign"] else { return }
+            case .string? = document?["sign"]
+        else { return }
         fatalError("property violated: a well-formed signed answer was refused (\(error)): \(shown(body))")
     }
 }
@@ -106,8 +113,9 @@ func checkEmbedded(value: [UInt8], signed: Bool) {
     guard signed, case .object = parsed else { return }
     let respaced = Array("{ ".utf8) + exact.dropFirst()
     let changed = Array("{".utf8) + key + Array(":".utf8) + respaced + Array(",\"sign\":\"".utf8) + sign + Array("\"}".utf8)
-    require((try? AlipayResponse.verified(body: changed, method: method, publicKey: alipayPublicKey)) == nil,
-            "a respaced member verified: \(shown(changed))")
+    require(
+        (try? AlipayResponse.verified(body: changed, method: method, publicKey: alipayPublicKey)) == nil,
+        "a respaced member verified: \(shown(changed))")
 }
 
 func isJSONWhitespace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }

@@ -1,6 +1,7 @@
-@testable import LuffyCore
 @testable import FastCGI
+@testable import LuffyCore
 @testable import LuffyPay
+
 // The params-to-request step as the server runs it: the bytes nginx sends on a connection
 // (FastCGI records, read by FastCGIRequestReader) → params → FastCGIInput → the Request, its
 // request id and the router's path parameters. The reader's answer never depends on how the reads
@@ -71,8 +72,9 @@ public func fuzzFastCGI(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     } else {
         let raw = Array((params["REQUEST_URI"] ?? "/").utf8)
         let beforeQuery = raw.split(separator: UInt8(ascii: "?"), maxSplits: 1, omittingEmptySubsequences: false).first ?? []
-        require(sameBytes(input.path, URLCoding.decode(String(decoding: beforeQuery, as: UTF8.self), plusIsSpace: false)),
-                "path \(shown(input.path)) is not the decoded REQUEST_URI path \(shown(raw))")
+        require(
+            sameBytes(input.path, URLCoding.decode(String(decoding: beforeQuery, as: UTF8.self), plusIsSpace: false)),
+            "path \(shown(input.path)) is not the decoded REQUEST_URI path \(shown(raw))")
     }
     if let length = params["CONTENT_LENGTH"].flatMap({ Int($0) }), length >= 0 {
         require(input.contentLength == length, "content length \(input.contentLength), CONTENT_LENGTH \(length)")
@@ -98,21 +100,27 @@ public func fuzzFastCGI(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let requestID = RequestID.accept(given)
     require((1...64).contains(requestID.utf8.count) && requestID.utf8.allSatisfy(isTokenByte), "request id \(shown(requestID))")
     if let given, !sameBytes(given, requestID) {
-        require(!((1...64).contains(given.utf8.count) && given.utf8.allSatisfy(isTokenByte)), "sane request id \(shown(given)) replaced")
+        require(
+            !((1...64).contains(given.utf8.count) && given.utf8.allSatisfy(isTokenByte)),
+            "sane request id \(shown(given)) replaced")
     }
     let head = Response.text("ok").head(requestID: requestID)
-    require(head.filter { $0 == 0x0A }.count == 5 && head.filter { $0 == 0x0D }.count == 5
+    require(
+        head.filter { $0 == 0x0A }.count == 5 && head.filter { $0 == 0x0D }.count == 5
             && head.split(separator: 0x0A).contains(Array("X-Request-Id: \(requestID)\r".utf8)[...]),
-            "response head \(shown(head))")
+        "response head \(shown(head))")
 
     // The query and the route's path parameters come from the query string and the path.
-    let request = Request(method: HTTPMethod(rawValue: input.method), path: input.path, rawQuery: input.query, headers: input.headers,
-                          requestID: requestID)
+    let request = Request(
+        method: HTTPMethod(rawValue: input.method), path: input.path, rawQuery: input.query, headers: input.headers,
+        requestID: requestID)
     require(samePairs(request.query, URLCoding.decodeForm(input.query)), "query pairs not from QUERY_STRING")
     if case let .found(_, captured) = router.match(method: request.method, path: request.path) {
         let segments = request.path.utf8.split(separator: UInt8(ascii: "/")).map { Array($0) }
         for (name, value) in captured {
-            require(segments.contains(Array(value.utf8)), "path parameter \(name)=\(shown(value)) not a segment of \(shown(request.path))")
+            require(
+                segments.contains(Array(value.utf8)),
+                "path parameter \(name)=\(shown(value)) not a segment of \(shown(request.path))")
         }
     }
     return 0
@@ -122,9 +130,10 @@ public func fuzzFastCGI(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 func isHeaderName(_ name: String, of param: String) -> Bool {
     let source = Array(param.utf8.dropFirst(5))
     let target = Array(name.utf8)
-    return source.count == target.count && zip(source, target).allSatisfy { s, t in
-        s == UInt8(ascii: "_") ? t == UInt8(ascii: "-") : (0x41...0x5A).contains(s) ? t == s + 32 : t == s
-    }
+    return source.count == target.count
+        && zip(source, target).allSatisfy { s, t in
+            s == UInt8(ascii: "_") ? t == UInt8(ascii: "-") : (0x41...0x5A).contains(s) ? t == s + 32 : t == s
+        }
 }
 
 func isTokenByte(_ b: UInt8) -> Bool {

@@ -1,4 +1,5 @@
 @testable import LuffyCore
+
 // JSON.parse (every request body, every gateway answer): parse → serialize → parse is stable,
 // a refusal is an error (never a trap), and parsing stays linear in the input size.
 
@@ -16,8 +17,9 @@ public func fuzzJSON(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let result = Result { try JSON.parse(input) }
     let spent = threadCPUNanoseconds() - started
     if input.count >= timedMinimum {
-        require(spent / UInt64(input.count) <= nanosecondsPerByteLimit,
-                "parsing \(input.count) bytes took \(spent / 1_000_000) ms of CPU (\(spent / UInt64(input.count)) ns/byte)")
+        require(
+            spent / UInt64(input.count) <= nanosecondsPerByteLimit,
+            "parsing \(input.count) bytes took \(spent / 1_000_000) ms of CPU (\(spent / UInt64(input.count)) ns/byte)")
     }
     guard case let .success(value) = result else { return 0 }
     let text = value.serialized

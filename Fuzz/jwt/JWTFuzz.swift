@@ -1,6 +1,7 @@
-@testable import LuffyCore
 @testable import Alipay
+@testable import LuffyCore
 @testable import LuffyPay
+
 // JWT.verify (every signed-in request): claims come only out of a token whose HS256 MAC checks
 // out with the secret, and a token the service signs verifies back to the same claims.
 
@@ -40,16 +41,18 @@ public func fuzzJWT(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
     let otherMAC = Digest.hmacSHA256(key: Array(otherSecret.utf8), data: Array(signingInput.utf8))
     for forged in [otherMAC, Array(mac.dropLast()), []] {
-        require((try? jwt.verify(signingInput + "." + Base64.urlEncode(forged), now: now)) == nil,
-                "claims from a payload with a forged MAC: \(shown(input))")
+        require(
+            (try? jwt.verify(signingInput + "." + Base64.urlEncode(forged), now: now)) == nil,
+            "claims from a payload with a forged MAC: \(shown(input))")
     }
 
     // Claims made of the input: signed, they verify to themselves; with any signature byte
     // changed, or checked with another secret, they do not.
     var word: UInt64 = 0
     for b in input.prefix(8) { word = word << 8 | UInt64(b) }
-    let made = JWTClaims(userID: Int64(bitPattern: word), username: String(decoding: input.dropFirst(8), as: UTF8.self),
-                         expires: now + 1 + Int64(input.count), email: input.count % 2 == 0 ? nil : "u\(input.count)@example.com")
+    let made = JWTClaims(
+        userID: Int64(bitPattern: word), username: String(decoding: input.dropFirst(8), as: UTF8.self),
+        expires: now + 1 + Int64(input.count), email: input.count % 2 == 0 ? nil : "u\(input.count)@example.com")
     let signed = jwt.sign(made)
     require((try? jwt.verify(signed, now: now)) == made, "a signed token does not verify to its claims: \(shown(signed))")
     require((try? otherKey.verify(signed, now: now)) == nil, "a token verified with another secret")
@@ -69,6 +72,7 @@ func checkClaims(_ claims: JWTClaims, from payload: JSON) {
     require(payload["user_id"]?.intValue == claims.userID, "user_id \(claims.userID) is not the payload's")
     require(payload["exp"]?.intValue == claims.expires, "exp \(claims.expires) is not the payload's")
     require(sameBytes(payload["username"]?.stringValue ?? "", claims.username), "username is not the payload's")
-    require(payload["email"]?.stringValue.map { sameBytes($0, claims.email ?? "") } ?? (claims.email == nil),
-            "email is not the payload's")
+    require(
+        payload["email"]?.stringValue.map { sameBytes($0, claims.email ?? "") } ?? (claims.email == nil),
+        "email is not the payload's")
 }

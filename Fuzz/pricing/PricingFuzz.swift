@@ -1,5 +1,6 @@
 @testable import LuffyCore
 @testable import LuffyPay
+
 // Sale and coupon formulas (`ly_course_discount.sale`, `ly_coupon.sale`, free text an admin
 // types): Pricing never traps on one, a malformed one is no discount (the rule is skipped), and a
 // well-formed one gives the price its documented rule gives, within [0, price].
@@ -24,26 +25,33 @@ public func fuzzPricing(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         if let sale { require(sale.value >= 0 && sale <= price, "sale price \(sale) outside [0, \(price)]") }
 
         // A malformed rule is skipped: the next one applies.
-        let activity = Pricing.activityPrice(listPrice: price, rules: [ActivityRule(condition: 0, sale: formula, typeName: "x"), fallback])
+        let activity = Pricing.activityPrice(
+            listPrice: price, rules: [ActivityRule(condition: 0, sale: formula, typeName: "x"), fallback])
         require(activity?.price == (sale ?? Pricing.applySale(fallback.sale, to: price)), "activity price with \(shown(formula))")
 
         let course = CourseOffer(id: 1, name: "c", listPrice: price)
         let coupon = Pricing.couponDiscount(CouponTerms(scope: .all, sale: formula, condition: 0), courses: [course])
         if let rule {
-            require(coupon?.amount == rule.couponAmount(value).map(Fen.init), "coupon \(shown(formula)) on \(value): \(String(describing: coupon))")
+            require(
+                coupon?.amount == rule.couponAmount(value).map(Fen.init),
+                "coupon \(shown(formula)) on \(value): \(String(describing: coupon))")
         } else {
-            require(coupon == nil || coupon?.amount == .zero, "malformed coupon \(shown(formula)) on \(value) gave \(String(describing: coupon))")
+            require(
+                coupon == nil || coupon?.amount == .zero,
+                "malformed coupon \(shown(formula)) on \(value) gave \(String(describing: coupon))")
         }
-        if let coupon { require(coupon.amount.value >= 0 && coupon.amount <= price, "coupon amount \(coupon.amount) outside [0, \(price)]") }
+        if let coupon {
+            require(coupon.amount.value >= 0 && coupon.amount <= price, "coupon amount \(coupon.amount) outside [0, \(price)]")
+        }
     }
     return 0
 }
 
 /// The formulas documented on Pricing.applySale and couponDiscount, read independently, byte by byte.
 enum Formula {
-    case free                                          // "" or "0"
-    case times(numerator: Int64, denominator: Int64)   // "*0.85": at most 6 + 6 digits, at most 1
-    case minus(fen: Int64)                             // "-100", "-99.5": at most 15 + 2 digits
+    case free  // "" or "0"
+    case times(numerator: Int64, denominator: Int64)  // "*0.85": at most 6 + 6 digits, at most 1
+    case minus(fen: Int64)  // "-100", "-99.5": at most 15 + 2 digits
 
     init?(_ text: [UInt8]) {
         var s = text[...]
@@ -66,8 +74,12 @@ enum Formula {
     /// ASCII digits, optionally `.` and more ASCII digits (both parts non-empty).
     static func decimal(_ s: ArraySlice<UInt8>) -> (ArraySlice<UInt8>, ArraySlice<UInt8>)? {
         let parts = s.split(separator: UInt8(ascii: "."), maxSplits: 1, omittingEmptySubsequences: false)
-        guard let whole = parts.first, !whole.isEmpty, whole.count <= 15, whole.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
-        guard parts.count == 1 || (!parts[1].isEmpty && parts[1].count <= 6 && parts[1].allSatisfy({ (0x30...0x39).contains($0) })) else { return nil }
+        guard let whole = parts.first, !whole.isEmpty, whole.count <= 15, whole.allSatisfy({ (0x30...0x39).contains($0) }) else {
+            return nil
+        }
+        guard
+            parts.count == 1 || (!parts[1].isEmpty && parts[1].count <= 6 && parts[1].allSatisfy({ (0x30...0x39).contains($0) }))
+        else { return nil }
         return (whole, parts.count == 2 ? parts[1] : [])
     }
 

@@ -1,5 +1,6 @@
-@testable import LuffyCore
 @testable import FastCGI
+@testable import LuffyCore
+
 // URLCoding (query strings, notification bodies, pay links) and the query a pagination link is
 // built from: decoding inverts encoding byte for byte, form pairs survive a round trip, and a
 // replaced query parameter is the only thing that changes.
@@ -10,8 +11,9 @@ public func fuzzURLForm(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 
     // encode is canonical (only RFC 3986 unreserved bytes and %XX) and decoding undoes it exactly.
     let encoded = URLCoding.encode(text)
-    require(encoded.utf8.allSatisfy { isUnreserved($0) || $0 == UInt8(ascii: "%") || URLCoding.hexValue($0) != nil },
-            "encode left a reserved byte: \(shown(encoded))")
+    require(
+        encoded.utf8.allSatisfy { isUnreserved($0) || $0 == UInt8(ascii: "%") || URLCoding.hexValue($0) != nil },
+        "encode left a reserved byte: \(shown(encoded))")
     for plusIsSpace in [true, false] {
         let decoded = URLCoding.decode(encoded, plusIsSpace: plusIsSpace)
         require(sameBytes(decoded, text), "decode(encode(x)) != x: \(shown(text)) → \(shown(decoded))")
@@ -46,7 +48,8 @@ public func fuzzURLForm(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 func isUnreserved(_ b: UInt8) -> Bool {
     switch b {
     case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-         UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"): return true
+        UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+        return true
     default: return false
     }
 }

@@ -1,6 +1,7 @@
+import CoreMetrics
 public import Foundation
 public import LuffyCore
-import CoreMetrics
+
 /// The app's side of Alipay: signed page-pay links and the gateway API calls (`alipay.trade.query`,
 /// `alipay.trade.close`; README, "HTTP API").
 /// Keys are loaded once at start; a missing or unreadable key stops start-up (fail closed).
@@ -50,9 +51,11 @@ public final class AlipayGateway: Sendable {
 
     /// `gateway?…` for `alipay.trade.page.pay`; `timeExpire` closes Alipay's cashier with the order.
     public func pagePayLink(orderNumber: String, amount: Fen, subject: String, timeExpire: String) throws -> String {
-        let biz = AlipayParameters.bizContent(outTradeNo: orderNumber, totalAmount: amount, subject: subject, timeExpire: timeExpire)
-        let params = AlipayParameters.pagePayParameters(appID: appID, returnURL: returnURL, notifyURL: notifyURL,
-                                                        timestamp: clock.now(), bizContent: biz)
+        let biz = AlipayParameters.bizContent(
+            outTradeNo: orderNumber, totalAmount: amount, subject: subject, timeExpire: timeExpire)
+        let params = AlipayParameters.pagePayParameters(
+            appID: appID, returnURL: returnURL, notifyURL: notifyURL,
+            timestamp: clock.now(), bizContent: biz)
         return gatewayURL + "?" + (try AlipayParameters.signedQuery(params, key: appKey))
     }
 
@@ -85,12 +88,14 @@ public final class AlipayGateway: Sendable {
         let response = try call("alipay.trade.query", orderNumber: orderNumber)
         if response["code"]?.stringValue != "10000" {
             if response["sub_code"]?.stringValue == "ACQ.TRADE_NOT_EXIST" { return .notFound }
-            throw GatewayError.unavailable("query answered \(response["sub_code"]?.stringValue ?? response["code"]?.stringValue ?? "?")")
+            throw GatewayError.unavailable(
+                "query answered \(response["sub_code"]?.stringValue ?? response["code"]?.stringValue ?? "?")")
         }
         switch response["trade_status"]?.stringValue {
         case "TRADE_SUCCESS", "TRADE_FINISHED":
             guard let tradeNo = response["trade_no"]?.stringValue,
-                  let amount = response["total_amount"]?.stringValue.flatMap({ Fen(decimal: $0) }) else {
+                let amount = response["total_amount"]?.stringValue.flatMap({ Fen(decimal: $0) })
+            else {
                 throw GatewayError.unavailable("paid trade without trade_no or total_amount")
             }
             return .paid(tradeNo: tradeNo, amount: amount)
@@ -144,7 +149,8 @@ public final class AlipayGateway: Sendable {
 
     private func exchange(_ method: String, orderNumber: String) throws -> JSON {
         var params = AlipayParameters.commonParameters(appID: appID, method: method, timestamp: clock.now())
-        params.append(("biz_content", String(decoding: JSON.object([("out_trade_no", .string(orderNumber))]).serialized, as: UTF8.self)))
+        params.append(
+            ("biz_content", String(decoding: JSON.object([("out_trade_no", .string(orderNumber))]).serialized, as: UTF8.self)))
         let reply: HTTPClient.Reply
         do {
             let form = try AlipayParameters.signed(params, key: appKey)

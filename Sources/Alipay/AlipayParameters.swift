@@ -1,4 +1,5 @@
 public import LuffyCore
+
 /// Alipay open-platform request parameters: Alipay's signing string and the signed page-pay link,
 /// and verification of returns and notifications (Alipay's verification string). Pure: no I/O.
 public enum AlipayParameters {
@@ -30,13 +31,17 @@ public enum AlipayParameters {
 
     /// The common parameters of every Alipay open-platform request, in Alipay's documented order.
     public static func commonParameters(appID: String, method: String, timestamp: String) -> [(String, String)] {
-        [("app_id", appID), ("method", method), ("format", "JSON"), ("charset", "utf-8"),
-         ("sign_type", signType), ("timestamp", timestamp), ("version", "1.0")]
+        [
+            ("app_id", appID), ("method", method), ("format", "JSON"), ("charset", "utf-8"),
+            ("sign_type", signType), ("timestamp", timestamp), ("version", "1.0"),
+        ]
     }
 
     /// The unsigned parameters of `alipay.trade.page.pay`. `timestamp` is `yyyy-MM-dd HH:mm:ss`.
-    public static func pagePayParameters(appID: String, returnURL: String, notifyURL: String,
-                                         timestamp: String, bizContent: String) -> [(String, String)] {
+    public static func pagePayParameters(
+        appID: String, returnURL: String, notifyURL: String,
+        timestamp: String, bizContent: String
+    ) -> [(String, String)] {
         commonParameters(appID: appID, method: pagePayMethod, timestamp: timestamp)
             + [("return_url", returnURL), ("notify_url", notifyURL), ("biz_content", bizContent)]
     }
@@ -69,8 +74,9 @@ public enum AlipayParameters {
         var seen = Set<String>()
         for (key, _) in params where !seen.insert(key).inserted { return false }
         guard let sign = params.first(where: { $0.0 == "sign" })?.1,
-              params.first(where: { $0.0 == "sign_type" })?.1 == signType,
-              let signature = Base64.decode(sign), !signature.isEmpty else { return false }
+            params.first(where: { $0.0 == "sign_type" })?.1 == signType,
+            let signature = Base64.decode(sign), !signature.isEmpty
+        else { return false }
         return publicKey.verify(signature: signature, data: Array(verificationString(params).utf8))
     }
 

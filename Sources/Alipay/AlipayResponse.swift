@@ -1,4 +1,5 @@
 public import LuffyCore
+
 /// Why a gateway response (`{"<method>_response":…,"sign":…}`, signed over the response
 /// object's exact bytes; docs/SANDBOX.md) was not accepted.
 public enum AlipayResponseError: Error, Equatable, CustomStringConvertible {
@@ -52,7 +53,8 @@ public enum AlipayResponse {
     public static func verified(body: [UInt8], method: String, publicKey: RSAPublicKey) throws -> JSON {
         let (content, sign) = try extract(body: body, key: responseKey(method: method))
         guard let signature = Base64.decode(sign), !signature.isEmpty,
-              publicKey.verify(signature: signature, data: Array(content)) else {
+            publicKey.verify(signature: signature, data: Array(content))
+        else {
             throw AlipayResponseError.invalidSignature
         }
         // Parsed from the verified bytes themselves, so what is returned is what was signed.
@@ -157,7 +159,8 @@ struct RawJSONScanner {
             // true, false, null or a number: up to the next delimiter.
             let start = index
             while let b = peek(), b != UInt8(ascii: ","), b != UInt8(ascii: "}"), b != UInt8(ascii: "]"),
-                  b != 0x20, b != 0x09, b != 0x0A, b != 0x0D {
+                b != 0x20, b != 0x09, b != 0x0A, b != 0x0D
+            {
                 index += 1
             }
             guard index > start else { throw AlipayResponseError.malformed }

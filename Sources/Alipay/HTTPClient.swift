@@ -1,9 +1,10 @@
 import Foundation
+import LuffyCore
+import Synchronization
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import LuffyCore
-import Synchronization
 
 /// A blocking HTTP(S) client for worker threads: the Alipay gateway calls and the sandbox's
 /// notifications. FoundationNetworking (libcurl underneath, with the system's CA store) is used

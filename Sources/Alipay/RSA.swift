@@ -72,7 +72,8 @@ public final class RSAPrivateKey: @unchecked Sendable {
         defer { EVP_MD_CTX_free(ctx) }
         var pctx: OpaquePointer?
         guard EVP_DigestSignInit(ctx, &pctx, EVP_sha256(), nil, pkey) == 1,
-              EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 else {
+            EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1
+        else {
             throw RSAKeyError.signingFailed(detail: RSAKeyLoader.drainErrors())
         }
         var length = Int(EVP_PKEY_get_size(pkey))
@@ -135,7 +136,8 @@ public final class RSAPublicKey: @unchecked Sendable {
         defer { EVP_MD_CTX_free(ctx) }
         var pctx: OpaquePointer?
         guard EVP_DigestVerifyInit(ctx, &pctx, EVP_sha256(), nil, pkey) == 1,
-              EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 else {
+            EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1
+        else {
             ERR_clear_error()
             return false
         }
@@ -158,7 +160,9 @@ enum RSAKeyLoader {
 
     /// Never asks for a passphrase (OpenSSL's default would prompt on the terminal): an encrypted
     /// key fails to load.
-    static let noPassphrase: @convention(c) (UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?) -> Int32 = { _, _, _, _ in -1 }
+    static let noPassphrase: @convention(c) (UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?) -> Int32 = {
+        _, _, _, _ in -1
+    }
 
     static func privateKey(pem: [UInt8], source: String) throws -> OpaquePointer {
         guard !pem.isEmpty else { throw RSAKeyError.invalid(source: source, expected: privateExpectation, detail: "empty") }

@@ -1,5 +1,5 @@
-public import LuffyCore
 import Foundation
+public import LuffyCore
 
 /// The sandbox's HTML: the cashier and the pages around it. Plain HTML/CSS, Chinese, no scripts,
 /// nothing loaded from elsewhere. Every value that came from a request is escaped.
@@ -94,58 +94,68 @@ public enum CashierPages {
     /// The cashier: what is bought, for how much, and the two buttons.
     public static func cashier(_ trade: Trade, time: ShopClock) -> String {
         let number = escape(trade.outTradeNo)
-        return page(title: "支付宝收银台 - 确认付款", body: """
-            <h1>确认付款</h1>
-            \(details(trade, time: time))
-            <div class="actions">
-            <form method="post" action="/cashier/pay" id="pay">
-            <input type="hidden" name="out_trade_no" value="\(number)">
-            <button type="submit" class="pay">确认支付</button>
-            </form>
-            <form method="post" action="/cashier/cancel" id="cancel">
-            <input type="hidden" name="out_trade_no" value="\(number)">
-            <button type="submit" class="cancel">取消</button>
-            </form>
-            </div>
-            <label><input type="checkbox" name="notify" value="0" form="pay"> 不发送异步通知（只做同步跳转，测试用）</label>
-            """)
+        return page(
+            title: "支付宝收银台 - 确认付款",
+            body: """
+                <h1>确认付款</h1>
+                \(details(trade, time: time))
+                <div class="actions">
+                <form method="post" action="/cashier/pay" id="pay">
+                <input type="hidden" name="out_trade_no" value="\(number)">
+                <button type="submit" class="pay">确认支付</button>
+                </form>
+                <form method="post" action="/cashier/cancel" id="cancel">
+                <input type="hidden" name="out_trade_no" value="\(number)">
+                <button type="submit" class="cancel">取消</button>
+                </form>
+                </div>
+                <label><input type="checkbox" name="notify" value="0" form="pay"> 不发送异步通知（只做同步跳转，测试用）</label>
+                """)
     }
 
     /// A second page pay of a trade that is already paid.
     public static func alreadyPaid(_ trade: Trade, time: ShopClock) -> String {
-        page(title: "支付宝 - 订单已支付", body: """
-            <h1>该订单已支付成功</h1>
-            \(details(trade, time: time))
-            \(backLink(trade.order.returnURL))
-            """)
+        page(
+            title: "支付宝 - 订单已支付",
+            body: """
+                <h1>该订单已支付成功</h1>
+                \(details(trade, time: time))
+                \(backLink(trade.order.returnURL))
+                """)
     }
 
     /// Paid, and there is no return_url to send the browser to.
     public static func paid(_ trade: Trade, time: ShopClock) -> String {
-        page(title: "支付宝 - 付款成功", body: """
-            <h1>付款成功</h1>
-            \(details(trade, time: time))
-            """)
+        page(
+            title: "支付宝 - 付款成功",
+            body: """
+                <h1>付款成功</h1>
+                \(details(trade, time: time))
+                """)
     }
 
     /// The buyer left the cashier: the trade still waits for payment.
     public static func cancelled(_ trade: Trade, time: ShopClock) -> String {
-        page(title: "支付宝 - 已取消付款", body: """
-            <h1>您已取消付款</h1>
-            <p>订单仍为<strong>等待付款</strong>状态，可在支付截止时间前重新发起支付。</p>
-            \(details(trade, time: time))
-            \(backLink(trade.order.returnURL))
-            """)
+        page(
+            title: "支付宝 - 已取消付款",
+            body: """
+                <h1>您已取消付款</h1>
+                <p>订单仍为<strong>等待付款</strong>状态，可在支付截止时间前重新发起支付。</p>
+                \(details(trade, time: time))
+                \(backLink(trade.order.returnURL))
+                """)
     }
 
     /// What Alipay shows when it refuses a request: the error code and its reason.
     public static func error(_ refusal: GatewayRefusal) -> String {
         let code = refusal.subCode.hasPrefix("isv.") ? String(refusal.subCode.dropFirst(4)) : refusal.subCode
-        return page(title: "支付宝 - 出错了", body: """
-            <h1>抱歉，支付遇到问题</h1>
-            <p>错误代码 <span class="code">\(escape(code))</span></p>
-            <p>错误原因：\(escape(refusal.subMsg))</p>
-            """, className: "error")
+        return page(
+            title: "支付宝 - 出错了",
+            body: """
+                <h1>抱歉，支付遇到问题</h1>
+                <p>错误代码 <span class="code">\(escape(code))</span></p>
+                <p>错误原因：\(escape(refusal.subMsg))</p>
+                """, className: "error")
     }
 
     /// A plain message page (unknown trade, wrong method, …).

@@ -1,8 +1,8 @@
-import Foundation
-public import LuffyCore
-public import FastCGI
 import Alipay
+public import FastCGI
+import Foundation
 public import Logging
+public import LuffyCore
 
 /// Sends paid trades' asynchronous notifications (`trade_status_sync`) to their notify_url, on a
 /// thread of its own: the first attempt at once, then a retry after each of `delays` for as long as the answer's body is not exactly `success` (Alipay's 4m,10m,10m,1h,2h,6h,15h,
@@ -34,8 +34,10 @@ public final class Notifier: Service, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [Job] = []
 
-    public init(store: TradeStore, keys: SandboxKeys, appID: String, sellerID: String, time: ShopClock,
-                delays: [Duration], log: Logger, send: @escaping Sender, clock: @escaping @Sendable () -> Int64) {
+    public init(
+        store: TradeStore, keys: SandboxKeys, appID: String, sellerID: String, time: ShopClock,
+        delays: [Duration], log: Logger, send: @escaping Sender, clock: @escaping @Sendable () -> Int64
+    ) {
         self.store = store
         self.keys = keys
         self.appID = appID
@@ -76,8 +78,11 @@ public final class Notifier: Service, @unchecked Sendable {
 
     /// Runs until the server stops.
     public func run(until stop: StopSignal) {
-        log.info("notifier started", metadata: [
-            "retry_delays_s": "\(delays.map { String($0.components.seconds) }.joined(separator: ","))"])
+        log.info(
+            "notifier started",
+            metadata: [
+                "retry_delays_s": "\(delays.map { String($0.components.seconds) }.joined(separator: ","))"
+            ])
         while !stop.isStopping {
             let due = takeDue(waitingAtMost: .milliseconds(250))
             for job in due { attempt(job) }
@@ -116,9 +121,12 @@ public final class Notifier: Service, @unchecked Sendable {
         job.attempts += 1
         let now = clock()
         guard let trade = store.find(outTradeNo: job.outTradeNo, now: now), trade.status == .success,
-              let url = trade.order.notifyURL else { return }
-        let fields: Logger.Metadata = ["out_trade_no": "\(trade.outTradeNo)", "trade_no": "\(trade.tradeNo ?? "")",
-                                       "attempt": "\(job.attempts)", "notify_id": "\(job.notifyID)", "url": "\(url)"]
+            let url = trade.order.notifyURL
+        else { return }
+        let fields: Logger.Metadata = [
+            "out_trade_no": "\(trade.outTradeNo)", "trade_no": "\(trade.tradeNo ?? "")",
+            "attempt": "\(job.attempts)", "notify_id": "\(job.notifyID)", "url": "\(url)",
+        ]
         let answer: String
         var delivered = false
         var status = "-"

@@ -1,8 +1,8 @@
-import Foundation
-public import LuffyCore
-public import FastCGI
 import Alipay
+public import FastCGI
+import Foundation
 public import Logging
+public import LuffyCore
 
 /// The local stand-in for Alipay's gateway (docs/SANDBOX.md): shared by every FastCGI worker
 /// thread (it holds nothing per thread: the trades are in one locked store, the keys are
@@ -30,8 +30,10 @@ public final class Sandbox: Sendable {
     /// Epoch seconds now; replaceable in tests.
     let clock: @Sendable () -> Int64
 
-    public init(appID: String, sellerID: String, keys: SandboxKeys, time: ShopClock, notifyDelays: [Duration],
-                log: Logger, send: @escaping Notifier.Sender, clock: @escaping @Sendable () -> Int64 = ShopClock.epochNow) {
+    public init(
+        appID: String, sellerID: String, keys: SandboxKeys, time: ShopClock, notifyDelays: [Duration],
+        log: Logger, send: @escaping Notifier.Sender, clock: @escaping @Sendable () -> Int64 = ShopClock.epochNow
+    ) {
         self.appID = appID
         self.sellerID = sellerID
         self.keys = keys
@@ -40,8 +42,9 @@ public final class Sandbox: Sendable {
         self.clock = clock
         router = Sandbox.router(log: log)
         store = TradeStore(time: time)
-        notifier = Notifier(store: store, keys: keys, appID: appID, sellerID: sellerID, time: time,
-                            delays: notifyDelays, log: log, send: send, clock: clock)
+        notifier = Notifier(
+            store: store, keys: keys, appID: appID, sellerID: sellerID, time: time,
+            delays: notifyDelays, log: log, send: send, clock: clock)
     }
 
     /// From the settings: loads the keys (missing or unreadable keys stop start-up).
@@ -49,9 +52,10 @@ public final class Sandbox: Sendable {
         guard let appID = settings.appID else {
             throw SandboxSetupError.missing(key: "LUFFY_ALIPAY_APP_ID", what: "the app id the sandbox accepts requests from")
         }
-        self.init(appID: appID, sellerID: settings.sellerID, keys: try SandboxKeys.load(settings),
-                  time: ShopClock(zone: settings.timeZone), notifyDelays: settings.notifyDelays.map { .seconds($0) },
-                  log: log, send: Notifier.httpSender(timeout: .seconds(settings.notifyTimeout)))
+        self.init(
+            appID: appID, sellerID: settings.sellerID, keys: try SandboxKeys.load(settings),
+            time: ShopClock(zone: settings.timeZone), notifyDelays: settings.notifyDelays.map { .seconds($0) },
+            log: log, send: Notifier.httpSender(timeout: .seconds(settings.notifyTimeout)))
     }
 
     /// For `FastCGIServer`: every worker answers with this same sandbox.
@@ -115,7 +119,8 @@ public final class Sandbox: Sendable {
         var params = request.query
         let type = request.header("content-type")?.lowercased() ?? ""
         if request.method == "POST", !request.body.isEmpty,
-           type.isEmpty || type.dropping(asciiPrefix: "application/x-www-form-urlencoded") != nil {
+            type.isEmpty || type.dropping(asciiPrefix: "application/x-www-form-urlencoded") != nil
+        {
             params += URLCoding.decodeForm(String(decoding: request.body, as: UTF8.self))
         }
         return params
@@ -186,11 +191,14 @@ public final class Sandbox: Sendable {
         do {
             let ref = try SandboxProtocol.tradeReference(params)
             guard let trade = store.find(outTradeNo: ref.outTradeNo, tradeNo: ref.tradeNo, now: clock()) else {
-                return signedJSON(method: method, content: SandboxProtocol.refusalContent(.tradeNotExist, outTradeNo: ref.outTradeNo))
+                return signedJSON(
+                    method: method, content: SandboxProtocol.refusalContent(.tradeNotExist, outTradeNo: ref.outTradeNo))
             }
             return signedJSON(method: method, content: SandboxProtocol.queryContent(trade, time: time))
         } catch {
-            return signedJSON(method: method, content: SandboxProtocol.refusalContent(error as? GatewayRefusal ?? .invalidParameter("biz_content")))
+            return signedJSON(
+                method: method,
+                content: SandboxProtocol.refusalContent(error as? GatewayRefusal ?? .invalidParameter("biz_content")))
         }
     }
 
@@ -198,7 +206,9 @@ public final class Sandbox: Sendable {
         let method = SandboxProtocol.closeMethod
         let ref: (outTradeNo: String?, tradeNo: String?)
         do { ref = try SandboxProtocol.tradeReference(params) } catch {
-            return signedJSON(method: method, content: SandboxProtocol.refusalContent(error as? GatewayRefusal ?? .invalidParameter("biz_content")))
+            return signedJSON(
+                method: method,
+                content: SandboxProtocol.refusalContent(error as? GatewayRefusal ?? .invalidParameter("biz_content")))
         }
         let now = clock()
         guard let found = store.find(outTradeNo: ref.outTradeNo, tradeNo: ref.tradeNo, now: now) else {
@@ -209,7 +219,8 @@ public final class Sandbox: Sendable {
             log.info("trade closed", metadata: ["out_trade_no": "\(trade.outTradeNo)"])
             return signedJSON(method: method, content: SandboxProtocol.closeContent(trade))
         } catch {
-            return signedJSON(method: method, content: SandboxProtocol.refusalContent(.tradeStatusError, outTradeNo: found.outTradeNo))
+            return signedJSON(
+                method: method, content: SandboxProtocol.refusalContent(.tradeStatusError, outTradeNo: found.outTradeNo))
         }
     }
 
@@ -239,19 +250,29 @@ public final class Sandbox: Sendable {
         } catch {
             return errorPage(.tradeHasClosed)
         }
-        log.info("trade paid", metadata: ["out_trade_no": "\(trade.outTradeNo)", "trade_no": "\(trade.tradeNo ?? "")",
-                                          "total_amount": "\(trade.totalAmount)", "notify": "\(trade.notification.enabled ? "1" : "0")"])
+        log.info(
+            "trade paid",
+            metadata: [
+                "out_trade_no": "\(trade.outTradeNo)", "trade_no": "\(trade.tradeNo ?? "")",
+                "total_amount": "\(trade.totalAmount)", "notify": "\(trade.notification.enabled ? "1" : "0")",
+            ])
         if trade.notification.enabled { notifier.schedule(outTradeNo: trade.outTradeNo) }
         guard let returnURL = trade.order.returnURL else {
             return html(CashierPages.paid(trade, time: time))
         }
         do {
-            let params = try SandboxProtocol.returnParameters(trade: trade, appID: appID, sellerID: sellerID,
-                                                              timestamp: time.format(now), key: keys.alipayPrivate)
+            let params = try SandboxProtocol.returnParameters(
+                trade: trade, appID: appID, sellerID: sellerID,
+                timestamp: time.format(now), key: keys.alipayPrivate)
             let location = SandboxProtocol.returnLocation(returnURL: returnURL, parameters: params)
-            return Response(status: 302, headers: [("Location", location), ("Content-Type", "text/html; charset=utf-8"),
-                                                   ("Cache-Control", "no-store")],
-                            body: Array("<!DOCTYPE html><meta charset=\"utf-8\"><a href=\"\(CashierPages.escape(location))\">付款成功，返回商户网站</a>\n".utf8))
+            return Response(
+                status: 302,
+                headers: [
+                    ("Location", location), ("Content-Type", "text/html; charset=utf-8"),
+                    ("Cache-Control", "no-store"),
+                ],
+                body: Array(
+                    "<!DOCTYPE html><meta charset=\"utf-8\"><a href=\"\(CashierPages.escape(location))\">付款成功，返回商户网站</a>\n".utf8))
         } catch {
             log.error("signing the return failed", metadata: ["error": "\(error)"])
             return html(CashierPages.paid(trade, time: time))
@@ -261,10 +282,13 @@ public final class Sandbox: Sendable {
     func handleCancel(_ request: Request) -> Response {
         let form = Sandbox.parameters(request)
         guard let outTradeNo = form.first(where: { $0.0 == "out_trade_no" })?.1,
-              let trade = store.find(outTradeNo: outTradeNo, now: clock()) else {
+            let trade = store.find(outTradeNo: outTradeNo, now: clock())
+        else {
             return html(CashierPages.message("交易不存在", "沙箱中没有这笔交易（沙箱重启后交易记录会清空）。"), status: 404)
         }
-        log.info("buyer left the cashier", metadata: ["out_trade_no": "\(trade.outTradeNo)", "trade_status": "\(trade.status.rawValue)"])
+        log.info(
+            "buyer left the cashier",
+            metadata: ["out_trade_no": "\(trade.outTradeNo)", "trade_status": "\(trade.status.rawValue)"])
         return html(CashierPages.cancelled(trade, time: time))
     }
 
@@ -275,24 +299,28 @@ public final class Sandbox: Sendable {
             return .json(["errmsg": "交易不存在", "code": "trade_not_found"], status: 404)
         }
         func text(_ s: String?) -> JSON { s.map { .string($0) } ?? .null }
-        return .json(.object([
-            ("out_trade_no", .string(trade.outTradeNo)),
-            ("trade_no", text(trade.tradeNo)),
-            ("trade_status", .string(trade.status.rawValue)),
-            ("total_amount", .string(trade.totalAmount.description)),
-            ("subject", .string(trade.order.subject)),
-            ("gmt_create", .string(time.format(trade.createdAt))),
-            ("gmt_payment", text(trade.paidAt.map { time.format($0) })),
-            ("time_expire", text(trade.order.timeExpire.map { time.format($0) })),
-            ("return_url", text(trade.order.returnURL)),
-            ("notify_url", text(trade.order.notifyURL)),
-            ("notification", .object([
-                ("enabled", .bool(trade.notification.enabled)),
-                ("attempts", .int(Int64(trade.notification.attempts))),
-                ("delivered", .bool(trade.notification.delivered)),
-                ("last_answer", text(trade.notification.lastAnswer)),
-            ])),
-        ]))
+        return .json(
+            .object([
+                ("out_trade_no", .string(trade.outTradeNo)),
+                ("trade_no", text(trade.tradeNo)),
+                ("trade_status", .string(trade.status.rawValue)),
+                ("total_amount", .string(trade.totalAmount.description)),
+                ("subject", .string(trade.order.subject)),
+                ("gmt_create", .string(time.format(trade.createdAt))),
+                ("gmt_payment", text(trade.paidAt.map { time.format($0) })),
+                ("time_expire", text(trade.order.timeExpire.map { time.format($0) })),
+                ("return_url", text(trade.order.returnURL)),
+                ("notify_url", text(trade.order.notifyURL)),
+                (
+                    "notification",
+                    .object([
+                        ("enabled", .bool(trade.notification.enabled)),
+                        ("attempts", .int(Int64(trade.notification.attempts))),
+                        ("delivered", .bool(trade.notification.delivered)),
+                        ("last_answer", text(trade.notification.lastAnswer)),
+                    ])
+                ),
+            ]))
     }
 
     /// `GET /sandbox/brownout`: the delay in force; `POST` with `delay_ms` (0 switches it off) sets
@@ -301,7 +329,8 @@ public final class Sandbox: Sendable {
         if request.method == "POST" {
             let form = Sandbox.parameters(request)
             guard let raw = form.first(where: { $0.0 == "delay_ms" })?.1, let value = Int(raw),
-                  (0...Brownout.maxMilliseconds).contains(value) else {
+                (0...Brownout.maxMilliseconds).contains(value)
+            else {
                 let message = "delay_ms 必须是 0 到 \(Brownout.maxMilliseconds) 之间的整数（毫秒）"
                 return .json(["errmsg": .string(message), "code": "invalid_delay"], status: 400)
             }
@@ -320,14 +349,16 @@ public final class Sandbox: Sendable {
             return Response(status: 200, headers: [("Content-Type", "application/json; charset=utf-8")], body: body)
         } catch {
             log.error("signing a response failed", metadata: ["error": "\(error)"])
-            return Response(status: 500, headers: [("Content-Type", "application/json; charset=utf-8")],
-                            body: JSON.object([(key, content)]).serialized)
+            return Response(
+                status: 500, headers: [("Content-Type", "application/json; charset=utf-8")],
+                body: JSON.object([(key, content)]).serialized)
         }
     }
 
     func html(_ page: String, status: HTTPStatus = .ok) -> Response {
-        Response(status: status, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
-                 body: Array(page.utf8))
+        Response(
+            status: status, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
+            body: Array(page.utf8))
     }
 
     /// Alipay's refusal page: 400, with the sub code also in a header for scripts.

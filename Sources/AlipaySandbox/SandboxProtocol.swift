@@ -1,5 +1,5 @@
-public import LuffyCore
 public import Alipay
+public import LuffyCore
 
 /// An answer Alipay gives instead of doing what was asked: `code`/`msg` and the `sub_code`/`sub_msg`
 /// that say why (gateway JSON), or the error page's 错误代码 (page pay).
@@ -80,7 +80,8 @@ public enum SandboxProtocol {
         if let charset = value("charset"), charset.lowercased() != "utf-8" { throw GatewayRefusal.invalidCharset }
         if let format = value("format"), format.uppercased() != "JSON" { throw GatewayRefusal.invalidFormat }
         guard let signature = Base64.decode(sign), !signature.isEmpty,
-              appKey.verify(signature: signature, data: Array(AlipayParameters.signingString(params).utf8)) else {
+            appKey.verify(signature: signature, data: Array(AlipayParameters.signingString(params).utf8))
+        else {
             throw GatewayRefusal.invalidSignature
         }
         return method
@@ -107,7 +108,8 @@ public enum SandboxProtocol {
             throw GatewayRefusal.invalidParameter("out_trade_no 须为 1 到 64 位字母、数字或下划线")
         }
         guard let amountText = biz["total_amount"]?.stringValue, let amount = Fen(decimal: amountText),
-              amount.description == amountText, amount >= Fen(1), amount <= Fen(100_000_000_00) else {
+            amount.description == amountText, amount >= Fen(1), amount <= Fen(100_000_000_00)
+        else {
             throw GatewayRefusal.invalidParameter("total_amount 须为两位小数的字符串，0.01 至 100000000.00")
         }
         guard let subject = biz["subject"]?.stringValue, !subject.isEmpty, subject.count <= 256 else {
@@ -127,8 +129,9 @@ public enum SandboxProtocol {
             guard let v = params.first(where: { $0.0 == key })?.1, !v.isEmpty else { return nil }
             return v
         }
-        return PagePayOrder(outTradeNo: outTradeNo, totalAmount: amount, subject: subject, timeExpire: expire,
-                            returnURL: url("return_url"), notifyURL: url("notify_url"))
+        return PagePayOrder(
+            outTradeNo: outTradeNo, totalAmount: amount, subject: subject, timeExpire: expire,
+            returnURL: url("return_url"), notifyURL: url("notify_url"))
     }
 
     /// `{"out_trade_no": …}` or `{"trade_no": …}` of a query or close.
@@ -143,16 +146,19 @@ public enum SandboxProtocol {
     }
 
     static func isOutTradeNo(_ text: String) -> Bool {
-        (1...64).contains(text.utf8.count) && text.utf8.allSatisfy {
-            ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == UInt8(ascii: "_")
-        }
+        (1...64).contains(text.utf8.count)
+            && text.utf8.allSatisfy {
+                ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == UInt8(ascii: "_")
+            }
     }
 
     // MARK: What the sandbox signs
 
     /// Parameters signed by Alipay's verification-string rules (no `sign`, no `sign_type`, no
     /// empty values, sorted, raw values) with the "Alipay" key: `sign` is inserted at `signAt`.
-    public static func signedForVerification(_ params: [(String, String)], signAt: Int, key: RSAPrivateKey) throws -> [(String, String)] {
+    public static func signedForVerification(_ params: [(String, String)], signAt: Int, key: RSAPrivateKey) throws -> [(
+        String, String
+    )] {
         var unsigned = params.filter { $0.0 != "sign" }
         let signature = try key.sign(Array(AlipayParameters.verificationString(unsigned).utf8))
         unsigned.insert(("sign", Base64.encode(signature)), at: min(max(signAt, 0), unsigned.count))
@@ -160,8 +166,10 @@ public enum SandboxProtocol {
     }
 
     /// The synchronous return's parameters, in the order Alipay sends them.
-    public static func returnParameters(trade: Trade, appID: String, sellerID: String, timestamp: String,
-                                        key: RSAPrivateKey) throws -> [(String, String)] {
+    public static func returnParameters(
+        trade: Trade, appID: String, sellerID: String, timestamp: String,
+        key: RSAPrivateKey
+    ) throws -> [(String, String)] {
         let params: [(String, String)] = [
             ("charset", "utf-8"),
             ("out_trade_no", trade.outTradeNo),
@@ -182,14 +190,17 @@ public enum SandboxProtocol {
     /// URL-encoded return parameters.
     public static func returnLocation(returnURL: String, parameters: [(String, String)]) -> String {
         let url = returnURL.utf8  // by byte: `?` and a combining mark after it are one Character
-        let separator = url.contains(UInt8(ascii: "?")) ? (url.last == UInt8(ascii: "?") || url.last == UInt8(ascii: "&") ? "" : "&") : "?"
+        let separator =
+            url.contains(UInt8(ascii: "?")) ? (url.last == UInt8(ascii: "?") || url.last == UInt8(ascii: "&") ? "" : "&") : "?"
         return returnURL + separator + URLCoding.encodeForm(parameters)
     }
 
     /// The asynchronous notification's form (`trade_status_sync`) for a paid trade.
-    public static func notificationParameters(trade: Trade, appID: String, sellerID: String, notifyID: String,
-                                              notifyTime: String, time: ShopClock,
-                                              key: RSAPrivateKey) throws -> [(String, String)] {
+    public static func notificationParameters(
+        trade: Trade, appID: String, sellerID: String, notifyID: String,
+        notifyTime: String, time: ShopClock,
+        key: RSAPrivateKey
+    ) throws -> [(String, String)] {
         let amount = trade.totalAmount.description
         let params: [(String, String)] = [
             ("gmt_create", time.format(trade.createdAt)),
@@ -199,8 +210,12 @@ public enum SandboxProtocol {
             ("buyer_id", trade.buyerID ?? ""),
             ("invoice_amount", amount),
             ("notify_id", notifyID),
-            ("fund_bill_list", String(decoding: JSON.array([["amount": .string(amount), "fundChannel": "ALIPAYACCOUNT"]]).serialized,
-                                      as: UTF8.self)),
+            (
+                "fund_bill_list",
+                String(
+                    decoding: JSON.array([["amount": .string(amount), "fundChannel": "ALIPAYACCOUNT"]]).serialized,
+                    as: UTF8.self)
+            ),
             ("notify_type", "trade_status_sync"),
             ("trade_status", trade.status.rawValue),
             ("receipt_amount", amount),
@@ -238,8 +253,10 @@ public enum SandboxProtocol {
     }
 
     public static func refusalContent(_ refusal: GatewayRefusal, outTradeNo: String? = nil) -> JSON {
-        var fields: [(String, JSON)] = [("code", .string(refusal.code)), ("msg", .string(refusal.msg)),
-                                        ("sub_code", .string(refusal.subCode)), ("sub_msg", .string(refusal.subMsg))]
+        var fields: [(String, JSON)] = [
+            ("code", .string(refusal.code)), ("msg", .string(refusal.msg)),
+            ("sub_code", .string(refusal.subCode)), ("sub_msg", .string(refusal.subMsg)),
+        ]
         if let outTradeNo { fields.append(("out_trade_no", .string(outTradeNo))) }
         return .object(fields)
     }

@@ -1,7 +1,7 @@
-public import Foundation
-import LuffyCore
 public import Alipay
+public import Foundation
 public import Logging
+import LuffyCore
 
 /// The sandbox's configuration, read like the app's: the `KEY=VALUE` file named by `LUFFY_CONFIG`,
 /// then the environment (which wins). Shared keys (`LUFFY_ALIPAY_APP_ID`, `LUFFY_ALIPAY_SELLER_ID`,
@@ -51,8 +51,9 @@ public struct SandboxSettings: Sendable {
         appPublicKeyPath = text("LUFFY_SANDBOX_APP_PUBLIC_KEY")
         if let raw = text("LUFFY_SANDBOX_NOTIFY_DELAYS") {
             guard let delays = SandboxSettings.parseDelays(raw) else {
-                throw ConfigError.invalid(key: "LUFFY_SANDBOX_NOTIFY_DELAYS", value: raw,
-                                          expected: "comma-separated seconds (0...86400), e.g. 1,2,4,8,16, or 'none'")
+                throw ConfigError.invalid(
+                    key: "LUFFY_SANDBOX_NOTIFY_DELAYS", value: raw,
+                    expected: "comma-separated seconds (0...86400), e.g. 1,2,4,8,16, or 'none'")
             }
             notifyDelays = delays
         }
@@ -107,10 +108,12 @@ public struct SandboxKeys: Sendable {
     /// naming the setting and the file.
     public static func load(_ settings: SandboxSettings) throws -> SandboxKeys {
         guard let privatePath = settings.privateKeyPath else {
-            throw SandboxSetupError.missing(key: "LUFFY_SANDBOX_PRIVATE_KEY", what: "the \"Alipay\" private key the sandbox signs with")
+            throw SandboxSetupError.missing(
+                key: "LUFFY_SANDBOX_PRIVATE_KEY", what: "the \"Alipay\" private key the sandbox signs with")
         }
         guard let publicPath = settings.appPublicKeyPath else {
-            throw SandboxSetupError.missing(key: "LUFFY_SANDBOX_APP_PUBLIC_KEY", what: "the app's public key the sandbox verifies requests with")
+            throw SandboxSetupError.missing(
+                key: "LUFFY_SANDBOX_APP_PUBLIC_KEY", what: "the app's public key the sandbox verifies requests with")
         }
         let alipayPrivate: RSAPrivateKey
         let appPublic: RSAPublicKey

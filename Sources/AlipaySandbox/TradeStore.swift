@@ -1,6 +1,6 @@
+import Alipay
 import Foundation
 public import LuffyCore
-import Alipay
 import Synchronization
 
 public enum TradeStatus: String, Sendable {
@@ -19,8 +19,10 @@ public struct PagePayOrder: Sendable, Equatable {
     public var returnURL: String?
     public var notifyURL: String?
 
-    public init(outTradeNo: String, totalAmount: Fen, subject: String, timeExpire: Int64?,
-                returnURL: String?, notifyURL: String?) {
+    public init(
+        outTradeNo: String, totalAmount: Fen, subject: String, timeExpire: Int64?,
+        returnURL: String?, notifyURL: String?
+    ) {
         self.outTradeNo = outTradeNo
         self.totalAmount = totalAmount
         self.subject = subject
@@ -144,7 +146,9 @@ public final class TradeStore: Sendable {
     /// The trade as it is now, by out_trade_no or by trade_no.
     public func find(outTradeNo: String? = nil, tradeNo: String? = nil, now: Int64) -> Trade? {
         books.withLock { books in
-            guard let key = outTradeNo ?? tradeNo.flatMap({ books.byTradeNo[$0] }), var trade = books.trades[key] else { return nil }
+            guard let key = outTradeNo ?? tradeNo.flatMap({ books.byTradeNo[$0] }), var trade = books.trades[key] else {
+                return nil
+            }
             if let tradeNo, trade.tradeNo != tradeNo { return nil }
             books.expireIfDue(&trade, now: now)
             return trade

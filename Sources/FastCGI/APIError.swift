@@ -1,4 +1,5 @@
 public import LuffyCore
+
 /// An error the client is told about: a status, a stable machine-readable `code` and a Chinese
 /// message for people, as the shop's front end shows `errmsg`. The transport's own answers are
 /// below; an application maps its domain errors to values of this type (`HTTPResponseError`).
@@ -11,8 +12,10 @@ public struct APIError: Error, Sendable {
     /// Extra response headers (e.g. `Retry-After` of `gateway_busy`).
     public let headers: [(String, String)]
 
-    public init(_ status: Int, _ code: String, _ message: String, details: [(String, JSON)] = [],
-                headers: [(String, String)] = []) {
+    public init(
+        _ status: Int, _ code: String, _ message: String, details: [(String, JSON)] = [],
+        headers: [(String, String)] = []
+    ) {
         self.status = status
         self.code = code
         self.message = message

@@ -42,8 +42,10 @@ enum FastCGIRecord {
     }
 
     private static func appendHeader(_ out: inout [UInt8], type: UInt8, requestID: UInt16, contentLength: Int) {
-        out.append(contentsOf: [version, type, UInt8(requestID >> 8), UInt8(requestID & 0xFF),
-                                UInt8(contentLength >> 8), UInt8(contentLength & 0xFF), 0, 0])
+        out.append(contentsOf: [
+            version, type, UInt8(requestID >> 8), UInt8(requestID & 0xFF),
+            UInt8(contentLength >> 8), UInt8(contentLength & 0xFF), 0, 0,
+        ])
     }
 
     /// FastCGI name-value pairs (lengths of 1 byte, or 4 with the top bit set). A name given twice
@@ -127,7 +129,8 @@ struct FastCGIRequestReader {
 
     /// The whole request from its bytes: what the server does, minus the socket.
     static func parse(_ bytes: [UInt8], maxHead: Int, maxBody: Int) throws(FastCGIRequestError)
-        -> (requestID: UInt16, params: [String: String], body: [UInt8]) {
+        -> (requestID: UInt16, params: [String: String], body: [UInt8])
+    {
         var reader = FastCGIRequestReader(maxHead: maxHead, maxBody: maxBody)
         var failure: FastCGIRequestError?
         bytes.withUnsafeBytes { raw in

@@ -1,11 +1,12 @@
 import CFastCGI
+import CoreMetrics
 import Foundation
+public import Logging
+import LuffyCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CoreMetrics
-public import Logging
-import LuffyCore
 
 /// A threaded FastCGI responder: N workers, each with its own database connection, accepting
 /// from one listening socket and serving one request per connection (FastCGIRecords.swift).
@@ -34,8 +35,10 @@ public final class FastCGIServer: Service {
         /// Group of the created socket (name or number); nil: the process's group.
         public var socketGroup: String?
 
-        public init(socketPath: String?, threads: Int, maxBody: Int, readTimeout: Duration = .seconds(5),
-                    maxParams: Int = 64 << 10, socketGroup: String? = nil) {
+        public init(
+            socketPath: String?, threads: Int, maxBody: Int, readTimeout: Duration = .seconds(5),
+            maxParams: Int = 64 << 10, socketGroup: String? = nil
+        ) {
             self.socketPath = socketPath
             self.threads = threads
             self.maxBody = maxBody
@@ -80,7 +83,8 @@ public final class FastCGIServer: Service {
             case let .unknownGroup(name):
                 return "LUFFY_FCGI_SOCKET_GROUP=\(name): no such group"
             case .notFastCGI:
-                return "LUFFY_FCGI_SOCKET is not set and standard input is not a listening socket (start it from systemd, spawn-fcgi, or set LUFFY_FCGI_SOCKET)"
+                return
+                    "LUFFY_FCGI_SOCKET is not set and standard input is not a listening socket (start it from systemd, spawn-fcgi, or set LUFFY_FCGI_SOCKET)"
             }
         }
     }
@@ -101,8 +105,12 @@ public final class FastCGIServer: Service {
             thread.name = "worker-\(index)"
             thread.start()
         }
-        log.info("serving", metadata: ["socket": "\(ownedPath ?? "fd 0")", "threads": "\(options.threads)",
-                                       "pid": "\(getpid())"])
+        log.info(
+            "serving",
+            metadata: [
+                "socket": "\(ownedPath ?? "fd 0")", "threads": "\(options.threads)",
+                "pid": "\(getpid())",
+            ])
         _ = stop.wait(for: nil)
         // New connections fail at once (nginx answers a clean 502) instead of queuing on a
         // socket nobody will accept from; connections already queued are drained below. A socket
@@ -191,8 +199,9 @@ public final class FastCGIServer: Service {
             } catch {
                 // The read deadline passed (worth a warning: a stuck or hostile client), or the
                 // peer went away before its request was complete.
-                log.log(level: error == .timedOut ? .warning : .debug, "fastcgi connection dropped",
-                        metadata: ["reason": "\(error)"])
+                log.log(
+                    level: error == .timedOut ? .warning : .debug, "fastcgi connection dropped",
+                    metadata: ["reason": "\(error)"])
                 return
             }
             do throws(FastCGIRequestError) {
@@ -221,13 +230,15 @@ public final class FastCGIServer: Service {
         guard let input else { return }
         var request = makeRequest(input)
         request.body = reader.body
-        answer(responder.respond(to: request), method: input.method, requestID: request.requestID,
-               fcgiID: reader.requestID, on: connection)
+        answer(
+            responder.respond(to: request), method: input.method, requestID: request.requestID,
+            fcgiID: reader.requestID, on: connection)
     }
 
     private func makeRequest(_ input: FastCGIInput) -> Request {
-        Request(method: HTTPMethod(rawValue: input.method), path: input.path, rawQuery: input.query, headers: input.headers,
-                requestID: RequestID.accept(input.headers["x-request-id"]))
+        Request(
+            method: HTTPMethod(rawValue: input.method), path: input.path, rawQuery: input.query, headers: input.headers,
+            requestID: RequestID.accept(input.headers["x-request-id"]))
     }
 
     private func refuseBody(_ input: FastCGIInput, fcgiID: UInt16, on connection: FastCGIConnection) {
@@ -237,8 +248,10 @@ public final class FastCGIServer: Service {
         answer(response, method: input.method, requestID: request.requestID, fcgiID: fcgiID, on: connection)
     }
 
-    private func answer(_ response: Response, method: String, requestID: String, fcgiID: UInt16,
-                        on connection: FastCGIConnection) {
+    private func answer(
+        _ response: Response, method: String, requestID: String, fcgiID: UInt16,
+        on connection: FastCGIConnection
+    ) {
         var stdout = response.head(requestID: requestID)
         if method != "HEAD" { stdout += response.body }
         do {
@@ -356,11 +369,12 @@ struct FastCGIInput {
 
     /// `HTTP_X_REQUEST_ID` → `x-request-id` (byte-wise: this runs for every header of every request).
     static func headerName(fromParam name: String) -> String {
-        String(decoding: name.utf8.dropFirst(5).map { b -> UInt8 in
-            if b == UInt8(ascii: "_") { return UInt8(ascii: "-") }
-            if b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") { return b + 32 }
-            return b
-        }, as: UTF8.self)
+        String(
+            decoding: name.utf8.dropFirst(5).map { b -> UInt8 in
+                if b == UInt8(ascii: "_") { return UInt8(ascii: "-") }
+                if b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") { return b + 32 }
+                return b
+            }, as: UTF8.self)
     }
 }
 
@@ -368,7 +382,10 @@ enum RequestID {
     /// Keeps a caller's id when it is a sane token, so a request can be followed across systems.
     static func accept(_ given: String?) -> String {
         if let given, (1...64).contains(given.utf8.count),
-           given.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }) {
+            given.utf8.allSatisfy({
+                ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E
+            })
+        {
             return given
         }
         // Not a secret, only unique: the system generator (getrandom) is enough.

@@ -1,4 +1,5 @@
 import LuffyCore
+
 /// One HTTP request as nginx hands it over in FastCGI params.
 public struct Request: Sendable {
     public var method: HTTPMethod
@@ -17,8 +18,10 @@ public struct Request: Sendable {
     /// route has this path. Set by the router, for logs and metrics.
     public var route: RoutePattern?
 
-    public init(method: HTTPMethod, path: String, rawQuery: String = "", headers: [String: String] = [:],
-                body: [UInt8] = [], requestID: String = "") {
+    public init(
+        method: HTTPMethod, path: String, rawQuery: String = "", headers: [String: String] = [:],
+        body: [UInt8] = [], requestID: String = ""
+    ) {
         self.method = method
         self.path = path
         self.rawQuery = rawQuery

@@ -5,8 +5,10 @@ extension Logger {
     /// The one line every answered request gets. `started`: when it arrived; `queries`: statements
     /// it ran, where there is a database.
     public func request(_ request: Request, status: HTTPStatus, started: ContinuousClock.Instant?, queries: Int? = nil) {
-        var fields: Logger.Metadata = ["request_id": "\(request.requestID)", "method": "\(request.method.rawValue)",
-                                       "path": "\(request.path)", "status": "\(status.code)"]
+        var fields: Logger.Metadata = [
+            "request_id": "\(request.requestID)", "method": "\(request.method.rawValue)",
+            "path": "\(request.path)", "status": "\(status.code)",
+        ]
         if let started {
             let elapsed = started.duration(to: .now).milliseconds
             fields["duration_ms"] = "\(Double(Int(elapsed * 100)) / 100)"

@@ -23,8 +23,9 @@ public struct RequestMetrics<Context>: RouterMiddleware {
         handles = (patterns + [Self.unmatchedRoute]).map { route in
             StatusClass.all.map { statusClass in
                 let dimensions = [("route", route), ("status", statusClass.label)]
-                return Handles(requests: Counter(label: Self.requestsLabel, dimensions: dimensions, factory: factory),
-                               duration: Timer(label: Self.durationLabel, dimensions: dimensions, factory: factory))
+                return Handles(
+                    requests: Counter(label: Self.requestsLabel, dimensions: dimensions, factory: factory),
+                    duration: Timer(label: Self.durationLabel, dimensions: dimensions, factory: factory))
             }
         }
     }

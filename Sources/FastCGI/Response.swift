@@ -1,4 +1,5 @@
 public import LuffyCore
+
 public struct Response: Sendable {
     public var status: HTTPStatus
     public var headers: [(String, String)]

@@ -52,8 +52,10 @@ public struct Router<Context>: Sendable {
 
     /// Routes under `prefix` whose handlers get a `Child` context, made from this router's context
     /// before each of them runs (a failure there answers the request).
-    public mutating func group<Child: ChildRequestContext>(_ prefix: String = "", context: Child.Type,
-                                                           _ build: (inout RouterGroup<Child>) -> Void)
+    public mutating func group<Child: ChildRequestContext>(
+        _ prefix: String = "", context: Child.Type,
+        _ build: (inout RouterGroup<Child>) -> Void
+    )
     where Child.ParentContext == Context {
         register { $0.group(prefix, context: context, build) }
     }
@@ -65,18 +67,21 @@ public struct Router<Context>: Sendable {
             let segments = Router.split(entry.path).map { part -> RouteSegment in
                 part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(String(part))
             }
-            let pattern = "/" + segments.map { segment in
-                switch segment {
-                case let .literal(text): return text
-                case let .parameter(name): return ":" + name
-                }
-            }.joined(separator: "/")
+            let pattern =
+                "/"
+                + segments.map { segment in
+                    switch segment {
+                    case let .literal(text): return text
+                    case let .parameter(name): return ":" + name
+                    }
+                }.joined(separator: "/")
             let patternIndex = patterns.firstIndex(of: pattern) ?? patterns.count
             if patternIndex == patterns.count { patterns.append(pattern) }
-            return RouteEntry(method: entry.method, segments: segments,
-                              pattern: RoutePattern(text: pattern, index: patternIndex),
-                              parameterCount: segments.count { if case .parameter = $0 { true } else { false } },
-                              responder: index)
+            return RouteEntry(
+                method: entry.method, segments: segments,
+                pattern: RoutePattern(text: pattern, index: patternIndex),
+                parameterCount: segments.count { if case .parameter = $0 { true } else { false } },
+                responder: index)
         }
         // Literal routes win over parameter routes (`/payments/alipay/result` before
         // `/payments/alipay/:number`); the sort is stable, so registration order breaks ties.
@@ -218,16 +223,21 @@ public struct RouterGroup<Context>: Sendable {
         }
     }
 
-    public mutating func group<Child: ChildRequestContext>(_ prefix: String = "", context: Child.Type,
-                                                           _ build: (inout RouterGroup<Child>) -> Void)
+    public mutating func group<Child: ChildRequestContext>(
+        _ prefix: String = "", context: Child.Type,
+        _ build: (inout RouterGroup<Child>) -> Void
+    )
     where Child.ParentContext == Context {
         var child = RouterGroup<Child>(prefix: self.prefix + prefix)
         build(&child)
         for entry in child.entries {
             let responder = entry.responder
-            entries.append(Entry(method: entry.method, path: entry.path, responder: wrapped { request, context in
-                try responder(request, try Child(request: request, context: context))
-            }))
+            entries.append(
+                Entry(
+                    method: entry.method, path: entry.path,
+                    responder: wrapped { request, context in
+                        try responder(request, try Child(request: request, context: context))
+                    }))
         }
     }
 
@@ -265,8 +275,10 @@ public struct Parameters: Sendable, Sequence {
 
     /// The parameter as a `T`; `error` when it is missing or does not read as one (a path naming
     /// nothing: the endpoint's own 404 or 400).
-    public func require<T: LosslessStringConvertible>(_ name: String, as type: T.Type,
-                                                      or error: @autoclosure () -> any Error = APIError.notFound) throws -> T {
+    public func require<T: LosslessStringConvertible>(
+        _ name: String, as type: T.Type,
+        or error: @autoclosure () -> any Error = APIError.notFound
+    ) throws -> T {
         guard let text = self[name], let value = T(text) else { throw error() }
         return value
     }

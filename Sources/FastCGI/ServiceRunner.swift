@@ -1,12 +1,13 @@
 import CFastCGI
 import Dispatch
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 public import Logging
 import LuffyCore
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A long-running part of a process (the FastCGI server, the order sweeper, the sandbox's
 /// notifier): it runs on a thread of its own until `stop` fires, then returns. Throwing means it

@@ -40,8 +40,9 @@ public final class Bulkhead: Sendable {
     private func acquire() throws {
         var current = inUse.load(ordering: .relaxed)
         while current < capacity {
-            let (exchanged, original) = inUse.compareExchange(expected: current, desired: current + 1,
-                                                              successOrdering: .acquiring, failureOrdering: .relaxed)
+            let (exchanged, original) = inUse.compareExchange(
+                expected: current, desired: current + 1,
+                successOrdering: .acquiring, failureOrdering: .relaxed)
             if exchanged { return }
             current = original
         }

@@ -13,8 +13,13 @@ public struct Fen: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// the order list with Character-level slicing).
     @inlinable
     public init?(decimal text: some StringProtocol) {
-        var negative = false, atStart = true, inFraction = false
-        var whole: Int64 = 0, wholeDigits = 0, fraction: Int64 = 0, fractionDigits = 0
+        var negative = false
+        var atStart = true
+        var inFraction = false
+        var whole: Int64 = 0
+        var wholeDigits = 0
+        var fraction: Int64 = 0
+        var fractionDigits = 0
         for byte in text.utf8 {
             defer { atStart = false }
             if atStart && byte == UInt8(ascii: "-") {

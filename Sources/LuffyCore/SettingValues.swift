@@ -72,7 +72,9 @@ public struct SettingValues: Sendable {
             let key = name.trimmingCharacters(in: .whitespaces)
             var setting = value.trimmingCharacters(in: .whitespaces)
             let bytes = setting.utf8
-            if bytes.count >= 2, let first = bytes.first, first == UInt8(ascii: "\"") || first == UInt8(ascii: "'"), bytes.last == first {
+            if bytes.count >= 2, let first = bytes.first, first == UInt8(ascii: "\"") || first == UInt8(ascii: "'"),
+                bytes.last == first
+            {
                 setting = String(setting[bytes.index(after: bytes.startIndex)..<bytes.index(before: bytes.endIndex)])
             }
             values[key] = setting

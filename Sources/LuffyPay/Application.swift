@@ -1,9 +1,10 @@
-import LuffyCore
-public import FastCGI
-public import MariaDB
 public import Alipay
-public import Logging
 public import CoreMetrics
+public import FastCGI
+public import Logging
+import LuffyCore
+public import MariaDB
+
 /// The shop's responder: the routes of `Router.luffyPay()` behind the pipeline's steps, outermost
 /// first — the request log line, request metrics, errors turned into answers, the retry on a
 /// lost connection — and a context per request with the worker's own database connection.
@@ -15,11 +16,14 @@ public struct Application: Sendable {
 
     /// The metrics' handles are made here, by `metrics` (the factory the metrics system was
     /// bootstrapped with, unless a test gives its own).
-    public init(settings: Settings, log: Logger, router routes: Router<RequestContext>, gateway: AlipayGateway,
-                metrics: any MetricsFactory = MetricsSystem.factory) throws {
+    public init(
+        settings: Settings, log: Logger, router routes: Router<RequestContext>, gateway: AlipayGateway,
+        metrics: any MetricsFactory = MetricsSystem.factory
+    ) throws {
         self.log = log
-        shared = RequestContext.Shared(settings: settings, authenticator: Authenticator(secret: try settings.requireJWTSecret()),
-                                       gateway: gateway)
+        shared = RequestContext.Shared(
+            settings: settings, authenticator: Authenticator(secret: try settings.requireJWTSecret()),
+            gateway: gateway)
         var router = routes
         // The log line counts this request's statements only, also when no handler runs (404, 405).
         router.add(middleware: RequestLogMiddleware(log: log, queries: { $0.db.statementCount }))
@@ -100,8 +104,10 @@ public struct SignedInContext: ChildRequestContext {
 /// Every error as an answer: one that states its own (`HTTPResponseError`: the transport's and the
 /// shop's domain errors) as itself, a lost database as 503, anything else as 500, logged.
 struct ErrorResponses: RouterMiddleware {
-    func handle(_ request: Request, context: RequestContext,
-                next: (Request, RequestContext) throws -> Response) throws -> Response {
+    func handle(
+        _ request: Request, context: RequestContext,
+        next: (Request, RequestContext) throws -> Response
+    ) throws -> Response {
         do {
             return try next(request, context)
         } catch let error as any HTTPResponseError {
@@ -120,8 +126,10 @@ struct ErrorResponses: RouterMiddleware {
 /// connection (a restarted server costs the client nothing). Each attempt is a unit of work of
 /// its own: the log line counts the statements of the last.
 struct RetryOnLostConnection: RouterMiddleware {
-    func handle(_ request: Request, context: RequestContext,
-                next: (Request, RequestContext) throws -> Response) throws -> Response {
+    func handle(
+        _ request: Request, context: RequestContext,
+        next: (Request, RequestContext) throws -> Response
+    ) throws -> Response {
         context.db.beginUnitOfWork()
         do {
             return try next(request, context)

@@ -1,5 +1,6 @@
-import LuffyCore
 public import FastCGI
+import LuffyCore
+
 /// What the client is told for each domain error: status, `code`, `errmsg` and extra fields, one
 /// table per error type (README, "HTTP API"). The codes and messages are the API's contract: the
 /// shop's front end and the integration tests read them. `InvariantViolation` has no entry: it is
@@ -17,10 +18,12 @@ extension OrderError: HTTPResponseError {
         case let .courseAlreadyPurchased(ids):
             APIError(400, "course_already_purchased", "已购买过的课程不能重复购买", details: [("course_ids", .array(ids.map(JSON.int)))])
         case let .courseInUnpaidOrder(orderNumbers, courseIDs):
-            APIError(400, "course_in_unpaid_order", "所选课程已在未支付的订单中,请先支付或取消该订单", details: [
-                ("order_numbers", .array(orderNumbers.map(JSON.string))),
-                ("course_ids", .array(courseIDs.map(JSON.int))),
-            ])
+            APIError(
+                400, "course_in_unpaid_order", "所选课程已在未支付的订单中,请先支付或取消该订单",
+                details: [
+                    ("order_numbers", .array(orderNumbers.map(JSON.string))),
+                    ("course_ids", .array(courseIDs.map(JSON.int))),
+                ])
         case .payTypeUnsupported: APIError(400, "pay_type_unsupported", "暂不支持该支付方式,请使用支付宝")
         case .couponAndCreditExclusive: APIError(400, "coupon_and_credit_exclusive", "优惠券和积分不能同时使用")
         case .creditInvalid: APIError(400, "credit_invalid", "积分必须是不小于0的整数")
@@ -29,11 +32,13 @@ extension OrderError: HTTPResponseError {
         case .idempotencyKeyReused: APIError(422, "idempotency_key_reused", "该幂等键已用于另一个不同的请求")
         case .idempotencyKeyInvalid: APIError(400, "idempotency_key_invalid", "Idempotency-Key 长度须为1到255个可见字符")
         case let .priceChanged(quote):
-            APIError(409, "price_changed", "商品价格已变化,请确认新的价格后重新下单", details: [
-                ("total_price", .money(quote.totalPrice)),
-                ("real_price", .money(quote.realPrice)),
-                ("discount_price", .money(quote.discountPrice)),
-            ])
+            APIError(
+                409, "price_changed", "商品价格已变化,请确认新的价格后重新下单",
+                details: [
+                    ("total_price", .money(quote.totalPrice)),
+                    ("real_price", .money(quote.realPrice)),
+                    ("discount_price", .money(quote.discountPrice)),
+                ])
         }
     }
 }

@@ -1,4 +1,5 @@
 import LuffyCore
+
 /// A state the service's own writes never produce: a bug, or a row changed by hand, never the
 /// client's doing. Deliberately not an `HTTPResponseError`: the edge answers it as every error it
 /// has no answer for, 500 `internal_error` with an error line in the log (`Application`), and the

@@ -7,8 +7,9 @@ public import LuffyCore
 enum MetricsHandler {
     static func handleScrape(_ request: Request, _ context: RequestContext) throws -> Response {
         guard let exporter = MetricsSystem.factory as? PrometheusMetrics else { return .error(.notFound) }
-        return Response(status: 200, headers: [("Content-Type", PrometheusMetrics.contentType)],
-                        body: Array(exporter.render().utf8))
+        return Response(
+            status: 200, headers: [("Content-Type", PrometheusMetrics.contentType)],
+            body: Array(exporter.render().utf8))
     }
 }
 

@@ -1,4 +1,5 @@
 public import FastCGI
+
 extension Router where Context == RequestContext {
     /// Every endpoint of the service (README, "HTTP API"); `Application` puts the pipeline's steps
     /// around them.

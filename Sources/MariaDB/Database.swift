@@ -16,8 +16,9 @@ public final class Database {
     private var hasConnected = false
     private let reconnects = Counter(label: "luffy_db_reconnects_total")
     private let deadlockRetries = Counter(label: "luffy_db_deadlock_retries_total", dimensions: [("reason", "deadlock")])
-    private let lockWaitRetries = Counter(label: "luffy_db_deadlock_retries_total",
-                                          dimensions: [("reason", "lock_wait_timeout")])
+    private let lockWaitRetries = Counter(
+        label: "luffy_db_deadlock_retries_total",
+        dimensions: [("reason", "lock_wait_timeout")])
 
     /// Statements executed since `beginUnitOfWork()`: the request log shows it, and tests use it
     /// to check that a page costs a fixed number of queries.
@@ -60,16 +61,19 @@ public final class Database {
         mysql_options(handle, MYSQL_SET_CHARSET_NAME, "utf8mb4")
         // READ COMMITTED: every decision here rests on explicit row locks and conditional updates,
         // and it spares the sweeper's scans the gap locks that would block new orders.
-        mysql_options(handle, MYSQL_INIT_COMMAND,
-                      "SET time_zone = '\(config.timeZoneOffset)', SESSION tx_isolation = 'READ-COMMITTED'")
+        mysql_options(
+            handle, MYSQL_INIT_COMMAND,
+            "SET time_zone = '\(config.timeZoneOffset)', SESSION tx_isolation = 'READ-COMMITTED'")
         // FOUND_ROWS: affected rows count matched rows, so a conditional UPDATE reports whether its
         // condition held even when it changes nothing.
         let flags = UInt(CLIENT_FOUND_ROWS) | (config.multiStatements ? UInt(CLIENT_MULTI_STATEMENTS) : 0)
-        let ok = mysql_real_connect(handle, config.socket == nil ? config.host : nil, config.user, config.password,
-                                    config.name, config.port, config.socket, flags)
+        let ok = mysql_real_connect(
+            handle, config.socket == nil ? config.host : nil, config.user, config.password,
+            config.name, config.port, config.socket, flags)
         guard ok != nil else {
-            let error = DatabaseError(code: mysql_errno(handle), message: String(cString: mysql_error(handle)),
-                                      sqlState: String(cString: mysql_sqlstate(handle)))
+            let error = DatabaseError(
+                code: mysql_errno(handle), message: String(cString: mysql_error(handle)),
+                sqlState: String(cString: mysql_sqlstate(handle)))
             mysql_close(handle)
             throw error
         }
@@ -80,8 +84,9 @@ public final class Database {
     }
 
     private func lastError(_ handle: UnsafeMutablePointer<MYSQL>) -> DatabaseError {
-        DatabaseError(code: mysql_errno(handle), message: String(cString: mysql_error(handle)),
-                      sqlState: String(cString: mysql_sqlstate(handle)))
+        DatabaseError(
+            code: mysql_errno(handle), message: String(cString: mysql_error(handle)),
+            sqlState: String(cString: mysql_sqlstate(handle)))
     }
 
     /// Drops the connection after a connection-level failure so the next use reconnects.
@@ -112,7 +117,8 @@ public final class Database {
     /// Runs a SELECT and decodes every row as the tuple's types: `query(q, decoding: (Int64, String?).self)`.
     @inlinable
     public func query<each Column: SQLColumnDecodable>(_ query: SQLQuery, decoding types: (repeat each Column).Type)
-        throws -> [(repeat each Column)] {
+        throws -> [(repeat each Column)]
+    {
         try self.query(query).map { try $0.decode(types) }
     }
 
@@ -150,7 +156,9 @@ public final class Database {
             statementCount += 1
             var bytes = Array(script.sql.utf8)
             let rc = bytes.withUnsafeMutableBufferPointer { buf in
-                buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) { mysql_real_query(handle, $0, UInt(buf.count)) }
+                buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
+                    mysql_real_query(handle, $0, UInt(buf.count))
+                }
             }
             if rc != 0 { throw lastError(handle) }
             // Drain every result of a multi-statement script; an error in statement N surfaces here.

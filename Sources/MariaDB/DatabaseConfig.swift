@@ -16,8 +16,10 @@ public struct DatabaseConfig: Sendable {
     public var connectTimeout: Duration = .seconds(2)
     public var readTimeout: Duration = .seconds(30)
 
-    public init(host: String, port: UInt32, socket: String?, user: String, password: String, name: String,
-                timeZoneOffset: String) {
+    public init(
+        host: String, port: UInt32, socket: String?, user: String, password: String, name: String,
+        timeZoneOffset: String
+    ) {
         self.host = host
         self.port = port
         self.socket = socket

@@ -33,7 +33,7 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
     /// entry cut to 64 characters, the key in full.
     static func keyName(inDuplicateEntryMessage message: String) -> String? {
         guard message.hasPrefix("Duplicate entry '"), message.hasSuffix("'"),
-              let marker = message.ranges(of: "' for key '").last
+            let marker = message.ranges(of: "' for key '").last
         else { return nil }
         let name = message[marker.upperBound..<message.index(before: message.endIndex)]
         return name.isEmpty ? nil : String(name)

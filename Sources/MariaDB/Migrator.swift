@@ -1,6 +1,6 @@
 import Foundation
-import LuffyCore
 public import Logging
+import LuffyCore
 
 /// Applies `sql/NNN_*.sql` in order, once each, recording every file with its SHA-256 in
 /// `schema_migrations`; refuses to run when a recorded file has changed since it was applied.
@@ -55,7 +55,8 @@ public struct Migrator {
             throw MigrationError.lockTimeout
         }
         defer { _ = try? db.query("SELECT RELEASE_LOCK('luffy_pay_migrate')") }
-        try db.executeScript("""
+        try db.executeScript(
+            """
             CREATE TABLE IF NOT EXISTS schema_migrations (
               version varchar(16) NOT NULL PRIMARY KEY,
               file varchar(255) NOT NULL,
@@ -64,7 +65,9 @@ public struct Migrator {
             ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
             """)
         var applied: [String: String] = [:]
-        for (version, checksum) in try db.query("SELECT version, checksum FROM schema_migrations", decoding: (String, String).self) {
+        for (version, checksum) in try db.query(
+            "SELECT version, checksum FROM schema_migrations", decoding: (String, String).self)
+        {
             applied[version] = checksum
         }
         // Check every recorded file before applying anything.
@@ -83,7 +86,8 @@ public struct Migrator {
             } catch let error as DatabaseError {
                 throw MigrationError.failed(file: migration.file, error)
             }
-            try db.execute("""
+            try db.execute(
+                """
                 INSERT INTO schema_migrations (version, file, checksum, applied_time)
                 VALUES (\(migration.version), \(migration.file), \(checksums[migration.version] ?? ""), NOW(6))
                 """)

@@ -1,8 +1,9 @@
 import CMariaDB
+import LuffyCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LuffyCore
 
 /// A server-side prepared statement. Parameter and result buffers live only for the duration of
 /// one `run`, as Connector/C requires them to stay valid through execute and fetch.
@@ -33,8 +34,9 @@ final class PreparedStatement {
     func close() { mysql_stmt_close(stmt) }
 
     static func error(of stmt: UnsafeMutablePointer<MYSQL_STMT>) -> DatabaseError {
-        DatabaseError(code: mysql_stmt_errno(stmt), message: String(cString: mysql_stmt_error(stmt)),
-                      sqlState: String(cString: mysql_stmt_sqlstate(stmt)))
+        DatabaseError(
+            code: mysql_stmt_errno(stmt), message: String(cString: mysql_stmt_error(stmt)),
+            sqlState: String(cString: mysql_stmt_sqlstate(stmt)))
     }
 
     struct Outcome {
@@ -124,7 +126,7 @@ final class PreparedStatement {
     private func isTextual(_ type: enum_field_types) -> Bool {
         switch type {
         case MYSQL_TYPE_STRING, MYSQL_TYPE_VAR_STRING, MYSQL_TYPE_VARCHAR, MYSQL_TYPE_BLOB,
-             MYSQL_TYPE_TINY_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB, MYSQL_TYPE_JSON:
+            MYSQL_TYPE_TINY_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB, MYSQL_TYPE_JSON:
             return true
         default:
             return false

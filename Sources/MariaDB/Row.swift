@@ -16,7 +16,9 @@ public struct Row: Sendable {
     public func decode<each Column: SQLColumnDecodable>(_ types: (repeat each Column).Type) throws -> (repeat each Column) {
         var index = 0
         let decoded = (repeat try column(&index, as: (each Column).self))
-        guard index == values.count else { throw RowDecodingError(column: index, expected: "no more columns", found: .extra(values.count)) }
+        guard index == values.count else {
+            throw RowDecodingError(column: index, expected: "no more columns", found: .extra(values.count))
+        }
         return decoded
     }
 
@@ -25,7 +27,9 @@ public struct Row: Sendable {
     public func decode<Column: SQLColumnDecodable>(_ type: Column.Type) throws -> Column {
         var index = 0
         let decoded = try column(&index, as: Column.self)
-        guard index == values.count else { throw RowDecodingError(column: index, expected: "no more columns", found: .extra(values.count)) }
+        guard index == values.count else {
+            throw RowDecodingError(column: index, expected: "no more columns", found: .extra(values.count))
+        }
         return decoded
     }
 

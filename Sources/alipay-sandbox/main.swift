@@ -1,8 +1,8 @@
 import AlipaySandbox
+import FastCGI
 import Foundation
 import Logging
 import LuffyCore
-import FastCGI
 
 /// `alipay-sandbox [serve]`: wiring only; the work is in AlipaySandbox.
 let usage = """

@@ -1,11 +1,11 @@
+import Alipay
 import CoreMetrics
+import FastCGI
 import Foundation
 import Logging
-import LuffyPay
 import LuffyCore
-import FastCGI
+import LuffyPay
 import MariaDB
-import Alipay
 
 /// `luffy-pay serve | migrate | sweep | audit | token USER_ID | version`: wiring only, the work is in LuffyPay.
 let usage = """
@@ -49,9 +49,10 @@ do {
         // Keys load before anything listens: a service that cannot verify Alipay must not start.
         let gateway = try AlipayGateway(settings: settings)
         let application = try Application(settings: settings, log: log, router: .luffyPay(), gateway: gateway)
-        let options = FastCGIServer.Options(socketPath: settings.fcgiSocket, threads: settings.threads, maxBody: settings.maxBody,
-                                            readTimeout: .seconds(settings.fcgiReadTimeout), maxParams: settings.fcgiMaxParams,
-                                            socketGroup: settings.fcgiSocketGroup)
+        let options = FastCGIServer.Options(
+            socketPath: settings.fcgiSocket, threads: settings.threads, maxBody: settings.maxBody,
+            readTimeout: .seconds(settings.fcgiReadTimeout), maxParams: settings.fcgiMaxParams,
+            socketGroup: settings.fcgiSocketGroup)
         runner.add("fastcgi", try FastCGIServer(options: options, log: log, makeResponder: application.makeWorker))
         runner.add("sweeper", OrderSweeper(settings: settings, log: log, gateway: gateway))
         exit(try runner.run())
@@ -67,13 +68,15 @@ do {
         print("sweep: \(closed) order(s) timed out")
     case "audit":
         var config = DatabaseConfig(settings: settings)
-        config.readTimeout = .seconds(3600)   // a big database's checks may run for minutes
+        config.readTimeout = .seconds(3600)  // a big database's checks may run for minutes
         let audit = InvariantAudit(db: Database(config: config), creditRatio: settings.creditRatio)
         let violations = try audit.run()
         for violation in violations { print(violation) }
         let checked = InvariantAudit.invariants.count
-        print(violations.isEmpty ? "audit: \(checked) invariants hold"
-                                 : "audit: \(violations.count) violation(s) of \(checked) invariants")
+        print(
+            violations.isEmpty
+                ? "audit: \(checked) invariants hold"
+                : "audit: \(violations.count) violation(s) of \(checked) invariants")
         exit(violations.isEmpty ? 0 : 1)
     case "token":
         guard arguments.count == 2, let userID = Int64(arguments[1]) else { fail("usage: luffy-pay token USER_ID") }

@@ -1,9 +1,10 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import AlipaySandbox
-@testable import LuffyCore
 @testable import FastCGI
+@testable import LuffyCore
 
 /// The brownout switch (docs/SANDBOX.md): gateway answers held for the delay in force, the control
 /// endpoint answered at once, a switch-off releasing held requests.
@@ -67,7 +68,7 @@ import Testing
         let before = Date()
         let (_, query) = try h.api("alipay.trade.query", ["out_trade_no": "202611220000000100000001"])
         #expect(Date().timeIntervalSince(before) >= 0.3)
-        #expect(query["trade_status"] == "WAIT_BUYER_PAY")   // held, then answered as usual
+        #expect(query["trade_status"] == "WAIT_BUYER_PAY")  // held, then answered as usual
 
         let quick = Date()
         _ = h.sandbox.respond(to: Request(method: "GET", path: "/sandbox/brownout"))

@@ -1,11 +1,12 @@
 import Foundation
+import Logging
 import LuffyTestSupport
 import Synchronization
-import Logging
-@testable import AlipaySandbox
-@testable import LuffyCore
-@testable import FastCGI
+
 @testable import Alipay
+@testable import AlipaySandbox
+@testable import FastCGI
+@testable import LuffyCore
 
 extension TestKeys {
     /// The sandbox's half of the shared test keys: it signs as "Alipay" and verifies the app.
@@ -67,14 +68,18 @@ enum Fixtures {
     }
 
     /// The app's signed page-pay request, as AlipayGateway builds it.
-    static func pagePayParameters(keys: TestKeys, outTradeNo: String = "202611220000000100000001",
-                                  amount: Fen = Fen(99800), subject: String = "购买课程",
-                                  timeExpire: String = "2026-11-22 10:15:00", appID: String = Fixtures.appID,
-                                  returnURL: String = "http://127.0.0.1:8080/alipay",
-                                  notifyURL: String = "http://127.0.0.1:8080/payments/alipay/notify") throws -> [(String, String)] {
-        let biz = AlipayParameters.bizContent(outTradeNo: outTradeNo, totalAmount: amount, subject: subject, timeExpire: timeExpire)
-        let params = AlipayParameters.pagePayParameters(appID: appID, returnURL: returnURL, notifyURL: notifyURL,
-                                                        timestamp: "2026-11-22 10:00:00", bizContent: biz)
+    static func pagePayParameters(
+        keys: TestKeys, outTradeNo: String = "202611220000000100000001",
+        amount: Fen = Fen(99800), subject: String = "购买课程",
+        timeExpire: String = "2026-11-22 10:15:00", appID: String = Fixtures.appID,
+        returnURL: String = "http://127.0.0.1:8080/alipay",
+        notifyURL: String = "http://127.0.0.1:8080/payments/alipay/notify"
+    ) throws -> [(String, String)] {
+        let biz = AlipayParameters.bizContent(
+            outTradeNo: outTradeNo, totalAmount: amount, subject: subject, timeExpire: timeExpire)
+        let params = AlipayParameters.pagePayParameters(
+            appID: appID, returnURL: returnURL, notifyURL: notifyURL,
+            timestamp: "2026-11-22 10:00:00", bizContent: biz)
         return try AlipayParameters.signed(params, key: keys.app)
     }
 
@@ -90,7 +95,8 @@ enum Fixtures {
     }
 
     static func post(_ path: String, form: [(String, String)]) -> Request {
-        Request(method: "POST", path: path, headers: ["content-type": "application/x-www-form-urlencoded"],
-                body: Array(URLCoding.encodeForm(form).utf8))
+        Request(
+            method: "POST", path: path, headers: ["content-type": "application/x-www-form-urlencoded"],
+            body: Array(URLCoding.encodeForm(form).utf8))
     }
 }

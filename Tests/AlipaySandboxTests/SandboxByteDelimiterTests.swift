@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AlipaySandbox
 
 /// The sandbox finds the ASCII delimiters of URLs and settings by byte, like the app (issue 7):
@@ -7,8 +8,9 @@ import Testing
     let mark = "\u{301}"
 
     @Test func returnLocationSeesAQueryWhoseQuestionMarkHasACombiningMark() {
-        #expect(SandboxProtocol.returnLocation(returnURL: "http://x/r?\(mark)", parameters: [("b", "2")])
-            == "http://x/r?\(mark)&b=2")
+        #expect(
+            SandboxProtocol.returnLocation(returnURL: "http://x/r?\(mark)", parameters: [("b", "2")])
+                == "http://x/r?\(mark)&b=2")
     }
 
     @Test func siteEndsAtASlashWithACombiningMark() {

@@ -1,10 +1,11 @@
 import Foundation
 import LuffyTestSupport
 import Testing
-@testable import AlipaySandbox
-@testable import LuffyCore
-@testable import FastCGI
+
 @testable import Alipay
+@testable import AlipaySandbox
+@testable import FastCGI
+@testable import LuffyCore
 
 /// The sandbox's HTTP answers, request in, response out: no socket, a hand-moved clock, and a
 /// notification sender that records instead of POSTing.
@@ -20,8 +21,9 @@ import Testing
             let clock = TestClock(Fixtures.start)
             self.clock = clock
             sender = RecordingSender(answers: answers)
-            sandbox = Sandbox(appID: Fixtures.appID, sellerID: Fixtures.sellerID, keys: keys.sandboxKeys, time: Fixtures.time,
-                              notifyDelays: delays.map { .seconds($0) }, log: Fixtures.logger(), send: sender.sender, clock: { clock.now })
+            sandbox = Sandbox(
+                appID: Fixtures.appID, sellerID: Fixtures.sellerID, keys: keys.sandboxKeys, time: Fixtures.time,
+                notifyDelays: delays.map { .seconds($0) }, log: Fixtures.logger(), send: sender.sender, clock: { clock.now })
         }
 
         func open(_ params: [(String, String)]) -> Response {
@@ -50,11 +52,13 @@ import Testing
         #expect(page.status == 200)
         #expect(header(page, "Content-Type") == "text/html; charset=utf-8")
         let html = text(page)
-        for needle in ["确认支付", "取消", "action=\"/cashier/pay\"", "action=\"/cashier/cancel\"", "¥998.00",
-                       "202611220000000100000001", "Python &lt;全栈&gt;", "2026-11-22 10:15:00"] {
+        for needle in [
+            "确认支付", "取消", "action=\"/cashier/pay\"", "action=\"/cashier/cancel\"", "¥998.00",
+            "202611220000000100000001", "Python &lt;全栈&gt;", "2026-11-22 10:15:00",
+        ] {
             #expect(html.contains(needle), "\(needle)")
         }
-        #expect(!html.contains("http://") && !html.contains("https://"))   // nothing external
+        #expect(!html.contains("http://") && !html.contains("https://"))  // nothing external
 
         h.clock.advance(30)
         let paid = h.sandbox.respond(to: Fixtures.post("/cashier/pay", form: [("out_trade_no", "202611220000000100000001")]))
@@ -94,28 +98,33 @@ import Testing
     @Test func notifyZeroOnlyReturns() throws {
         let h = try Harness()
         _ = h.open(try Fixtures.pagePayParameters(keys: h.keys))
-        let paid = h.sandbox.respond(to: Fixtures.post("/cashier/pay", form: [("out_trade_no", "202611220000000100000001"), ("notify", "0")]))
+        let paid = h.sandbox.respond(
+            to: Fixtures.post("/cashier/pay", form: [("out_trade_no", "202611220000000100000001"), ("notify", "0")]))
         #expect(paid.status == 302)
         h.deliverAll()
         #expect(h.sender.count == 0)
         #expect(h.sandbox.notifier.pending == 0)
-        let bad = h.sandbox.respond(to: Fixtures.post("/cashier/pay", form: [("out_trade_no", "202611220000000100000001"), ("notify", "yes")]))
+        let bad = h.sandbox.respond(
+            to: Fixtures.post("/cashier/pay", form: [("out_trade_no", "202611220000000100000001"), ("notify", "yes")]))
         #expect(bad.status == 400)
     }
 
     @Test func unacknowledgedNotificationsAreRetriedThenGivenUp() throws {
         struct Down: Error {}
-        let h = try Harness(delays: [0, 0, 0], answers: [
-            .success((404, Array(#"{"errmsg":"请求的资源不存在"}"#.utf8))), .failure(Down()), .success((200, Array("success\n".utf8))),
-            .success((200, Array("fail".utf8))), .success((200, Array("success".utf8))),
-        ])
+        let h = try Harness(
+            delays: [0, 0, 0],
+            answers: [
+                .success((404, Array(#"{"errmsg":"请求的资源不存在"}"#.utf8))), .failure(Down()),
+                .success((200, Array("success\n".utf8))),
+                .success((200, Array("fail".utf8))), .success((200, Array("success".utf8))),
+            ])
         _ = h.open(try Fixtures.pagePayParameters(keys: h.keys))
         _ = h.sandbox.respond(to: Fixtures.post("/cashier/pay", form: [("out_trade_no", "202611220000000100000001")]))
         h.deliverAll()
         // first attempt + one retry per delay, then it gives up: "success\n" is not "success"
         #expect(h.sender.count == 4)
         let ids = Set(h.sender.posts.map { $0.form.first { $0.0 == "notify_id" }!.1 })
-        #expect(ids.count == 1)   // one notification, retried
+        #expect(ids.count == 1)  // one notification, retried
         let record = try #require(h.sandbox.store.find(outTradeNo: "202611220000000100000001", now: h.clock.now)).notification
         #expect(record.attempts == 4 && !record.delivered && record.lastAnswer == "fail")
         #expect(h.sandbox.notifier.pending == 0)
@@ -127,7 +136,7 @@ import Testing
         _ = h.sandbox.respond(to: Fixtures.post("/cashier/pay", form: [("out_trade_no", "202611220000000100000001")]))
         h.deliverAll()
         #expect(h.sender.count == 1)
-        #expect(h.sandbox.notifier.pending == 1)   // the retry waits an hour
+        #expect(h.sandbox.notifier.pending == 1)  // the retry waits an hour
     }
 
     @Test func refusedPagePaysAreAlipayErrorPages() throws {
@@ -198,8 +207,9 @@ import Testing
     @Test func badlySignedAPICallsGetSignedRefusals() throws {
         let h = try Harness()
         let (_, refusal) = try h.api("alipay.trade.query", ["out_trade_no": "x"], key: h.keys.alipay)
-        #expect(String(decoding: refusal.serialized, as: UTF8.self)
-            == #"{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature","sub_msg":"验签出错"}"#)
+        #expect(
+            String(decoding: refusal.serialized, as: UTF8.self)
+                == #"{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature","sub_msg":"验签出错"}"#)
         var params = try Fixtures.apiParameters(keys: h.keys, method: "alipay.trade.refund", biz: ["out_trade_no": "x"])
         var response = h.sandbox.respond(to: Fixtures.post("/gateway.do", form: params))
         let unknown = try AlipayResponse.verified(body: response.body, method: "error", publicKey: h.keys.alipayPublic)
@@ -212,10 +222,12 @@ import Testing
         // parameters may come in the query string and the body at once
         params = try Fixtures.apiParameters(keys: h.keys, method: "alipay.trade.query", biz: ["out_trade_no": "x"])
         var split = Fixtures.post("/gateway.do", form: params.filter { $0.0 == "biz_content" })
-        split = Request(method: "POST", path: "/gateway.do", rawQuery: URLCoding.encodeForm(params.filter { $0.0 != "biz_content" }),
-                        headers: split.headers, body: split.body)
-        let both = try AlipayResponse.verified(body: h.sandbox.respond(to: split).body, method: "alipay.trade.query",
-                                               publicKey: h.keys.alipayPublic)
+        split = Request(
+            method: "POST", path: "/gateway.do", rawQuery: URLCoding.encodeForm(params.filter { $0.0 != "biz_content" }),
+            headers: split.headers, body: split.body)
+        let both = try AlipayResponse.verified(
+            body: h.sandbox.respond(to: split).body, method: "alipay.trade.query",
+            publicKey: h.keys.alipayPublic)
         #expect(both["sub_code"] == "ACQ.TRADE_NOT_EXIST")
     }
 

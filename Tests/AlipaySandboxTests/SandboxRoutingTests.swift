@@ -1,6 +1,7 @@
-import Testing
-import LuffyCore
 import FastCGI
+import LuffyCore
+import Testing
+
 @testable import AlipaySandbox
 
 /// The sandbox's routes on `Router<Sandbox>` answer as its former `switch` did: a wrong method is a

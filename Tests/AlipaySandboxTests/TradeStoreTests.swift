@@ -1,18 +1,22 @@
+import Alipay
 import Foundation
+import Logging
 import LuffyTestSupport
 import Synchronization
-import Logging
 import Testing
+
 @testable import AlipaySandbox
 @testable import LuffyCore
-import Alipay
 
 @Suite struct TradeStoreTests {
     let start = Fixtures.start
 
-    func order(_ number: String = "A1", fen: Int64 = 99800, expireIn: Int64? = 900, notifyURL: String? = "http://shop/notify") -> PagePayOrder {
-        PagePayOrder(outTradeNo: number, totalAmount: Fen(fen), subject: "购买课程",
-                     timeExpire: expireIn.map { Fixtures.start + $0 }, returnURL: "http://shop/alipay", notifyURL: notifyURL)
+    func order(_ number: String = "A1", fen: Int64 = 99800, expireIn: Int64? = 900, notifyURL: String? = "http://shop/notify")
+        -> PagePayOrder
+    {
+        PagePayOrder(
+            outTradeNo: number, totalAmount: Fen(fen), subject: "购买课程",
+            timeExpire: expireIn.map { Fixtures.start + $0 }, returnURL: "http://shop/alipay", notifyURL: notifyURL)
     }
 
     func store() -> TradeStore {
@@ -180,8 +184,10 @@ final class Sequence: Sendable {
     }
 
     @Test func refusesWhatIsNotAMoment() {
-        for text in ["2026-02-30 10:00:00", "2026-11-22 24:00:00", "2026-11-22T10:00:00", "2026-11-22 10:00",
-                     "2026-13-01 00:00:00", "２026-11-22 10:00:00", "", "2026-11-22 10:00:60"] {
+        for text in [
+            "2026-02-30 10:00:00", "2026-11-22 24:00:00", "2026-11-22T10:00:00", "2026-11-22 10:00",
+            "2026-13-01 00:00:00", "２026-11-22 10:00:00", "", "2026-11-22 10:00:60",
+        ] {
             #expect(time.parse(text) == nil, "\(text)")
         }
     }
@@ -214,7 +220,8 @@ final class Sequence: Sendable {
 
     @Test func loadsFromTheConfigFileWithTheEnvironmentWinning() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-\(UUID().uuidString).env").path
-        try "LUFFY_SANDBOX_THREADS=3\nLUFFY_ALIPAY_APP_ID='9021000000000009'\n# comment\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "LUFFY_SANDBOX_THREADS=3\nLUFFY_ALIPAY_APP_ID='9021000000000009'\n# comment\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let settings = try SandboxSettings.load(environment: ["LUFFY_CONFIG": path, "LUFFY_SANDBOX_THREADS": "5"])
         #expect(settings.threads == 5 && settings.appID == "9021000000000009")
@@ -238,7 +245,7 @@ final class Sequence: Sendable {
         settings.privateKeyPath = "\(keys.directory)/alipay_private_key.pem"
         #expect(try SandboxKeys.load(settings).alipayPrivate.bits == 2048)
         let log = Fixtures.logger()
-        #expect(throws: (any Error).self) { try Sandbox(settings: settings, log: log) }   // no app id
+        #expect(throws: (any Error).self) { try Sandbox(settings: settings, log: log) }  // no app id
         settings.appID = Fixtures.appID
         #expect(try Sandbox(settings: settings, log: log).appID == Fixtures.appID)
     }

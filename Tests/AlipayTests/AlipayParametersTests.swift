@@ -1,8 +1,9 @@
 import Foundation
 import LuffyTestSupport
 import Testing
-@testable import LuffyCore
+
 @testable import Alipay
+@testable import LuffyCore
 
 @Suite struct AlipayParametersTests {
     /// Values with spaces, `+`, `&`, `=`, Chinese text and empty values; keys whose byte order
@@ -20,43 +21,65 @@ import Testing
     ]
 
     @Test func signingStringSortsInByteOrderWithRawValues() {
-        #expect(AlipayParameters.signingString(awkward) ==
-            "Zeta=z&appId=x&app_id=2021000000000001&apple=a=b&c=d&sign_type=RSA2&subject=Python 全栈 + 入门 & more=1&timestamp=2024-05-01 12:00:00")
-        #expect(AlipayParameters.signingString(Dictionary(uniqueKeysWithValues: awkward).map { ($0.key, $0.value) }) == AlipayParameters.signingString(awkward))
+        #expect(
+            AlipayParameters.signingString(awkward)
+                == "Zeta=z&appId=x&app_id=2021000000000001&apple=a=b&c=d&sign_type=RSA2&subject=Python 全栈 + 入门 & more=1&timestamp=2024-05-01 12:00:00"
+        )
+        #expect(
+            AlipayParameters.signingString(Dictionary(uniqueKeysWithValues: awkward).map { ($0.key, $0.value) })
+                == AlipayParameters.signingString(awkward))
         #expect(AlipayParameters.signingString(awkward.reversed()) == AlipayParameters.signingString(awkward))
     }
 
     @Test func verificationStringAlsoDropsSignType() {
-        #expect(AlipayParameters.verificationString(awkward) ==
-            "Zeta=z&appId=x&app_id=2021000000000001&apple=a=b&c=d&subject=Python 全栈 + 入门 & more=1&timestamp=2024-05-01 12:00:00")
-        #expect(AlipayParameters.verificationString(Dictionary(uniqueKeysWithValues: awkward).map { ($0.key, $0.value) }) == AlipayParameters.verificationString(awkward))
+        #expect(
+            AlipayParameters.verificationString(awkward)
+                == "Zeta=z&appId=x&app_id=2021000000000001&apple=a=b&c=d&subject=Python 全栈 + 入门 & more=1&timestamp=2024-05-01 12:00:00"
+        )
+        #expect(
+            AlipayParameters.verificationString(Dictionary(uniqueKeysWithValues: awkward).map { ($0.key, $0.value) })
+                == AlipayParameters.verificationString(awkward))
     }
 
     @Test func bizContentIsOrderedJSONWithAStringAmount() {
-        let text = AlipayParameters.bizContent(outTradeNo: "20240501120000000001", totalAmount: Fen(99800),
-                                               subject: "路飞学城 \"Python\" 课程", timeExpire: "2024-05-01 12:15:00")
-        #expect(text == #"{"out_trade_no":"20240501120000000001","total_amount":"998.00","subject":"路飞学城 \"Python\" 课程","product_code":"FAST_INSTANT_TRADE_PAY","time_expire":"2024-05-01 12:15:00"}"#)
+        let text = AlipayParameters.bizContent(
+            outTradeNo: "20240501120000000001", totalAmount: Fen(99800),
+            subject: "路飞学城 \"Python\" 课程", timeExpire: "2024-05-01 12:15:00")
+        #expect(
+            text
+                == #"{"out_trade_no":"20240501120000000001","total_amount":"998.00","subject":"路飞学城 \"Python\" 课程","product_code":"FAST_INSTANT_TRADE_PAY","time_expire":"2024-05-01 12:15:00"}"#
+        )
         let small = AlipayParameters.bizContent(outTradeNo: "1", totalAmount: Fen(5), subject: "s", timeExpire: "t")
         #expect(small.contains(#""total_amount":"0.05""#))
         #expect((try? JSON.parse(Array(text.utf8)))?["subject"] == .string("路飞学城 \"Python\" 课程"))
     }
 
     @Test func pagePayParametersAreTheCommonSet() {
-        let params = AlipayParameters.pagePayParameters(appID: "2021", returnURL: "https://shop/alipay", notifyURL: "https://shop/notify",
-                                                        timestamp: "2024-05-01 12:00:00", bizContent: "{}")
-        #expect(params.map(\.0) == ["app_id", "method", "format", "charset", "sign_type", "timestamp", "version",
-                                    "return_url", "notify_url", "biz_content"])
-        #expect(params.map(\.1) == ["2021", "alipay.trade.page.pay", "JSON", "utf-8", "RSA2", "2024-05-01 12:00:00", "1.0",
-                                    "https://shop/alipay", "https://shop/notify", "{}"])
+        let params = AlipayParameters.pagePayParameters(
+            appID: "2021", returnURL: "https://shop/alipay", notifyURL: "https://shop/notify",
+            timestamp: "2024-05-01 12:00:00", bizContent: "{}")
+        #expect(
+            params.map(\.0) == [
+                "app_id", "method", "format", "charset", "sign_type", "timestamp", "version",
+                "return_url", "notify_url", "biz_content",
+            ])
+        #expect(
+            params.map(\.1) == [
+                "2021", "alipay.trade.page.pay", "JSON", "utf-8", "RSA2", "2024-05-01 12:00:00", "1.0",
+                "https://shop/alipay", "https://shop/notify", "{}",
+            ])
     }
 
     @Test func signedQueryMatchesOpenSSLAndRoundTrips() throws {
         let keys = try TestKeys.get()
-        let biz = AlipayParameters.bizContent(outTradeNo: "20240501120000000001", totalAmount: Fen(157910),
-                                              subject: "Python 全栈 + 入门 & more=1", timeExpire: "2024-05-01 12:15:00")
-        let params = AlipayParameters.pagePayParameters(appID: "2021000000000001", returnURL: "https://shop.example/alipay?from=pay&x=1",
-                                                        notifyURL: "https://shop.example/payments/alipay/notify",
-                                                        timestamp: "2024-05-01 12:00:00", bizContent: biz) + [("passback_params", "")]
+        let biz = AlipayParameters.bizContent(
+            outTradeNo: "20240501120000000001", totalAmount: Fen(157910),
+            subject: "Python 全栈 + 入门 & more=1", timeExpire: "2024-05-01 12:15:00")
+        let params =
+            AlipayParameters.pagePayParameters(
+                appID: "2021000000000001", returnURL: "https://shop.example/alipay?from=pay&x=1",
+                notifyURL: "https://shop.example/payments/alipay/notify",
+                timestamp: "2024-05-01 12:00:00", bizContent: biz) + [("passback_params", "")]
         let query = try AlipayParameters.signedQuery(params, key: keys.app)
         #expect(!query.contains(" ") && !query.contains("+") && !query.contains("{"))
         #expect(query.contains("timestamp=2024-05-01%2012%3A00%3A00"))
@@ -89,7 +112,8 @@ import Testing
             ("subject", "Python 全栈 + 入门 & more=1"), ("passback_params", ""),
         ]
         // Spelled out, not computed: sorted, without sign_type and the empty passback_params.
-        let signing = "app_id=2021000000000001&auth_app_id=2021000000000001&charset=utf-8&method=alipay.trade.page.pay.return"
+        let signing =
+            "app_id=2021000000000001&auth_app_id=2021000000000001&charset=utf-8&method=alipay.trade.page.pay.return"
             + "&out_trade_no=20240501120000000001&seller_id=2088000000000001&subject=Python 全栈 + 入门 & more=1"
             + "&timestamp=2024-05-01 12:01:02&total_amount=1579.10&trade_no=2024050122001400000000000001&version=1.0"
         let signature = try OpenSSLScratch().opensslSign(Array(signing.utf8), privateKeyPEM: keys.alipayPrivatePEM)
@@ -105,13 +129,17 @@ import Testing
         let params = try alipayReturn(keys)
         #expect(params.first { $0.0 == "subject" }?.1 == "Python 全栈 + 入门 & more=1")
         #expect(AlipayParameters.verify(params: params, publicKey: alipayPublic))
-        #expect(AlipayParameters.verify(params: Dictionary(uniqueKeysWithValues: params).map { ($0.key, $0.value) }, publicKey: alipayPublic))
+        #expect(
+            AlipayParameters.verify(
+                params: Dictionary(uniqueKeysWithValues: params).map { ($0.key, $0.value) }, publicKey: alipayPublic))
         // Empty values are not covered by the signature.
         #expect(AlipayParameters.verify(params: params + [("fund_bill_list", "")], publicKey: alipayPublic))
     }
 
-    @Test(arguments: ["tampered amount", "tampered subject", "added value", "sign_type RSA", "sign_type rsa2", "no sign_type",
-                      "no sign", "empty sign", "sign not base64", "duplicate amount", "duplicate sign"])
+    @Test(arguments: [
+        "tampered amount", "tampered subject", "added value", "sign_type RSA", "sign_type rsa2", "no sign_type",
+        "no sign", "empty sign", "sign not base64", "duplicate amount", "duplicate sign",
+    ])
     func refusesForgedReturns(case name: String) throws {
         let keys = try TestKeys.get()
         let alipayPublic = try RSAPublicKey(base64: keys.alipayPublicBase64)
@@ -150,7 +178,8 @@ import Testing
 @Suite struct AlipayResponseTests {
     /// As received: whitespace, nested objects and arrays, escaped quotes and backslashes, braces
     /// and brackets inside strings, Chinese text, and a number.
-    static let content = #"{ "code" : "10000", "msg":"Success","buyer_logon_id":"ab***@example.com",  "out_trade_no":"2024\"}{0501","nested": {"a": [1, {"b": "}]\\"}, [ ]], "c" : null, "d": "\u4e2d{"},"subject":"Python 全栈 {课程} [x]","total_amount":"1579.10","point_amount": 0, "trade_status":"TRADE_SUCCESS" }"#
+    static let content =
+        #"{ "code" : "10000", "msg":"Success","buyer_logon_id":"ab***@example.com",  "out_trade_no":"2024\"}{0501","nested": {"a": [1, {"b": "}]\\"}, [ ]], "c" : null, "d": "\u4e2d{"},"subject":"Python 全栈 {课程} [x]","total_amount":"1579.10","point_amount": 0, "trade_status":"TRADE_SUCCESS" }"#
 
     static func body(content: String, sign: String, signFirst: Bool = false) -> [UInt8] {
         let response = "\"alipay_trade_query_response\" :\t" + content
@@ -208,11 +237,13 @@ import Testing
         let tampered = Self.content.replacingOccurrences(of: "1579.10", with: "1579.11")
         for content in [compact, tampered] {
             #expect(throws: AlipayResponseError.invalidSignature) {
-                try AlipayResponse.verified(body: Self.body(content: content, sign: sign), method: "alipay.trade.query", publicKey: alipayPublic)
+                try AlipayResponse.verified(
+                    body: Self.body(content: content, sign: sign), method: "alipay.trade.query", publicKey: alipayPublic)
             }
         }
         #expect(throws: AlipayResponseError.invalidSignature) {
-            try AlipayResponse.verified(body: Self.body(content: Self.content, sign: "%%%"), method: "alipay.trade.query", publicKey: alipayPublic)
+            try AlipayResponse.verified(
+                body: Self.body(content: Self.content, sign: "%%%"), method: "alipay.trade.query", publicKey: alipayPublic)
         }
     }
 
@@ -225,7 +256,10 @@ import Testing
         (#"["alipay_trade_query_response"]"#, .malformed),
         ("<html>502 Bad Gateway</html>", .malformed),
         ("", .malformed),
-        (#"{"error_response":{"code":"40002","msg":"Invalid Arguments"},"sign":"AAAA"}"#, .missingResponse("alipay_trade_query_response")),
+        (
+            #"{"error_response":{"code":"40002","msg":"Invalid Arguments"},"sign":"AAAA"}"#,
+            .missingResponse("alipay_trade_query_response")
+        ),
     ])
     func refusesMalformedBodies(body: String, error: AlipayResponseError) throws {
         let keys = try TestKeys.get()

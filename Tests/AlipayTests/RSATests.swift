@@ -3,6 +3,7 @@ import Foundation
 import LuffyTestSupport
 import Synchronization
 import Testing
+
 @testable import Alipay
 
 @Suite struct RSATests {
@@ -41,7 +42,8 @@ import Testing
     @Test(arguments: [false, true])
     func signaturesMatchOpenSSLByteForByte(pkcs8: Bool) throws {
         let keys = try TestKeys.get()
-        let (key, privatePEM, publicPEM) = pkcs8
+        let (key, privatePEM, publicPEM) =
+            pkcs8
             ? (keys.alipay, keys.alipayPrivatePEM, keys.alipayPublicPEM)
             : (keys.app, keys.appPrivatePEM, keys.appPublicPEM)
         let scratch = try OpenSSLScratch()
@@ -115,8 +117,10 @@ import Testing
         }
     }
 
-    @Test(arguments: ["", "garbage\n", "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
-                      "-----BEGIN PRIVATE KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PRIVATE KEY-----\n"])
+    @Test(arguments: [
+        "", "garbage\n", "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
+        "-----BEGIN PRIVATE KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PRIVATE KEY-----\n",
+    ])
     func garbageIsAnErrorNamingThePath(content: String) throws {
         let scratch = try OpenSSLScratch()
         let path = try scratch.write("bad.pem", content)
@@ -196,9 +200,13 @@ import Testing
         let publicKey = keys.app.publicKey
         #expect(!publicKey.verify(signature: [UInt8](repeating: 7, count: 256), data: message))
         #expect(ERR_peek_error() == 0)
-        #expect(throws: RSAKeyError.self) { try RSAPrivateKey(pem: "-----BEGIN PRIVATE KEY-----\n!!\n-----END PRIVATE KEY-----\n") }
+        #expect(throws: RSAKeyError.self) {
+            try RSAPrivateKey(pem: "-----BEGIN PRIVATE KEY-----\n!!\n-----END PRIVATE KEY-----\n")
+        }
         #expect(ERR_peek_error() == 0)
-        #expect(throws: RSAKeyError.self) { try RSAPublicKey(pem: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n") }
+        #expect(throws: RSAKeyError.self) {
+            try RSAPublicKey(pem: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+        }
         #expect(ERR_peek_error() == 0)
         // A later, valid operation is unaffected.
         #expect(publicKey.verify(signature: try keys.app.sign(message), data: message))

@@ -1,6 +1,7 @@
 import Testing
-@testable import LuffyCore
+
 @testable import FastCGI
+@testable import LuffyCore
 
 /// `Response.error(_:)`: how any `HTTPResponseError` is answered (README, "HTTP API": errors).
 @Suite struct ErrorResponseTests {
@@ -20,8 +21,12 @@ import Testing
         (.methodNotAllowed, answer(405, #"{"errmsg":"不支持该请求方法","code":"method_not_allowed"}"#)),
         (.payloadTooLarge, answer(413, #"{"errmsg":"请求体过大","code":"payload_too_large"}"#)),
         (.tooManyMembers, answer(400, #"{"errmsg":"JSON对象的成员或数组的元素过多","code":"too_many_members"}"#)),
-        (.unsupportedMediaType, answer(415,
-                                       #"{"errmsg":"请求体须为JSON,Content-Type 应为 application/json","code":"unsupported_media_type"}"#)),
+        (
+            .unsupportedMediaType,
+            answer(
+                415,
+                #"{"errmsg":"请求体须为JSON,Content-Type 应为 application/json","code":"unsupported_media_type"}"#)
+        ),
         (.databaseUnavailable, answer(503, #"{"errmsg":"数据库暂时不可用,请稍后重试","code":"database_unavailable"}"#)),
         (.internalError, answer(500, #"{"errmsg":"服务器内部错误,请稍后重试","code":"internal_error"}"#)),
     ]
@@ -39,7 +44,8 @@ import Testing
         var answer: APIError {
             switch self {
             case .plain: APIError(400, "plain", "普通")
-            case let .withFields(ids): APIError(409, "with_fields", "带字段", details: [("ids", .array(ids.map(JSON.int))), ("n", .null)])
+            case let .withFields(ids):
+                APIError(409, "with_fields", "带字段", details: [("ids", .array(ids.map(JSON.int))), ("n", .null)])
             case let .busy(seconds): APIError(503, "busy", "忙", headers: [("Retry-After", String(seconds))])
             }
         }
@@ -47,12 +53,14 @@ import Testing
 
     @Test func extraFieldsFollowErrmsgAndCodeInTheirOrder() {
         #expect(Self.wire(.error(Refusal.plain)) == Self.answer(400, #"{"errmsg":"普通","code":"plain"}"#))
-        #expect(Self.wire(.error(Refusal.withFields([3, 1])))
+        #expect(
+            Self.wire(.error(Refusal.withFields([3, 1])))
                 == Self.answer(409, #"{"errmsg":"带字段","code":"with_fields","ids":[3,1],"n":null}"#))
     }
 
     @Test func extraHeadersFollowTheContentType() {
-        #expect(Self.wire(.error(Refusal.busy(retryAfter: 5)))
+        #expect(
+            Self.wire(.error(Refusal.busy(retryAfter: 5)))
                 == Self.answer(503, #"{"errmsg":"忙","code":"busy"}"#, headers: ["Retry-After: 5"]))
     }
 

@@ -1,11 +1,13 @@
 import Foundation
+import Logging
 import Testing
+
+@testable import FastCGI
+@testable import LuffyCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Logging
-@testable import LuffyCore
-@testable import FastCGI
 
 @Suite struct FastCGITests {
     struct NoResponder: Responder {
@@ -23,7 +25,7 @@ import Logging
             _ = try FastCGIServer(options: options, log: Self.log, makeResponder: { NoResponder() })
             Issue.record("listening on a socket in a missing folder")
         } catch {
-            _ = close(-1)   // anything later that sets errno (EBADF here)
+            _ = close(-1)  // anything later that sets errno (EBADF here)
             let text = String(describing: error)
             #expect(text.contains(String(cString: strerror(ENOENT))), "\(text)")
             #expect(!text.contains(String(cString: strerror(EBADF))), "\(text)")
@@ -67,7 +69,8 @@ import Logging
     static let params = pair("REQUEST_METHOD", "POST") + pair("DOCUMENT_URI", "/orders") + pair("HTTP_X_LONG", long)
 
     /// Params split mid-pair over two padded records, the body over two records.
-    static let nginxLike = begin + record(4, Array(params[..<20]), padding: 4) + record(4, Array(params[20...]))
+    static let nginxLike =
+        begin + record(4, Array(params[..<20]), padding: 4) + record(4, Array(params[20...]))
         + record(4) + record(5, Array("{\"a\":".utf8)) + record(5, Array("1}".utf8), padding: 6) + record(5)
 
     @Test func readsARequestAsNginxSendsIt() throws {
@@ -88,7 +91,7 @@ import Logging
     }
 
     @Test func headAndBodyLimits() throws {
-        let head = Self.begin.count + 8 + Self.params.count + 8   // begin, params, empty params
+        let head = Self.begin.count + 8 + Self.params.count + 8  // begin, params, empty params
         let exact = Self.begin + Self.record(4, Self.params) + Self.record(4) + Self.record(5, [1, 2, 3]) + Self.record(5)
         let request = try FastCGIRequestReader.parse(exact, maxHead: head, maxBody: 3)
         #expect(request.body == [1, 2, 3])
@@ -108,15 +111,15 @@ import Logging
     @Test func refusesWhatNginxNeverSends() {
         let end = Self.record(4) + Self.record(5)
         let cases: [[UInt8]] = [
-            [2] + Self.begin.dropFirst() + end,                                         // version 2
-            Self.record(4, Self.params) + end,                                          // no begin-request
-            Self.record(1, [0, 2, 0, 0, 0, 0, 0, 0]) + end,                             // authorizer role
-            Self.record(1, [0, 1, 0, 0, 0, 0, 0, 0], id: 0) + end,                      // management record
-            Self.begin + Self.record(5, [1]) + end,                                     // stdin before the params end
-            Self.begin + Self.record(4, Self.params, id: 2) + end,                      // another request's record
-            Self.begin + Self.record(1, [0, 1, 0, 0, 0, 0, 0, 0], id: 2) + end,         // a second request
-            Self.begin + Self.record(4, [5, 1, 65]) + end,                              // pair longer than its records
-            Self.begin + Self.record(4, [0x80, 0, 1]) + end,                            // truncated 4-byte length
+            [2] + Self.begin.dropFirst() + end,  // version 2
+            Self.record(4, Self.params) + end,  // no begin-request
+            Self.record(1, [0, 2, 0, 0, 0, 0, 0, 0]) + end,  // authorizer role
+            Self.record(1, [0, 1, 0, 0, 0, 0, 0, 0], id: 0) + end,  // management record
+            Self.begin + Self.record(5, [1]) + end,  // stdin before the params end
+            Self.begin + Self.record(4, Self.params, id: 2) + end,  // another request's record
+            Self.begin + Self.record(1, [0, 1, 0, 0, 0, 0, 0, 0], id: 2) + end,  // a second request
+            Self.begin + Self.record(4, [5, 1, 65]) + end,  // pair longer than its records
+            Self.begin + Self.record(4, [0x80, 0, 1]) + end,  // truncated 4-byte length
         ]
         for (index, bytes) in cases.enumerated() {
             do {
@@ -130,10 +133,12 @@ import Logging
             }
         }
         #expect(throws: FastCGIRequestError.aborted) {
-            try FastCGIRequestReader.parse(Self.begin + Self.record(4, Self.params) + Self.record(2), maxHead: 4096, maxBody: 1024)
+            try FastCGIRequestReader.parse(
+                Self.begin + Self.record(4, Self.params) + Self.record(2), maxHead: 4096, maxBody: 1024)
         }
         #expect(throws: FastCGIRequestError.incomplete) {
-            try FastCGIRequestReader.parse(Self.begin + Self.record(4, Self.params) + Self.record(4), maxHead: 4096, maxBody: 1024)
+            try FastCGIRequestReader.parse(
+                Self.begin + Self.record(4, Self.params) + Self.record(4), maxHead: 4096, maxBody: 1024)
         }
     }
 

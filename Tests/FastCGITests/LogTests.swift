@@ -1,8 +1,9 @@
 import Foundation
 import Logging
 import Testing
-@testable import LuffyCore
+
 @testable import FastCGI
+@testable import LuffyCore
 
 /// Log lines must stay one per event whatever a client puts in a path or a form field (issue 7:
 /// `%0D%0A` decodes to `\r\n`, one Swift `Character`). The handler's escaping of every byte is
@@ -12,12 +13,15 @@ import Testing
         let sink = InMemoryLogSink()
         var log = Logger(label: "t") { _ in LogfmtLogHandler(sink: sink, level: .info) }
         let forged = "\r\ntime=2026-01-01T00:00:00.000Z level=info msg=request request_id=forged\r\n"
-        log.request(Request(method: "GET", path: "/payments/alipay/x" + forged, requestID: "r1"), status: 404,
-                    started: .now, queries: 2)
+        log.request(
+            Request(method: "GET", path: "/payments/alipay/x" + forged, requestID: "r1"), status: 404,
+            started: .now, queries: 2)
         log[metadataKey: "request_id"] = "r2"
         log.warning("notification refused", metadata: ["out_trade_no": "\("1" + forged + "\u{0}\u{7F}\n\r")"])
         let text = sink.written.joined()
-        let lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        let lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
+        }
         #expect(lines.count == 3 && lines[2].isEmpty, "\(text)")
         #expect(lines.dropLast().allSatisfy { $0.hasPrefix("time=") && $0.contains("request_id=r") }, "\(text)")
         #expect(!text.utf8.contains { ($0 < 0x20 && $0 != 0x0A) || $0 == 0x7F }, "\(text)")

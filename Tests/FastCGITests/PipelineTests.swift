@@ -1,9 +1,10 @@
 import Foundation
-import Testing
-import MetricsTestKit
 import Logging
-@testable import LuffyCore
+import MetricsTestKit
+import Testing
+
 @testable import FastCGI
+@testable import LuffyCore
 
 /// Route groups, child contexts and the middleware steps of `Router`.
 @Suite struct PipelineTests {
@@ -50,10 +51,14 @@ import Logging
     func makeRouter(_ trace: Trace) -> Router<Trace> {
         var router = Router<Trace>()
         router.add(middleware: Step(name: "outer", trace: trace))
-        router.get("/open") { _, trace in trace.add("handler open"); return .text("open") }
+        router.get("/open") { _, trace in
+            trace.add("handler open"); return .text("open")
+        }
         router.group("/club") { club in
             club.add(middleware: Step(name: "club", trace: trace))
-            club.get("/door") { _, trace in trace.add("handler door"); return .text("door") }
+            club.get("/door") { _, trace in
+                trace.add("handler door"); return .text("door")
+            }
             club.group(context: Member.self) { members in
                 members.add(middleware: Shout())
                 members.get("/lounge/:room") { request, member in
@@ -79,8 +84,11 @@ import Logging
         let trace = Trace()
         let response = try makeRouter(trace).respond(to: Request(method: .get, path: "/club/door/"), context: trace)
         #expect(body(response) == "door")
-        #expect(trace.all == ["outer in /club/door", "inner in /club/door", "club in /club/door", "handler door",
-                              "club out 200", "inner out 200", "outer out 200"])
+        #expect(
+            trace.all == [
+                "outer in /club/door", "inner in /club/door", "club in /club/door", "handler door",
+                "club out 200", "inner out 200", "outer out 200",
+            ])
     }
 
     @Test func aChildContextIsMadeOnceBeforeItsHandler() throws {
@@ -88,8 +96,11 @@ import Logging
         let request = Request(method: .get, path: "/club/lounge/7", headers: ["x-member": "nami"])
         let response = try makeRouter(trace).respond(to: request, context: trace)
         #expect(body(response) == "HI NAMI IN 7")
-        #expect(trace.all == ["outer in /club/lounge/:room", "inner in /club/lounge/:room", "club in /club/lounge/:room",
-                              "member nami", "shout", "handler lounge", "club out 200", "inner out 200", "outer out 200"])
+        #expect(
+            trace.all == [
+                "outer in /club/lounge/:room", "inner in /club/lounge/:room", "club in /club/lounge/:room",
+                "member nami", "shout", "handler lounge", "club out 200", "inner out 200", "outer out 200",
+            ])
     }
 
     @Test func aChildContextThatCannotBeMadeStopsTheRequest() {
@@ -107,8 +118,11 @@ import Logging
         router.methodNotAllowed = { _, _ in .text("no", status: .methodNotAllowed) }
         _ = try router.respond(to: Request(method: .get, path: "/nowhere"), context: trace)
         _ = try router.respond(to: Request(method: .post, path: "/club/door"), context: trace)
-        #expect(trace.all == ["outer in -", "inner in -", "inner out 404", "outer out 404",
-                              "outer in /club/door", "inner in /club/door", "inner out 405", "outer out 405"])
+        #expect(
+            trace.all == [
+                "outer in -", "inner in -", "inner out 404", "outer out 404",
+                "outer in /club/door", "inner in /club/door", "inner out 405", "outer out 405",
+            ])
     }
 
     @Test func metricsCountAndTimePerPatternAndStatusClass() throws {

@@ -1,6 +1,7 @@
 import Testing
-@testable import LuffyCore
+
 @testable import FastCGI
+@testable import LuffyCore
 
 @Suite struct RoutingTests {
     let router: Router<Void> = {
@@ -17,7 +18,8 @@ import Testing
         switch router.match(method: method, path: path) {
         case .notFound: return "404"
         case let .methodNotAllowed(pattern): return "405 \(pattern)"
-        case let .found(route, params): return "\(route.pattern) " + params.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
+        case let .found(route, params):
+            return "\(route.pattern) " + params.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
         }
     }
 
@@ -86,8 +88,11 @@ import Testing
     @Test func patternsAreListedOnceInRegistrationOrder() {
         var router = self.router
         router.get("/orders/:id") { _, _ in .text("show") }
-        #expect(router.patterns == ["/orders/list", "/orders/:id", "/payments/alipay/:number", "/payments/alipay/result",
-                                    "/payments/alipay/notify"])
+        #expect(
+            router.patterns == [
+                "/orders/list", "/orders/:id", "/payments/alipay/:number", "/payments/alipay/result",
+                "/payments/alipay/notify",
+            ])
         // Written without a leading slash or with a trailing one: the same pattern.
         router.get("orders/list/") { _, _ in .text("again") }
         #expect(router.patterns.count == 5)
@@ -132,7 +137,9 @@ import Testing
     @Test func theRouterCapturesTypedParameters() throws {
         var router = Router<Void>()
         router.get("/a/:x/b/:y") { request, _ in
-            .text("\(try request.parameters.require("x", as: Int.self) + 1) \(try request.parameters.require("y", as: String.self))")
+            .text(
+                "\(try request.parameters.require("x", as: Int.self) + 1) \(try request.parameters.require("y", as: String.self))"
+            )
         }
         let response = try router.respond(to: Request(method: .get, path: "/a/41/b/z"), context: ())
         #expect(String(decoding: response.body, as: UTF8.self) == "42 z")

@@ -1,12 +1,14 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import Synchronization
 import Testing
+
 @testable import FastCGI
 @testable import LuffyCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The runner's signals are sent to the test's own thread (`pthread_kill`), where the runner
 /// blocked them: a process-wide signal would reach other test threads.
@@ -40,15 +42,19 @@ import Testing
         let stopped = Counter()
         let runner = runner(sink)
         let me = pthread_self()
-        runner.add("signaller", Task(runnerThread: me) { stop, thread in
-            pthread_kill(thread, SIGTERM)
-            _ = stop.wait(for: nil)
-            stopped.add()
-        })
-        runner.add("waiter", Task(runnerThread: me) { stop, _ in
-            _ = stop.wait(for: nil)
-            stopped.add()
-        })
+        runner.add(
+            "signaller",
+            Task(runnerThread: me) { stop, thread in
+                pthread_kill(thread, SIGTERM)
+                _ = stop.wait(for: nil)
+                stopped.add()
+            })
+        runner.add(
+            "waiter",
+            Task(runnerThread: me) { stop, _ in
+                _ = stop.wait(for: nil)
+                stopped.add()
+            })
         #expect(try runner.run() == 0)
         #expect(stopped.count == 2)
         #expect(sink.written.contains { $0.contains("msg=stopping signal=\(SIGTERM)") })
@@ -59,14 +65,16 @@ import Testing
         let sink = InMemoryLogSink()
         let hangUps = Counter()
         let runner = runner(sink, hangUps: hangUps)
-        runner.add("signaller", Task(runnerThread: pthread_self()) { stop, thread in
-            pthread_kill(thread, SIGHUP)
-            // Still running after the HUP: the stop has not fired.
-            Thread.sleep(forTimeInterval: 0.2)
-            guard !stop.isStopping, hangUps.count == 1 else { throw Failure() }
-            pthread_kill(thread, SIGINT)
-            _ = stop.wait(for: nil)
-        })
+        runner.add(
+            "signaller",
+            Task(runnerThread: pthread_self()) { stop, thread in
+                pthread_kill(thread, SIGHUP)
+                // Still running after the HUP: the stop has not fired.
+                Thread.sleep(forTimeInterval: 0.2)
+                guard !stop.isStopping, hangUps.count == 1 else { throw Failure() }
+                pthread_kill(thread, SIGINT)
+                _ = stop.wait(for: nil)
+            })
         #expect(try runner.run() == 0)
         #expect(hangUps.count == 1)
         #expect(messages(sink) == ["\"log file reopened\"", "stopping", "stopped"])
@@ -78,10 +86,12 @@ import Testing
         let me = pthread_self()
         let stopped = Counter()
         runner.add("broken", Task(runnerThread: me) { _, _ in throw Failure() })
-        runner.add("waiter", Task(runnerThread: me) { stop, _ in
-            _ = stop.wait(for: nil)
-            stopped.add()
-        })
+        runner.add(
+            "waiter",
+            Task(runnerThread: me) { stop, _ in
+                _ = stop.wait(for: nil)
+                stopped.add()
+            })
         #expect(try runner.run() == ServiceRunner.exitServiceFailed)
         #expect(stopped.count == 1)
         #expect(sink.written.contains { $0.contains("msg=\"service failed\"") && $0.contains("service=broken") })
@@ -92,17 +102,20 @@ import Testing
         let sink = InMemoryLogSink()
         let runner = runner(sink, deadline: .milliseconds(200))
         let me = pthread_self()
-        runner.add("stuck", Task(runnerThread: me) { stop, thread in
-            pthread_kill(thread, SIGTERM)
-            _ = stop.wait(for: nil)
-            Thread.sleep(forTimeInterval: 1)
-        })
+        runner.add(
+            "stuck",
+            Task(runnerThread: me) { stop, thread in
+                pthread_kill(thread, SIGTERM)
+                _ = stop.wait(for: nil)
+                Thread.sleep(forTimeInterval: 1)
+            })
         let started = ContinuousClock.now
         #expect(try runner.run() == ServiceRunner.exitDeadlinePassed)
         #expect(started.duration(to: .now) < .milliseconds(900))
-        #expect(sink.written.contains {
-            $0.contains("msg=\"stopped with requests still running\" exit_status=\(ServiceRunner.exitDeadlinePassed)")
-        })
+        #expect(
+            sink.written.contains {
+                $0.contains("msg=\"stopped with requests still running\" exit_status=\(ServiceRunner.exitDeadlinePassed)")
+            })
     }
 
     @Test func stopSignalWaitsForItsInterval() throws {

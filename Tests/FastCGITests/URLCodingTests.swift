@@ -1,6 +1,7 @@
 import Testing
-@testable import LuffyCore
+
 @testable import FastCGI
+@testable import LuffyCore
 
 @Suite struct URLCodingTests {
     @Test func decodesFormsOnce() {

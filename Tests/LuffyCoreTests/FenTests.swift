@@ -1,8 +1,11 @@
 import Testing
+
 @testable import LuffyCore
 
 @Suite struct FenTests {
-    @Test(arguments: [("998", 99800), ("998.5", 99850), ("998.00", 99800), ("0.01", 1), ("-12.30", -1230), ("0", 0)] as [(String, Int64)])
+    @Test(
+        arguments: [("998", 99800), ("998.5", 99850), ("998.00", 99800), ("0.01", 1), ("-12.30", -1230), ("0", 0)]
+            as [(String, Int64)])
     func parsesDecimalText(text: String, fen: Int64) {
         #expect(Fen(decimal: text)?.value == fen)
     }

@@ -1,8 +1,10 @@
 import Testing
+
+@testable import LuffyCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import LuffyCore
 
 @Suite struct JSONTests {
     @Test func writesKeysInOrderAndMoneyWithTwoDecimals() {
@@ -38,8 +40,10 @@ import Glibc
         #expect(value == .string("中😀/\t"))
     }
 
-    @Test(arguments: ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "-", "tru", "\"\\x\"", "[1] 2", "\"\u{01}\"", "NaN", #"{"a":1,"a":2}"#,
-                      String(repeating: "[", count: 100) + String(repeating: "]", count: 100)])
+    @Test(arguments: [
+        "", "{", "[1,]", "{\"a\" 1}", "01", "1.", "-", "tru", "\"\\x\"", "[1] 2", "\"\u{01}\"", "NaN", #"{"a":1,"a":2}"#,
+        String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
+    ])
     func rejectsMalformedDocuments(text: String) {
         #expect(throws: JSONParseError.self) { try JSON.parse(Array(text.utf8)) }
     }
@@ -64,7 +68,9 @@ import Glibc
             case .nonASCII: key = "键\(i)e\u{301}"
             case .naiveHashCollisions:
                 var digits = i
-                key = (0..<11).map { _ in defer { digits /= 3 }; return ["Aa", "BB", "C#"][digits % 3] }.joined()
+                key = (0..<11).map { _ in
+                    defer { digits /= 3 }; return ["Aa", "BB", "C#"][digits % 3]
+                }.joined()
             }
             JSON.writeString(key, to: &out)
             out.append(contentsOf: ":0".utf8)

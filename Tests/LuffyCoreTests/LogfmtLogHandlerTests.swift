@@ -21,9 +21,11 @@ typealias Logger = Logging.Logger
         let sink = InMemoryLogSink()
         var log = logger(sink)
         log[metadataKey: "request_id"] = "r-1"
-        log.info("request", metadata: [
-            "status": "200", "queries": "3", "path": "/x", "duration_ms": "1.23", "method": "GET",
-        ])
+        log.info(
+            "request",
+            metadata: [
+                "status": "200", "queries": "3", "path": "/x", "duration_ms": "1.23", "method": "GET",
+            ])
         let line = try #require(sink.written.first)
         #expect(body(line) == "level=info msg=request request_id=r-1 method=GET path=/x status=200 duration_ms=1.23 queries=3\n")
         let time = String(line.prefix { $0 != " " })
@@ -64,11 +66,15 @@ typealias Logger = Logging.Logger
     @Test func valuesThatBreakATokenAreQuoted() {
         let sink = InMemoryLogSink()
         let log = logger(sink)
-        log.info("m", metadata: [
-            "a": "x=y", "b": "two words", "c": #"say "hi""#, "d": #"back\slash"#, "e": "", "f": "plain-token_1.5",
-            "g": "课程",
-        ])
-        #expect(body(sink.written[0]) == #"level=info msg=m a="x=y" b="two words" c="say \"hi\"" d="back\\slash" e="" f=plain-token_1.5 g=课程"# + "\n")
+        log.info(
+            "m",
+            metadata: [
+                "a": "x=y", "b": "two words", "c": #"say "hi""#, "d": #"back\slash"#, "e": "", "f": "plain-token_1.5",
+                "g": "课程",
+            ])
+        #expect(
+            body(sink.written[0])
+                == #"level=info msg=m a="x=y" b="two words" c="say \"hi\"" d="back\\slash" e="" f=plain-token_1.5 g=课程"# + "\n")
     }
 
     @Test func aForgedFieldStaysInsideItsValue() {
@@ -93,18 +99,20 @@ typealias Logger = Logging.Logger
         atWarning.warning("w")
         atWarning.error("e")
         atWarning.critical("c")
-        #expect(sink.written.map { String(body($0)) } == [
-            "level=warning msg=w\n", "level=error msg=e\n", "level=critical msg=c\n",
-        ])
+        #expect(
+            sink.written.map { String(body($0)) } == [
+                "level=warning msg=w\n", "level=error msg=e\n", "level=critical msg=c\n",
+            ])
         sink.clear()
         let all = logger(sink, level: .trace)
         all.trace("t")
         all.debug("d")
         all.info("i")
         all.notice("n")
-        #expect(sink.written.map { String(body($0)) } == [
-            "level=trace msg=t\n", "level=debug msg=d\n", "level=info msg=i\n", "level=notice msg=n\n",
-        ])
+        #expect(
+            sink.written.map { String(body($0)) } == [
+                "level=trace msg=t\n", "level=debug msg=d\n", "level=info msg=i\n", "level=notice msg=n\n",
+            ])
     }
 
     @Test func autoclosureMessageIsNotBuiltBelowTheLevel() {
@@ -136,20 +144,25 @@ typealias Logger = Logging.Logger
 
     @Test func nestedMetadataIsCompactJSON() {
         let sink = InMemoryLogSink()
-        logger(sink).info("m", metadata: [
-            "ids": [.stringConvertible(1), "3"],
-            "user": ["name": "a b", "id": "7"],
-            "n": .stringConvertible(42),
-        ])
-        #expect(body(sink.written[0]) == #"level=info msg=m ids="[\"1\",\"3\"]" n=42 user="{\"id\":\"7\",\"name\":\"a b\"}""# + "\n")
+        logger(sink).info(
+            "m",
+            metadata: [
+                "ids": [.stringConvertible(1), "3"],
+                "user": ["name": "a b", "id": "7"],
+                "n": .stringConvertible(42),
+            ])
+        #expect(
+            body(sink.written[0]) == #"level=info msg=m ids="[\"1\",\"3\"]" n=42 user="{\"id\":\"7\",\"name\":\"a b\"}""# + "\n")
     }
 
     @Test func anErrorBecomesAField() {
         struct Refused: Error, CustomStringConvertible { var description: String { "refused: pool" } }
         let sink = InMemoryLogSink()
         let handler = LogfmtLogHandler(sink: sink)
-        handler.log(event: LogEvent(level: .error, message: "m", error: Refused(), metadata: nil,
-                                    source: nil, file: #fileID, function: #function, line: #line))
+        handler.log(
+            event: LogEvent(
+                level: .error, message: "m", error: Refused(), metadata: nil,
+                source: nil, file: #fileID, function: #function, line: #line))
         #expect(body(sink.written[0]) == #"level=error msg=m error="refused: pool""# + "\n")
     }
 }

@@ -1,7 +1,8 @@
 import Testing
-@testable import LuffyPay
-@testable import LuffyCore
+
 @testable import Alipay
+@testable import LuffyCore
+@testable import LuffyPay
 
 @Suite struct JWTTests {
     let jwt = JWT(secret: "unit-test-secret-0123456789")
@@ -30,7 +31,9 @@ import Testing
             #expect(throws: JWTError.badSignature) { try jwt.verify(signingInput + ".", now: now) }
             // Even with our MAC: only HS256 is accepted.
             let mac = Digest.hmacSHA256(key: Array("unit-test-secret-0123456789".utf8), data: Array(signingInput.utf8))
-            #expect(throws: JWTError.unsupportedAlgorithm) { try jwt.verify(signingInput + "." + Base64.urlEncode(mac), now: now) }
+            #expect(throws: JWTError.unsupportedAlgorithm) {
+                try jwt.verify(signingInput + "." + Base64.urlEncode(mac), now: now)
+            }
         }
     }
 

@@ -1,20 +1,25 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import LuffyCore
+
 @testable import FastCGI
+@testable import LuffyCore
 @testable import LuffyPay
 
 /// The gateway bulkhead (README "Faults": gateway slow): its permits, its setting, its answer.
 @Suite struct BulkheadTests {
     @Test func refusesAtOnceBeyondItsPermitsAndCountsRefusals() throws {
         let bulkhead = Bulkhead(capacity: 2)
-        let result = try bulkhead.run { try bulkhead.run { () -> Int in
-            #expect(bulkhead.inFlight == 2)
-            #expect { try bulkhead.run { 0 } } throws: { ($0 as? Bulkhead.Full)?.refusals == 1 }
-            #expect { try bulkhead.run { 0 } } throws: { ($0 as? Bulkhead.Full).map { $0.refusals == 2 && $0.capacity == 2 } == true }
-            return 7
-        } }
+        let result = try bulkhead.run {
+            try bulkhead.run { () -> Int in
+                #expect(bulkhead.inFlight == 2)
+                #expect { try bulkhead.run { 0 } } throws: { ($0 as? Bulkhead.Full)?.refusals == 1 }
+                #expect { try bulkhead.run { 0 } } throws: {
+                    ($0 as? Bulkhead.Full).map { $0.refusals == 2 && $0.capacity == 2 } == true
+                }
+                return 7
+            }
+        }
         #expect(result == 7 && bulkhead.inFlight == 0)
     }
 
@@ -36,7 +41,10 @@ import Testing
         for _ in 0..<3 {
             done.enter()
             Thread.detachNewThread {
-                outcomes.add((try? bulkhead.run { entered.signal(); release.wait(); return true }) ?? false)
+                outcomes.add(
+                    (try? bulkhead.run {
+                        entered.signal(); release.wait(); return true
+                    }) ?? false)
                 done.leave()
             }
         }
@@ -48,7 +56,7 @@ import Testing
                 done.leave()
             }
         }
-        for _ in 0..<10_000 where outcomes.count < 8 { usleep(1000) }   // the eight refusals, while the three still hold
+        for _ in 0..<10_000 where outcomes.count < 8 { usleep(1000) }  // the eight refusals, while the three still hold
         for _ in 0..<3 { release.signal() }
         #expect(done.wait(timeout: .now() + 10) == .success)
         #expect(outcomes.all.filter { $0 }.count == 3 && outcomes.all.filter { !$0 }.count == 8)
@@ -90,8 +98,10 @@ import Testing
         #expect(try Settings(values: ["LUFFY_THREADS": "1"]).gatewayConcurrency == 1)
         #expect(try Settings(values: ["LUFFY_GATEWAY_CONCURRENCY": "7"]).gatewayConcurrency == 7)
         #expect(try Settings(values: ["LUFFY_THREADS": "1", "LUFFY_GATEWAY_CONCURRENCY": "1"]).gatewayConcurrency == 1)
-        for bad in [["LUFFY_GATEWAY_CONCURRENCY": "8"], ["LUFFY_GATEWAY_CONCURRENCY": "0"], ["LUFFY_GATEWAY_CONCURRENCY": "two"],
-                    ["LUFFY_THREADS": "4", "LUFFY_GATEWAY_CONCURRENCY": "4"], ["LUFFY_THREADS": "1", "LUFFY_GATEWAY_CONCURRENCY": "2"]] {
+        for bad in [
+            ["LUFFY_GATEWAY_CONCURRENCY": "8"], ["LUFFY_GATEWAY_CONCURRENCY": "0"], ["LUFFY_GATEWAY_CONCURRENCY": "two"],
+            ["LUFFY_THREADS": "4", "LUFFY_GATEWAY_CONCURRENCY": "4"], ["LUFFY_THREADS": "1", "LUFFY_GATEWAY_CONCURRENCY": "2"],
+        ] {
             #expect(throws: ConfigError.self, "\(bad)") { try Settings(values: bad) }
         }
     }

@@ -1,6 +1,7 @@
 import Testing
-@testable import LuffyCore
+
 @testable import FastCGI
+@testable import LuffyCore
 @testable import LuffyPay
 
 /// Wire formats and settings are split at their ASCII delimiters by byte, as every other HTTP
@@ -35,8 +36,10 @@ import Testing
 
     @Test func requestURIIsCutAtAQuestionMarkWithACombiningMark() {
         // Fuzz/corpus/fastcgi/combining-mark-after-question-mark.params
-        let input = FastCGIInput(params: ["REQUEST_METHOD": "GET", "DOCUMENT_URI": "",
-                                          "REQUEST_URI": "/user/order?\(mark)page=2"])
+        let input = FastCGIInput(params: [
+            "REQUEST_METHOD": "GET", "DOCUMENT_URI": "",
+            "REQUEST_URI": "/user/order?\(mark)page=2",
+        ])
         #expect(input.path == "/user/order")
     }
 

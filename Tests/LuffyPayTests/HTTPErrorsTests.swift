@@ -1,6 +1,7 @@
 import Testing
-@testable import LuffyCore
+
 @testable import FastCGI
+@testable import LuffyCore
 @testable import LuffyPay
 
 /// What the client is told for every domain error (HTTPErrors.swift): status, extra headers and
@@ -11,8 +12,11 @@ import Testing
         "\(response.status) \(response.headers.dropFirst().map { "\($0.0): \($0.1)" }) \(String(decoding: response.body, as: UTF8.self))"
     }
 
-    static let quote = OrderQuote(courses: [CourseOffer(id: 1, name: "c", listPrice: Fen(99800)),
-                                            CourseOffer(id: 3, name: "d", listPrice: Fen(39900))], discount: Fen(3000))
+    static let quote = OrderQuote(
+        courses: [
+            CourseOffer(id: 1, name: "c", listPrice: Fen(99800)),
+            CourseOffer(id: 3, name: "d", listPrice: Fen(39900)),
+        ], discount: Fen(3000))
 
     /// Every case of every domain error type, with the answer it gives.
     static let answers: [(any HTTPResponseError, String)] = [
@@ -20,22 +24,32 @@ import Testing
         (OrderError.coursesRequired, #"400 [] {"errmsg":"请选择要购买的课程","code":"courses_required"}"#),
         (OrderError.tooManyCourses, #"400 [] {"errmsg":"一个订单最多包含50门课程","code":"too_many_courses"}"#),
         (OrderError.duplicateCourses, #"400 [] {"errmsg":"课程ID不能重复","code":"duplicate_courses"}"#),
-        (OrderError.courseNotFound(courseIDs: [7, 2]),
-         #"400 [] {"errmsg":"课程不存在或已下架","code":"course_not_found","course_ids":[7,2]}"#),
-        (OrderError.courseAlreadyPurchased(courseIDs: [3]),
-         #"400 [] {"errmsg":"已购买过的课程不能重复购买","code":"course_already_purchased","course_ids":[3]}"#),
-        (OrderError.courseInUnpaidOrder(orderNumbers: ["202611220000000100000017"], courseIDs: [1, 3]),
-         #"400 [] {"errmsg":"所选课程已在未支付的订单中,请先支付或取消该订单","code":"course_in_unpaid_order","order_numbers":["202611220000000100000017"],"course_ids":[1,3]}"#),
+        (
+            OrderError.courseNotFound(courseIDs: [7, 2]),
+            #"400 [] {"errmsg":"课程不存在或已下架","code":"course_not_found","course_ids":[7,2]}"#
+        ),
+        (
+            OrderError.courseAlreadyPurchased(courseIDs: [3]),
+            #"400 [] {"errmsg":"已购买过的课程不能重复购买","code":"course_already_purchased","course_ids":[3]}"#
+        ),
+        (
+            OrderError.courseInUnpaidOrder(orderNumbers: ["202611220000000100000017"], courseIDs: [1, 3]),
+            #"400 [] {"errmsg":"所选课程已在未支付的订单中,请先支付或取消该订单","code":"course_in_unpaid_order","order_numbers":["202611220000000100000017"],"course_ids":[1,3]}"#
+        ),
         (OrderError.payTypeUnsupported, #"400 [] {"errmsg":"暂不支持该支付方式,请使用支付宝","code":"pay_type_unsupported"}"#),
         (OrderError.couponAndCreditExclusive, #"400 [] {"errmsg":"优惠券和积分不能同时使用","code":"coupon_and_credit_exclusive"}"#),
         (OrderError.creditInvalid, #"400 [] {"errmsg":"积分必须是不小于0的整数","code":"credit_invalid"}"#),
         (OrderError.orderNotFound, #"404 [] {"errmsg":"订单不存在","code":"order_not_found"}"#),
         (OrderError.orderNotCancellable, #"400 [] {"errmsg":"只有未支付的订单可以取消","code":"order_not_cancellable"}"#),
         (OrderError.idempotencyKeyReused, #"422 [] {"errmsg":"该幂等键已用于另一个不同的请求","code":"idempotency_key_reused"}"#),
-        (OrderError.idempotencyKeyInvalid,
-         #"400 [] {"errmsg":"Idempotency-Key 长度须为1到255个可见字符","code":"idempotency_key_invalid"}"#),
-        (OrderError.priceChanged(quote),
-         #"409 [] {"errmsg":"商品价格已变化,请确认新的价格后重新下单","code":"price_changed","total_price":1397.00,"real_price":1367.00,"discount_price":30.00}"#),
+        (
+            OrderError.idempotencyKeyInvalid,
+            #"400 [] {"errmsg":"Idempotency-Key 长度须为1到255个可见字符","code":"idempotency_key_invalid"}"#
+        ),
+        (
+            OrderError.priceChanged(quote),
+            #"409 [] {"errmsg":"商品价格已变化,请确认新的价格后重新下单","code":"price_changed","total_price":1397.00,"real_price":1367.00,"discount_price":30.00}"#
+        ),
         (OrderListError.invalidPage, #"400 [] {"errmsg":"页码必须是大于0的整数","code":"invalid_page"}"#),
         (OrderListError.invalidSize, #"400 [] {"errmsg":"每页数量必须是1到20之间的整数","code":"invalid_size"}"#),
         (OrderListError.invalidStatus, #"400 [] {"errmsg":"订单状态必须是-1到3之间的整数","code":"invalid_status"}"#),

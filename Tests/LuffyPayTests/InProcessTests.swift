@@ -1,12 +1,13 @@
+import Alipay
+import FastCGI
 import Foundation
-import Testing
-import MetricsTestKit
 import Logging
 import LuffyCore
-import FastCGI
-import MariaDB
-import Alipay
 import LuffyTestSupport
+import MariaDB
+import MetricsTestKit
+import Testing
+
 @testable import LuffyPay
 
 /// The application called directly — a `Request` in, a `Response` out — against the test stack's
@@ -30,23 +31,28 @@ import LuffyTestSupport
 
         init() throws {
             guard let config = ProcessInfo.processInfo.environment["LUFFY_CONFIG"], !config.isEmpty else {
-                throw StackMissing(description: """
-                    LUFFY_CONFIG is not set: the in-process tests need the test stack's MariaDB \
-                    (scripts/test.sh runs them after `scripts/stack.sh test up`, with LUFFY_CONFIG=var/test/luffy-pay.env)
-                    """)
+                throw StackMissing(
+                    description: """
+                        LUFFY_CONFIG is not set: the in-process tests need the test stack's MariaDB \
+                        (scripts/test.sh runs them after `scripts/stack.sh test up`, with LUFFY_CONFIG=var/test/luffy-pay.env)
+                        """)
             }
             Shop.library
             settings = try Settings.load()
-            application = try Application(settings: settings, log: Logger(label: "in-process") { _ in LogfmtLogHandler(sink: LogSink.standardError, level: .warning) }, router: .luffyPay(),
-                                          gateway: try AlipayGateway(settings: settings), metrics: metrics)
+            application = try Application(
+                settings: settings,
+                log: Logger(label: "in-process") { _ in LogfmtLogHandler(sink: LogSink.standardError, level: .warning) },
+                router: .luffyPay(),
+                gateway: try AlipayGateway(settings: settings), metrics: metrics)
             db = Database(config: DatabaseConfig(settings: settings))
             do {
                 try db.ping()
             } catch {
-                throw StackMissing(description: """
-                    the test MariaDB (\(settings.dbSocket ?? "\(settings.dbHost):\(settings.dbPort)") from \(config)) \
-                    does not answer: \(error); start it with `scripts/stack.sh test db-start`
-                    """)
+                throw StackMissing(
+                    description: """
+                        the test MariaDB (\(settings.dbSocket ?? "\(settings.dbHost):\(settings.dbPort)") from \(config)) \
+                        does not answer: \(error); start it with `scripts/stack.sh test db-start`
+                        """)
             }
         }
 
@@ -57,13 +63,15 @@ import LuffyTestSupport
         }
 
         func requests(_ route: String, _ status: String) throws -> Int64 {
-            try metrics.expectCounter(RequestMetrics<RequestContext>.requestsLabel, [("route", route), ("status", status)]).totalValue
+            try metrics.expectCounter(RequestMetrics<RequestContext>.requestsLabel, [("route", route), ("status", status)])
+                .totalValue
         }
 
         /// A fresh user with no orders, removed with everything it owns after `body`.
         func withThrowawayUser(_ body: (Int64) throws -> Void) throws {
             let tag = UUID().uuidString.prefix(12).lowercased()
-            let created = try db.execute("""
+            let created = try db.execute(
+                """
                 INSERT INTO ly_users (password, last_login, is_superuser, username, first_name, last_name, email, is_staff,
                                       is_active, date_joined, mobile, money, credit, avatar, nickname)
                 VALUES ('!', NULL, 0, \("ip-\(tag)"), '', '', \("ip-\(tag)@luffycity.test"), 0, 1, NOW(6),
@@ -73,7 +81,8 @@ import LuffyTestSupport
             defer {
                 _ = try? db.execute("DELETE FROM ly_coupon_log WHERE user_id = \(userID)")
                 _ = try? db.execute("DELETE FROM ly_idempotency_key WHERE user_id = \(userID)")
-                _ = try? db.execute("DELETE oc FROM ly_order_course oc JOIN ly_order o ON o.id = oc.order_id WHERE o.user_id = \(userID)")
+                _ = try? db.execute(
+                    "DELETE oc FROM ly_order_course oc JOIN ly_order o ON o.id = oc.order_id WHERE o.user_id = \(userID)")
                 _ = try? db.execute("DELETE FROM ly_order WHERE user_id = \(userID)")
                 _ = try? db.execute("DELETE FROM ly_users WHERE id = \(userID)")
             }
@@ -81,8 +90,10 @@ import LuffyTestSupport
         }
     }
 
-    func expectError(_ response: Response, _ status: HTTPStatus, _ code: String,
-                     sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectError(
+        _ response: Response, _ status: HTTPStatus, _ code: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         #expect(response.status == status, sourceLocation: sourceLocation)
         #expect(try response.json()["code"] == .string(code), sourceLocation: sourceLocation)
         #expect(response.header("content-type") == "application/json; charset=utf-8", sourceLocation: sourceLocation)
@@ -101,8 +112,9 @@ import LuffyTestSupport
         let token = try shop.token(1)
         let response = shop.respond(.test(.get, "/user/order?size=20", bearer: token))
         #expect(response.status == .ok)
-        let stored = try shop.db.query("SELECT COUNT(*) FROM ly_order WHERE user_id = 1 AND is_deleted = 0 AND is_show = 1",
-                                       decoding: Int64.self)
+        let stored = try shop.db.query(
+            "SELECT COUNT(*) FROM ly_order WHERE user_id = 1 AND is_deleted = 0 AND is_show = 1",
+            decoding: Int64.self)
         let listed = try response.json()
         #expect(listed["count"]?.intValue == stored.first)
         // The other path of the same handler answers the same.
@@ -112,8 +124,10 @@ import LuffyTestSupport
 
     @Test func signedInRoutesAnswer401WithoutAValidToken() throws {
         let shop = try Shop()
-        for request in [Request.test(.get, "/user/order"), .test(.get, "/orders/pay/choices", bearer: "not.a.token"),
-                        .test(.put, "/orders/abc"), .test(.get, "/coupon"), .test(.get, "/payments/alipay/20261122000001")] {
+        for request in [
+            Request.test(.get, "/user/order"), .test(.get, "/orders/pay/choices", bearer: "not.a.token"),
+            .test(.put, "/orders/abc"), .test(.get, "/coupon"), .test(.get, "/payments/alipay/20261122000001"),
+        ] {
             try expectError(shop.respond(request), .unauthorized, "unauthorized")
         }
         #expect(try shop.requests("/user/order", "4xx") == 1 && shop.requests("/orders/:id", "4xx") == 1)
@@ -151,8 +165,9 @@ import LuffyTestSupport
             let cancelled = shop.respond(.test(.put, "/orders/\(orderID)", bearer: token))
             #expect(cancelled.status == .ok)
             #expect(try cancelled.json()["order_status"]?.intValue == OrderStatus.cancelled.rawValue)
-            let row = try shop.db.query("SELECT order_status, user_id FROM ly_order WHERE id = \(orderID)",
-                                        decoding: (Int64, Int64).self)
+            let row = try shop.db.query(
+                "SELECT order_status, user_id FROM ly_order WHERE id = \(orderID)",
+                decoding: (Int64, Int64).self)
             #expect(row.first?.0 == OrderStatus.cancelled.rawValue && row.first?.1 == userID)
             #expect(try shop.requests("/orders", "2xx") == 1 && shop.requests("/orders/:id", "2xx") == 1)
         }

@@ -1,6 +1,7 @@
 import Testing
-@testable import LuffyPay
+
 @testable import LuffyCore
+@testable import LuffyPay
 
 /// What each course of a paid order cost: the shares that a refund of one course returns.
 @Suite struct PaidSharesTests {
@@ -50,7 +51,7 @@ import Testing
     @Test func sharesAlwaysAddUpAndStayWithinAFenOfTheExactProportion() {
         var seed: UInt64 = 0x5EED
         func next(_ bound: Int64) -> Int64 {
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int64((seed >> 33) % UInt64(bound))
         }
         for _ in 0..<2000 {

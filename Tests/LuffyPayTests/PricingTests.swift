@@ -1,7 +1,8 @@
 import Testing
-@testable import LuffyPay
-@testable import LuffyCore
+
 @testable import FastCGI
+@testable import LuffyCore
+@testable import LuffyPay
 
 @Suite struct ActivityPriceTests {
     func rule(_ sale: String, condition: Int64 = 0, name: String = "限时") -> ActivityRule {
@@ -46,8 +47,9 @@ import Testing
 @Suite struct CouponDiscountTests {
     let ts = CourseOffer(id: 1, name: "TS", listPrice: Fen(99800), credit: 100, directionID: 1, categoryID: 1)
     let vue = CourseOffer(id: 3, name: "Vue", listPrice: Fen(39900), credit: 50, directionID: 1, categoryID: 2)
-    let python = CourseOffer(id: 4, name: "Py", listPrice: Fen(59900), directionID: 2, categoryID: 3,
-                             activity: (Fen(47920), "限时折扣"))
+    let python = CourseOffer(
+        id: 4, name: "Py", listPrice: Fen(59900), directionID: 2, categoryID: 3,
+        activity: (Fen(47920), "限时折扣"))
     let go = CourseOffer(id: 8, name: "Go", listPrice: Fen(89900), credit: 0, directionID: 3, categoryID: 5)
 
     func terms(_ scope: CouponTerms.Scope, _ sale: String, condition: Int64 = 0) -> CouponTerms {
@@ -89,7 +91,8 @@ import Testing
         #expect(Pricing.couponDiscount(terms(.all, "-30", condition: 400), courses: [vue]) == nil)
         #expect(Pricing.couponDiscount(terms(.all, "-30", condition: 399), courses: [vue])?.amount == Fen(3000))
         // The most expensive course meeting the condition, not the most expensive overall.
-        #expect(Pricing.couponDiscount(terms(.categories([2, 5]), "-30", condition: 500), courses: [vue, go])?.targetCourseID == 8)
+        #expect(
+            Pricing.couponDiscount(terms(.categories([2, 5]), "-30", condition: 500), courses: [vue, go])?.targetCourseID == 8)
     }
 
     @Test func mismatchedFormulasAreNotApplicable() {
@@ -118,7 +121,9 @@ import Testing
     @Test func checksEachCap() throws {
         try Pricing.checkCredit(300, courses: [a, b], balance: 500, ratio: 10)
         try Pricing.checkCredit(0, courses: [a], balance: 0, ratio: 10)
-        #expect(throws: PricingError.creditInsufficient) { try Pricing.checkCredit(600, courses: [a, b], balance: 500, ratio: 10) }
+        #expect(throws: PricingError.creditInsufficient) {
+            try Pricing.checkCredit(600, courses: [a, b], balance: 500, ratio: 10)
+        }
         #expect(throws: PricingError.creditOverLimit) { try Pricing.checkCredit(301, courses: [a, b], balance: 500, ratio: 10) }
         #expect(throws: PricingError.creditOverLimit) { try Pricing.checkCredit(51, courses: [cheap], balance: 500, ratio: 10) }
     }
@@ -142,7 +147,9 @@ import Testing
     @Test func parsesAFullBody() throws {
         let r = try parse(#"{"course_ids":[1,2],"pay_type":0,"user_coupon_id":-1,"credit":10,"expected_real_price":1579.00}"#)
         #expect(r == OrderRequest(courseIDs: [1, 2], payType: 0, userCouponID: nil, credit: 10, expectedRealPrice: Fen(157900)))
-        #expect(try parse(#"{"course_ids":[3]}"#) == OrderRequest(courseIDs: [3], payType: 0, userCouponID: nil, credit: 0, expectedRealPrice: nil))
+        #expect(
+            try parse(#"{"course_ids":[3]}"#)
+                == OrderRequest(courseIDs: [3], payType: 0, userCouponID: nil, credit: 0, expectedRealPrice: nil))
     }
 
     @Test func refusals() {
@@ -180,8 +187,10 @@ import Testing
 /// trap. "1\u{301}" (a digit with a combining accent) is one Character that sorts between "0" and
 /// "9" yet is no number.
 @Suite struct MalformedRuleTests {
-    static let formulas = ["*0.8\u{301}", "*1\u{301}", "*\u{301}", "*0.\u{661}", "*\u{0661}.5", "*０.８", "*0.8\u{200D}",
-                           "-1\u{301}", "-10.5\u{301}", "-\u{661}", "1\u{301}", "\u{301}"]
+    static let formulas = [
+        "*0.8\u{301}", "*1\u{301}", "*\u{301}", "*0.\u{661}", "*\u{0661}.5", "*０.８", "*0.8\u{200D}",
+        "-1\u{301}", "-10.5\u{301}", "-\u{661}", "1\u{301}", "\u{301}",
+    ]
 
     @Test(arguments: formulas) func activityRuleIsIgnored(sale: String) {
         let rule = ActivityRule(condition: 0, sale: sale, typeName: "坏规则")
@@ -195,7 +204,10 @@ import Testing
     }
 
     @Test func theNextWellFormedRuleStillApplies() {
-        let rules = [ActivityRule(condition: 0, sale: "*0.5\u{301}", typeName: "坏"), ActivityRule(condition: 0, sale: "*0.5", typeName: "好")]
+        let rules = [
+            ActivityRule(condition: 0, sale: "*0.5\u{301}", typeName: "坏"),
+            ActivityRule(condition: 0, sale: "*0.5", typeName: "好"),
+        ]
         #expect(Pricing.activityPrice(listPrice: Fen(10000), rules: rules)?.name == "好")
     }
 }

@@ -1,16 +1,21 @@
-import Testing
-import LuffyCore
 import FastCGI
+import LuffyCore
+import Testing
+
 @testable import LuffyPay
 
 @Suite struct SettingsAndQueryTests {
     @Test func orderListQueryIsValidated() throws {
-        func parse(_ q: String) throws -> OrderListQuery { try OrderListQuery.parse(Request(method: "GET", path: "/user/order", rawQuery: q)) }
+        func parse(_ q: String) throws -> OrderListQuery {
+            try OrderListQuery.parse(Request(method: "GET", path: "/user/order", rawQuery: q))
+        }
         #expect(try parse("") == OrderListQuery(page: 1, size: 5, status: nil))
         #expect(try parse("page=2&size=20&status=3") == OrderListQuery(page: 2, size: 20, status: .timedOut))
         #expect(try parse("status=-1") == OrderListQuery(page: 1, size: 5, status: nil))
-        for (q, refusal) in [("page=0", OrderListError.invalidPage), ("page=abc", .invalidPage), ("size=1000", .invalidSize),
-                             ("size=0", .invalidSize), ("status=abc", .invalidStatus), ("status=4", .invalidStatus)] {
+        for (q, refusal) in [
+            ("page=0", OrderListError.invalidPage), ("page=abc", .invalidPage), ("size=1000", .invalidSize),
+            ("size=0", .invalidSize), ("status=abc", .invalidStatus), ("status=4", .invalidStatus),
+        ] {
             #expect(throws: refusal) { try parse(q) }
         }
     }
@@ -26,8 +31,10 @@ import FastCGI
     @Test func settingsOfTheFastCGIConnection() throws {
         let defaults = try Settings(values: [:])
         #expect(defaults.fcgiReadTimeout == 5 && defaults.fcgiMaxParams == 65536 && defaults.fcgiSocketGroup == nil)
-        let set = try Settings(values: ["LUFFY_FCGI_READ_TIMEOUT": "2", "LUFFY_FCGI_MAX_PARAMS": "8192",
-                                        "LUFFY_FCGI_SOCKET_GROUP": "www-data"])
+        let set = try Settings(values: [
+            "LUFFY_FCGI_READ_TIMEOUT": "2", "LUFFY_FCGI_MAX_PARAMS": "8192",
+            "LUFFY_FCGI_SOCKET_GROUP": "www-data",
+        ])
         #expect(set.fcgiReadTimeout == 2 && set.fcgiMaxParams == 8192 && set.fcgiSocketGroup == "www-data")
         #expect(throws: ConfigError.self) { try Settings(values: ["LUFFY_FCGI_READ_TIMEOUT": "0"]) }
         #expect(throws: ConfigError.self) { try Settings(values: ["LUFFY_FCGI_MAX_PARAMS": "100"]) }

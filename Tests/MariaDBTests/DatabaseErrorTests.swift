@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MariaDB
 
 @Suite struct DatabaseErrorTests {
@@ -18,7 +19,9 @@ import Testing
     }
 
     @Test func otherErrorsNameNoKey() {
-        #expect(DatabaseError(code: 1213, message: "Deadlock found when trying to get lock; try restarting transaction").violatedKey == nil)
+        #expect(
+            DatabaseError(code: 1213, message: "Deadlock found when trying to get lock; try restarting transaction").violatedKey
+                == nil)
         #expect(DatabaseError(code: 1062, message: "something else").violatedKey == nil)
         #expect(DatabaseError.unexpected("Duplicate entry '1' for key 'PRIMARY'").violatedKey == nil)
     }
@@ -34,7 +37,9 @@ import Testing
     }
 
     @Test func aDeadlockOrALockWaitTimeoutIsRetried() {
-        #expect(DatabaseError(code: 1213, message: "Deadlock found when trying to get lock; try restarting transaction").isRetryableConflict)
+        #expect(
+            DatabaseError(code: 1213, message: "Deadlock found when trying to get lock; try restarting transaction")
+                .isRetryableConflict)
         #expect(DatabaseError(code: 1205, message: "Lock wait timeout exceeded; try restarting transaction").isRetryableConflict)
         #expect(!DatabaseError(code: 1062, message: "Duplicate entry '1' for key 'PRIMARY'").isRetryableConflict)
     }
@@ -50,7 +55,8 @@ import Testing
     }
 
     @Test func theDescriptionKeepsTheNumber() {
-        #expect(DatabaseError(code: 2006, message: "MySQL server has gone away").description
+        #expect(
+            DatabaseError(code: 2006, message: "MySQL server has gone away").description
                 == "MariaDB error 2006 (HY000): MySQL server has gone away")
     }
 }

@@ -1,5 +1,6 @@
-import Testing
 import LuffyCore
+import Testing
+
 @testable import MariaDB
 
 @Suite struct RowDecodingTests {
@@ -35,10 +36,11 @@ import LuffyCore
         #expect(error.description == "column 1: expected String, found NULL")
     }
 
-    @Test(arguments: [
-        (["x"], RowDecodingError(column: 0, expected: "Int64", found: .otherText)),
-        (["12.345"], RowDecodingError(column: 0, expected: "Int64", found: .otherText)),
-    ] as [([String?], RowDecodingError)])
+    @Test(
+        arguments: [
+            (["x"], RowDecodingError(column: 0, expected: "Int64", found: .otherText)),
+            (["12.345"], RowDecodingError(column: 0, expected: "Int64", found: .otherText)),
+        ] as [([String?], RowDecodingError)])
     func textThatIsNotTheTypeIsAnError(values: [String?], error: RowDecodingError) {
         #expect(throws: error) { try Row(values: values).decode(Int64.self) }
     }

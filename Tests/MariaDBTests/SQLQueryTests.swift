@@ -1,5 +1,6 @@
-import Testing
 import LuffyCore
+import Testing
+
 @testable import MariaDB
 
 @Suite struct SQLQueryTests {
@@ -14,7 +15,8 @@ import LuffyCore
         let size = 5
         let name = "x' OR '1'='1"
         let price = Fen(99850)
-        let query: SQLQuery = "SELECT * FROM t WHERE id = \(id) AND name = \(name) AND price = \(price) AND shown = \(true) LIMIT \(size)"
+        let query: SQLQuery =
+            "SELECT * FROM t WHERE id = \(id) AND name = \(name) AND price = \(price) AND shown = \(true) LIMIT \(size)"
         #expect(query.sql == "SELECT * FROM t WHERE id = ? AND name = ? AND price = ? AND shown = ? LIMIT ?")
         #expect(query.binds == [.int(42), .text("x' OR '1'='1"), .fen(Fen(99850)), .int(1), .int(5)])
     }
@@ -31,7 +33,10 @@ import LuffyCore
         var filter: SQLQuery = "o.user_id = \(Int64(3))"
         filter.append(" AND o.order_status = \(Int64(1))")
         let query: SQLQuery = "SELECT \(Int64(9)), (SELECT COUNT(*) FROM o WHERE \(filter)) FROM o WHERE \(filter) LIMIT \(20)"
-        #expect(query.sql == "SELECT ?, (SELECT COUNT(*) FROM o WHERE o.user_id = ? AND o.order_status = ?) FROM o WHERE o.user_id = ? AND o.order_status = ? LIMIT ?")
+        #expect(
+            query.sql
+                == "SELECT ?, (SELECT COUNT(*) FROM o WHERE o.user_id = ? AND o.order_status = ?) FROM o WHERE o.user_id = ? AND o.order_status = ? LIMIT ?"
+        )
         #expect(query.binds == [.int(9), .int(3), .int(1), .int(3), .int(1), .int(20)])
     }
 
@@ -45,12 +50,13 @@ import LuffyCore
         #expect(script.binds.isEmpty)
     }
 
-    @Test(arguments: [
-        ([5], "(?)", [5]),
-        ([5, 6], "(?,?)", [5, 6]),
-        ([5, 6, 7], "(?,?,?,?)", [5, 6, 7, 7]),
-        ([1, 2, 3, 4, 5], "(?,?,?,?,?,?,?,?)", [1, 2, 3, 4, 5, 5, 5, 5]),
-    ] as [([Int64], String, [Int64])])
+    @Test(
+        arguments: [
+            ([5], "(?)", [5]),
+            ([5, 6], "(?,?)", [5, 6]),
+            ([5, 6, 7], "(?,?,?,?)", [5, 6, 7, 7]),
+            ([1, 2, 3, 4, 5], "(?,?,?,?,?,?,?,?)", [1, 2, 3, 4, 5, 5, 5, 5]),
+        ] as [([Int64], String, [Int64])])
     func anIdListIsPaddedToAPowerOfTwoWithItsLastID(ids: [Int64], sql: String, binds: [Int64]) {
         let query: SQLQuery = "SELECT id FROM t WHERE a = \(Int64(1)) AND id IN \(ids: ids) AND b = \("z")"
         #expect(query.sql == "SELECT id FROM t WHERE a = ? AND id IN \(sql) AND b = ?")

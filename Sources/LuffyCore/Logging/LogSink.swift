@@ -1,9 +1,11 @@
+internal import Synchronization
+
 #if canImport(Glibc)
 import Glibc
+
 #elseif canImport(Darwin)
 import Darwin
 #endif
-internal import Synchronization
 
 /// Where rendered log lines go. A line arrives whole, newline included, and is written in one piece
 /// so lines from worker threads never interleave (README "Logs").

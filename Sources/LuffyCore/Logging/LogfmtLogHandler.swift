@@ -1,9 +1,11 @@
+public import Logging
+
 #if canImport(Glibc)
 import Glibc
+
 #elseif canImport(Darwin)
 import Darwin
 #endif
-public import Logging
 
 /// swift-log's handler for luffy-pay: one logfmt line per event, written with a single `write(2)`
 /// (README "Logs"):
@@ -149,8 +151,9 @@ public struct LogfmtLogHandler: LogHandler {
         case let .stringConvertible(item): return .string(item.description)
         case let .array(items): return .array(items.map(jsonValue))
         case let .dictionary(fields):
-            return .object(fields.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-                .map { ($0.key, jsonValue($0.value)) })
+            return .object(
+                fields.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+                    .map { ($0.key, jsonValue($0.value)) })
         }
     }
 

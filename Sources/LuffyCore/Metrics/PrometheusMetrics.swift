@@ -1,4 +1,5 @@
 public import CoreMetrics
+
 internal import Synchronization
 
 /// Our Prometheus exporter behind swift-metrics (README "Metrics"): bootstrap it with
@@ -118,8 +119,10 @@ public final class PrometheusMetrics: MetricsFactory {
     }
 
     /// The registered series of `label` and `dimensions`, made by `make` when there is none yet.
-    private func series(_ kind: Kind, _ label: String, _ dimensions: [(String, String)],
-                        make: (String, String) -> Series) -> Series {
+    private func series(
+        _ kind: Kind, _ label: String, _ dimensions: [(String, String)],
+        make: (String, String) -> Series
+    ) -> Series {
         let raw = RawKey(kind: kind, label: label, dimensions: dimensions)
         if let hit = registry.withLock({ $0.resolved[raw] }) { return hit }
 
@@ -130,11 +133,13 @@ public final class PrometheusMetrics: MetricsFactory {
                 assertionFailure("metric \(name) is a \(family.kind), not a \(kind)")
                 return make(name, labels)
             }
-            let found = registry.families[name]?.series[labels] ?? {
-                let made = make(name, labels)
-                registry.families[name, default: Family(kind: kind)].series[labels] = made
-                return made
-            }()
+            let found =
+                registry.families[name]?.series[labels]
+                ?? {
+                    let made = make(name, labels)
+                    registry.families[name, default: Family(kind: kind)].series[labels] = made
+                    return made
+                }()
             registry.resolved[raw] = found
             return found
         }
@@ -174,9 +179,10 @@ public final class PrometheusMetrics: MetricsFactory {
 
     private func histogram(_ label: String, _ dimensions: [(String, String)]) -> PrometheusHistogram {
         let made = series(.histogram, label, dimensions) { name, labels in
-            .histogram(PrometheusHistogram(
-                name: name, labels: labels,
-                upperBounds: configuration.buckets[name] ?? configuration.defaultBuckets))
+            .histogram(
+                PrometheusHistogram(
+                    name: name, labels: labels,
+                    upperBounds: configuration.buckets[name] ?? configuration.defaultBuckets))
         }
         guard case let .histogram(histogram) = made else { preconditionFailure("a histogram family holds histograms") }
         return histogram

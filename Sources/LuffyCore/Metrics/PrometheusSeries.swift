@@ -1,4 +1,5 @@
 import CoreMetrics
+
 internal import Synchronization
 
 // The handlers behind swift-metrics' `Counter`, `FloatingPointCounter`, `Meter`, `Recorder` and

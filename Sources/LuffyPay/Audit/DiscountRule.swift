@@ -1,4 +1,5 @@
 import LuffyCore
+
 /// "The discount matches its coupon or credit", as a pure rule over an order as stored: the
 /// figures are recomputed by the same Pricing functions that priced the order (README, "The
 /// invariant audit"), never by a copy of them.
@@ -21,11 +22,14 @@ struct StoredOrder: Sendable {
 
     /// An order course as stored: its activity price, when it had one, is its `real_price` under
     /// its `discount_name` (a coupon only ever targets a course without one).
-    static func course(id: Int64, listPrice: Fen, realPrice: Fen, discountName: String, directionID: Int64?,
-                       categoryID: Int64?) -> CourseOffer {
+    static func course(
+        id: Int64, listPrice: Fen, realPrice: Fen, discountName: String, directionID: Int64?,
+        categoryID: Int64?
+    ) -> CourseOffer {
         let hadActivity = !discountName.isEmpty || realPrice != listPrice
-        return CourseOffer(id: id, name: "", listPrice: listPrice, directionID: directionID, categoryID: categoryID,
-                           activity: hadActivity ? (realPrice, discountName) : nil)
+        return CourseOffer(
+            id: id, name: "", listPrice: listPrice, directionID: directionID, categoryID: categoryID,
+            activity: hadActivity ? (realPrice, discountName) : nil)
     }
 }
 
@@ -44,13 +48,15 @@ enum DiscountRule {
         guard order.coupons.count <= 1 else { return nil }
         if let coupon = order.coupons.first {
             if order.credit > 0 {
-                return "order_id=\(order.id) coupon_log_id=\(coupon.logID) credit=\(order.credit) (coupon and credit are exclusive)"
+                return
+                    "order_id=\(order.id) coupon_log_id=\(coupon.logID) credit=\(order.credit) (coupon and credit are exclusive)"
             }
             guard let terms = coupon.terms else {
                 return "order_id=\(order.id) coupon_log_id=\(coupon.logID) (its coupon no longer exists)"
             }
             guard let off = Pricing.couponDiscount(terms, courses: order.courses) else {
-                return "order_id=\(order.id) discount=\(discount) coupon_log_id=\(coupon.logID) (the coupon applies to none of its courses)"
+                return
+                    "order_id=\(order.id) discount=\(discount) coupon_log_id=\(coupon.logID) (the coupon applies to none of its courses)"
             }
             return mismatch(off.amount, "coupon_log_id=\(coupon.logID)")
         }

@@ -1,5 +1,6 @@
 import LuffyCore
 public import MariaDB
+
 /// `luffy-pay audit`: checks the books on any database, read-only, in one consistent snapshot
 /// (REPEATABLE READ), so it is right on a live database while orders and payments go on.
 public struct InvariantAudit {
@@ -32,9 +33,11 @@ public struct InvariantAudit {
             var found: [Violation] = []
             for invariant in Invariant.all {
                 found += try db.query(invariant.sql).map { row in
-                    Violation(invariant: invariant.name, details: zip(invariant.labels, row.values).map { label, value in
-                        "\(label)=\(value ?? "NULL")"
-                    }.joined(separator: " "))
+                    Violation(
+                        invariant: invariant.name,
+                        details: zip(invariant.labels, row.values).map { label, value in
+                            "\(label)=\(value ?? "NULL")"
+                        }.joined(separator: " "))
                 }
             }
             found += try discountViolations()
@@ -71,31 +74,39 @@ public struct InvariantAudit {
         for row in try db.query(Self.discountSQL, as: DiscountRow.self) {
             let id = row.orderID
             if orders[id] == nil {
-                orders[id] = StoredOrder(id: id, status: OrderStatus(rawValue: row.status) ?? .cancelled,
-                                         totalPrice: row.totalPrice, realPrice: row.realPrice, credit: row.credit,
-                                         coupons: [], courses: [])
+                orders[id] = StoredOrder(
+                    id: id, status: OrderStatus(rawValue: row.status) ?? .cancelled,
+                    totalPrice: row.totalPrice, realPrice: row.realPrice, credit: row.credit,
+                    coupons: [], courses: [])
             }
             if let logID = row.couponLogID, !(orders[id]!.coupons.contains { $0.logID == logID }) {
                 var terms: CouponTerms?
                 if let coupon = row.coupon {
-                    terms = CouponTerms(couponType: coupon.type, directions: ids(coupon.directions),
-                                        categories: ids(coupon.categories), courses: ids(coupon.courses),
-                                        sale: coupon.sale, condition: coupon.condition)
+                    terms = CouponTerms(
+                        couponType: coupon.type, directions: ids(coupon.directions),
+                        categories: ids(coupon.categories), courses: ids(coupon.courses),
+                        sale: coupon.sale, condition: coupon.condition)
                 }
                 orders[id]!.coupons.append(.init(logID: logID, terms: terms))
             }
             if seenCourses[id, default: []].insert(row.orderCourseID).inserted {
-                courseOrder[id, default: []].append((row.orderCourseID, StoredOrder.course(
-                    id: row.courseID, listPrice: row.listPrice, realPrice: row.courseRealPrice,
-                    discountName: row.discountName ?? "", directionID: row.directionID,
-                    categoryID: row.categoryID)))
+                courseOrder[id, default: []].append(
+                    (
+                        row.orderCourseID,
+                        StoredOrder.course(
+                            id: row.courseID, listPrice: row.listPrice, realPrice: row.courseRealPrice,
+                            discountName: row.discountName ?? "", directionID: row.directionID,
+                            categoryID: row.categoryID)
+                    ))
             }
         }
         return orders.keys.sorted().compactMap { id in
             var order = orders[id]!
             // Listed order (the coupon's tie-break) is the order of the course rows' ids.
             order.courses = (courseOrder[id] ?? []).sorted { $0.0 < $1.0 }.map(\.1)
-            return DiscountRule.violation(order, creditRatio: creditRatio).map { Violation(invariant: Self.orderDiscount, details: $0) }
+            return DiscountRule.violation(order, creditRatio: creditRatio).map {
+                Violation(invariant: Self.orderDiscount, details: $0)
+            }
         }
     }
 }
@@ -120,12 +131,22 @@ private struct DiscountRow: RowDecodable {
     let categoryID: Int64?
 
     init(row: Row) throws {
-        let couponID: Int64?, type: Int64?, sale: String?, condition: Int64?, directions: String?, categories: String?,
-            courses: String?
-        (orderID, status, totalPrice, realPrice, credit, couponLogID, couponID, type, sale, condition, directions, categories,
-         courses, orderCourseID, courseID, listPrice, courseRealPrice, discountName, directionID, categoryID) = try row.decode(
-            (Int64, Int64, Fen, Fen, Int64, Int64?, Int64?, Int64?, String?, Int64?, String?, String?, String?, Int64, Int64, Fen,
-             Fen, String?, Int64?, Int64?).self)
+        let couponID: Int64?
+        let type: Int64?
+        let sale: String?
+        let condition: Int64?
+        let directions: String?
+        let categories: String?
+        let courses: String?
+        (
+            orderID, status, totalPrice, realPrice, credit, couponLogID, couponID, type, sale, condition, directions, categories,
+            courses, orderCourseID, courseID, listPrice, courseRealPrice, discountName, directionID, categoryID
+        ) = try row.decode(
+            (
+                Int64, Int64, Fen, Fen, Int64, Int64?, Int64?, Int64?, String?, Int64?, String?, String?, String?, Int64, Int64,
+                Fen,
+                Fen, String?, Int64?, Int64?
+            ).self)
         if couponID != nil, let type, let sale, let condition {
             coupon = (type, sale, condition, directions, categories, courses)
         } else {

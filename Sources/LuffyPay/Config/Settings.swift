@@ -1,7 +1,7 @@
-public import Foundation
-import LuffyCore
 public import Alipay
+public import Foundation
 public import Logging
+import LuffyCore
 
 /// Everything deployment-specific, read from the environment and an optional KEY=VALUE file
 /// (`LUFFY_CONFIG`); the environment wins so systemd drop-ins can override the file.
@@ -59,8 +59,9 @@ public struct Settings: Sendable {
         if let raw = text("LUFFY_GATEWAY_CONCURRENCY") {
             let most = max(1, threads - 1)
             guard let v = Int(raw), (1...most).contains(v) else {
-                throw ConfigError.invalid(key: "LUFFY_GATEWAY_CONCURRENCY", value: raw,
-                                          expected: "an integer in 1...\(most) (fewer than LUFFY_THREADS=\(threads))")
+                throw ConfigError.invalid(
+                    key: "LUFFY_GATEWAY_CONCURRENCY", value: raw,
+                    expected: "an integer in 1...\(most) (fewer than LUFFY_THREADS=\(threads))")
             }
             gatewayConcurrency = v
         }

@@ -1,5 +1,6 @@
-import LuffyCore
 import FastCGI
+import LuffyCore
+
 /// `GET /coupon/enable?course_ids=1,2` and `GET /coupon`.
 enum CouponHandlers {
     static func handleEnabled(_ request: Request, _ context: SignedInContext) throws -> Response {

@@ -1,9 +1,12 @@
 import LuffyCore
 import MariaDB
+
 /// A user's coupon (`ly_coupon_log` row) with its coupon's terms and where it stands now.
 struct UserCoupon {
     enum State: String {
-        case usable, used, bound, notStarted = "not_started", expired
+        case usable, used, bound
+        case notStarted = "not_started"
+        case expired
     }
 
     let logID: Int64
@@ -22,8 +25,9 @@ struct UserCoupon {
     var courses: [(Int64, String)] = []
 
     var terms: CouponTerms {
-        CouponTerms(couponType: couponType, directions: directions.map(\.0), categories: categories.map(\.0),
-                    courses: courses.map(\.0), sale: sale, condition: condition)
+        CouponTerms(
+            couponType: couponType, directions: directions.map(\.0), categories: categories.map(\.0),
+            courses: courses.map(\.0), sale: sale, condition: condition)
     }
 
     /// The refusal `POST /orders` gives for a coupon in this state, nil when usable.
@@ -112,15 +116,17 @@ enum CouponWallet {
             } else {
                 state = .usable
             }
-            return UserCoupon(logID: row.logID, couponID: row.couponID, name: row.name,
-                              discount: row.discount, couponType: row.couponType, startTime: row.startTime,
-                              endTime: row.endTime, getType: row.getType, condition: row.condition,
-                              sale: row.sale, state: state)
+            return UserCoupon(
+                logID: row.logID, couponID: row.couponID, name: row.name,
+                discount: row.discount, couponType: row.couponType, startTime: row.startTime,
+                endTime: row.endTime, getType: row.getType, condition: row.condition,
+                sale: row.sale, state: state)
         }
         coupons.sort { $0.logID < $1.logID }
         guard !coupons.isEmpty else { return [] }
         let ids = Array(Set(coupons.map(\.couponID))).sorted()
-        let scopeRows = try db.query("""
+        let scopeRows = try db.query(
+            """
             SELECT 1, s.coupon_id, s.direction_id, d.name FROM ly_coupon_course_direction s
               JOIN ly_course_direction d ON d.id = s.direction_id
               WHERE s.coupon_id IN \(ids: ids)
@@ -171,8 +177,10 @@ extension UserCoupon {
         let notEnded: Bool
 
         init(row: Row) throws {
-            (logID, couponID, name, discount, couponType, startTime, endTime, getType, condition, sale, useStatus, boundStatus,
-             started, notEnded) = try row.decode(
+            (
+                logID, couponID, name, discount, couponType, startTime, endTime, getType, condition, sale, useStatus, boundStatus,
+                started, notEnded
+            ) = try row.decode(
                 (Int64, Int64, String, Int64, Int64, String, String, Int64, Int64, String, Int64?, Int64?, Bool, Bool).self)
         }
     }

@@ -1,12 +1,14 @@
 import LuffyCore
 import MariaDB
+
 /// Reads the courses on sale with their current activity prices.
 enum CourseCatalog {
     /// The courses of `ids` as this user may buy them now, in the order of `ids`: every id must be
     /// a visible, undeleted course on sale (`course_not_found` lists the others) that the user
     /// does not own yet (`course_already_purchased` lists those).
     static func purchasable(_ ids: [Int64], userID: Int64, db: Database) throws -> [CourseOffer] {
-        let courseRows = try db.query("""
+        let courseRows = try db.query(
+            """
             SELECT c.id, c.name, c.course_cover, c.price, c.credit, c.direction_id, c.category_id,
                    EXISTS (SELECT 1 FROM ly_user_course uc WHERE uc.user_id = \(userID) AND uc.course_id = c.id AND uc.is_deleted = 0)
             FROM ly_course c
@@ -19,7 +21,8 @@ enum CourseCatalog {
 
         // No ORDER BY in these statements: on the shop's small tables MariaDB answers it with a
         // temporary table and a filesort that cost more than the query; Swift sorts instead.
-        let ruleRows = try db.query("""
+        let ruleRows = try db.query(
+            """
             SELECT ap.id, ap.course_id, d.`condition`, d.sale, dt.name
             FROM ly_course_activity_price ap
             JOIN ly_activity a ON a.id = ap.activity_id
@@ -35,10 +38,11 @@ enum CourseCatalog {
         var byID: [Int64: CourseOffer] = [:]
         for (id, name, cover, listPrice, credit, directionID, categoryID, _) in courseRows {
             let latestFirst = (rules[id] ?? []).sorted { $0.id > $1.id }.map(\.rule)
-            byID[id] = CourseOffer(id: id, name: name, cover: cover, listPrice: listPrice,
-                                   credit: credit ?? 0, directionID: directionID,
-                                   categoryID: categoryID,
-                                   activity: Pricing.activityPrice(listPrice: listPrice, rules: latestFirst))
+            byID[id] = CourseOffer(
+                id: id, name: name, cover: cover, listPrice: listPrice,
+                credit: credit ?? 0, directionID: directionID,
+                categoryID: categoryID,
+                activity: Pricing.activityPrice(listPrice: listPrice, rules: latestFirst))
         }
         return ids.compactMap { byID[$0] }
     }

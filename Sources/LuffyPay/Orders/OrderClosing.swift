@@ -1,7 +1,8 @@
 import FastCGI
-import MariaDB
-import LuffyCore
 import Logging
+import LuffyCore
+import MariaDB
+
 /// Cancelling (by the buyer) and timing out (by the sweeper) an unpaid order: status 2 or 3,
 /// credit back to the user, coupon freed. Each order closes at most once: the row lock and the
 /// `order_status = 0` condition decide between a cancel, a sweeper and a payment.
@@ -9,12 +10,14 @@ public enum OrderClosing {
     /// Inside a transaction, with the order row already locked and seen unpaid.
     static func close(orderID: Int64, userID: Int64, credit: Int64, to status: OrderStatus, db: Database) throws {
         let closed = try db.execute(
-            "UPDATE ly_order SET order_status = \(status.rawValue), updated_time = NOW(6) WHERE id = \(orderID) AND order_status = 0")
+            "UPDATE ly_order SET order_status = \(status.rawValue), updated_time = NOW(6) WHERE id = \(orderID) AND order_status = 0"
+        )
         guard closed.affectedRows == 1 else { return }
         if credit > 0 {
             try db.execute("UPDATE ly_users SET credit = credit + \(credit) WHERE id = \(userID)")
         }
-        try db.execute("UPDATE ly_coupon_log SET order_id = NULL, updated_time = NOW(6) WHERE order_id = \(orderID) AND use_status = 0")
+        try db.execute(
+            "UPDATE ly_coupon_log SET order_id = NULL, updated_time = NOW(6) WHERE order_id = \(orderID) AND use_status = 0")
     }
 
     /// `PUT /orders/<id>`: the owner cancels an unpaid order. When a pay link was issued the trade
@@ -36,9 +39,12 @@ public enum OrderClosing {
                 }
             }
             let cancelled = try db.transaction { () -> Bool in
-                guard let (status, credit, linked) = try db.query(
-                    "SELECT order_status, credit, pay_link_time IS NOT NULL FROM ly_order WHERE id = \(orderID) FOR UPDATE",
-                    decoding: (Int64, Int64?, Bool).self).first else { throw OrderError.orderNotFound }
+                guard
+                    let (status, credit, linked) = try db.query(
+                        "SELECT order_status, credit, pay_link_time IS NOT NULL FROM ly_order WHERE id = \(orderID) FOR UPDATE",
+                        decoding: (Int64, Int64?, Bool).self
+                    ).first
+                else { throw OrderError.orderNotFound }
                 guard status == OrderStatus.unpaid.rawValue else { throw OrderError.orderNotCancellable }
                 // A pay link handed out since we looked: its trade must be closed first. Once seen,
                 // a link stays, so the next round takes the gateway step and ends here.
@@ -59,7 +65,8 @@ public enum OrderClosing {
         var total = 0
         while true {
             let closed = try db.transaction { () -> Int in
-                let rows = try db.query("""
+                let rows = try db.query(
+                    """
                     SELECT id, user_id, credit FROM ly_order
                     WHERE order_status = 0 AND created_time < NOW(6) - INTERVAL \(timeout.wholeSecondsRoundedUp) SECOND AND pay_link_time IS NULL
                     ORDER BY created_time LIMIT \(batchSize) FOR UPDATE SKIP LOCKED

@@ -1,6 +1,7 @@
-import LuffyCore
 import FastCGI
+import LuffyCore
 import MariaDB
+
 /// `POST /orders`: price the courses, check the coupon or credit, and write the order, its
 /// courses, the coupon binding and the credit deduction in one transaction.
 struct OrderCreation {
@@ -30,10 +31,13 @@ struct OrderCreation {
     func create(_ order: OrderRequest, idempotencyKey: String?) throws -> Response {
         var keyRowID: Int64?
         if let idempotencyKey {
-            keyRowID = Int64(try db.execute("""
-                INSERT INTO ly_idempotency_key (user_id, idem_key, request_hash, status_code, response_body, order_id, created_time)
-                VALUES (\(user.id), \(idempotencyKey), \(order.fingerprint), NULL, NULL, NULL, NOW(6))
-                """).insertID)
+            keyRowID = Int64(
+                try db.execute(
+                    """
+                    INSERT INTO ly_idempotency_key (user_id, idem_key, request_hash, status_code, response_body, order_id, created_time)
+                    VALUES (\(user.id), \(idempotencyKey), \(order.fingerprint), NULL, NULL, NULL, NOW(6))
+                    """
+                ).insertID)
         }
 
         let courses = try CourseCatalog.purchasable(order.courseIDs, userID: user.id, db: db)
@@ -43,7 +47,8 @@ struct OrderCreation {
             discount = try couponDiscount(logID: couponID, courses: courses)
         } else if order.credit > 0 {
             // The balance read at sign-in gives the clear error; the conditional debit below decides.
-            try Pricing.checkCredit(order.credit, courses: courses, balance: user.credit, ratio: Int64(context.settings.creditRatio))
+            try Pricing.checkCredit(
+                order.credit, courses: courses, balance: user.credit, ratio: Int64(context.settings.creditRatio))
             discount = Pricing.creditValue(order.credit, ratio: Int64(context.settings.creditRatio))
         }
         // After the coupon's row lock, as the credit debit below: one lock order for the user's rows.
@@ -70,9 +75,11 @@ struct OrderCreation {
             status = .paid
         }
 
-        let response = Response.json(responseBody(orderID: orderID, orderNumber: orderNumber, quote: quote, order: order, status: status), status: 201)
+        let response = Response.json(
+            responseBody(orderID: orderID, orderNumber: orderNumber, quote: quote, order: order, status: status), status: 201)
         if let keyRowID {
-            try db.execute("""
+            try db.execute(
+                """
                 UPDATE ly_idempotency_key SET status_code = \(response.status.code), response_body = \(String(decoding: response.body, as: UTF8.self)),
                                               order_id = \(orderID)
                 WHERE id = \(keyRowID)
@@ -86,7 +93,8 @@ struct OrderCreation {
     /// insert are one step against the user's concurrent POST /orders.
     private func refuseCoursesInUnpaidOrders(_ ids: [Int64]) throws {
         _ = try db.query("SELECT id FROM ly_users WHERE id = \(user.id) FOR UPDATE")
-        let rows = try db.query("""
+        let rows = try db.query(
+            """
             SELECT o.order_number, oc.course_id FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id
             WHERE o.user_id = \(user.id) AND o.is_deleted = 0 AND o.order_status = 0
               AND o.created_time + INTERVAL \(context.settings.orderTimeout.wholeSecondsRoundedUp) SECOND > NOW(6)
@@ -94,13 +102,15 @@ struct OrderCreation {
             """, decoding: (String, Int64).self)
         guard !rows.isEmpty else { return }
         let held = Set(rows.map(\.1))
-        throw OrderError.courseInUnpaidOrder(orderNumbers: Set(rows.map(\.0)).sorted(),
-                                             courseIDs: ids.filter(held.contains))
+        throw OrderError.courseInUnpaidOrder(
+            orderNumbers: Set(rows.map(\.0)).sorted(),
+            courseIDs: ids.filter(held.contains))
     }
 
     /// Locks the user's coupon row (two orders can never bind one coupon), then checks it.
     private func couponDiscount(logID: Int64, courses: [CourseOffer]) throws -> Fen {
-        let locked = try db.query("SELECT id FROM ly_coupon_log WHERE id = \(logID) AND user_id = \(user.id) AND is_deleted = 0 FOR UPDATE")
+        let locked = try db.query(
+            "SELECT id FROM ly_coupon_log WHERE id = \(logID) AND user_id = \(user.id) AND is_deleted = 0 FOR UPDATE")
         guard !locked.isEmpty, let coupon = try CouponWallet.coupons(userID: user.id, logID: logID, db: db).first else {
             throw CouponRefusal.notFound
         }
@@ -111,24 +121,35 @@ struct OrderCreation {
 
     private func insertOrder(_ quote: OrderQuote, _ order: OrderRequest) throws -> (id: Int64, number: String) {
         // Order number: YYYYMMDD + %08d user id + %08d from the database sequence.
-        guard let (day, sequence) = try db.query("SELECT DATE_FORMAT(NOW(), '%Y%m%d'), NEXT VALUE FOR ly_order_number_seq",
-                                                 decoding: (String, Int64).self).first else {
+        guard
+            let (day, sequence) = try db.query(
+                "SELECT DATE_FORMAT(NOW(), '%Y%m%d'), NEXT VALUE FOR ly_order_number_seq",
+                decoding: (String, Int64).self
+            ).first
+        else {
             throw InvariantViolation.orderNumberNotIssued
         }
         let orderNumber = day + zeroPadded(user.id) + zeroPadded(sequence)
-        let orderID = Int64(try db.execute("""
-            INSERT INTO ly_order (name, is_deleted, orders, is_show, created_time, updated_time, total_price, real_price,
-                                  order_number, order_status, pay_type, order_desc, pay_time, credit, user_id, trade_no)
-            VALUES ('购买课程', 0, 0, 1, NOW(6), NOW(6), \(quote.totalPrice), \(quote.realPrice), \(orderNumber), 0, \(order.payType),
-                    NULL, NULL, \(order.credit), \(user.id), NULL)
-            """).insertID)
+        let orderID = Int64(
+            try db.execute(
+                """
+                INSERT INTO ly_order (name, is_deleted, orders, is_show, created_time, updated_time, total_price, real_price,
+                                      order_number, order_status, pay_type, order_desc, pay_time, credit, user_id, trade_no)
+                VALUES ('购买课程', 0, 0, 1, NOW(6), NOW(6), \(quote.totalPrice), \(quote.realPrice), \(orderNumber), 0, \(order.payType),
+                        NULL, NULL, \(order.credit), \(user.id), NULL)
+                """
+            ).insertID)
         // Every course row in one statement: the rows travel as one JSON array (money as exact
         // two-decimal numbers), so the statement is prepared once whatever the number of courses.
-        let rows = JSON.array(quote.courses.map {
-            ["course_id": .int($0.id), "name": .string($0.name), "price": .money($0.listPrice),
-             "real_price": .money($0.realPrice), "discount_name": .string($0.discountName)]
-        })
-        try db.execute("""
+        let rows = JSON.array(
+            quote.courses.map {
+                [
+                    "course_id": .int($0.id), "name": .string($0.name), "price": .money($0.listPrice),
+                    "real_price": .money($0.realPrice), "discount_name": .string($0.discountName),
+                ]
+            })
+        try db.execute(
+            """
             INSERT INTO ly_order_course (name, is_deleted, orders, is_show, created_time, updated_time, price, real_price,
                                          discount_name, course_id, order_id)
             SELECT r.name, 0, 0, 1, NOW(6), NOW(6), r.price, r.real_price, r.discount_name, r.course_id, \(orderID)
@@ -146,7 +167,9 @@ struct OrderCreation {
         return digits.count >= 8 ? digits : String(repeating: "0", count: 8 - digits.count) + digits
     }
 
-    private func responseBody(orderID: Int64, orderNumber: String, quote: OrderQuote, order: OrderRequest, status: OrderStatus) -> JSON {
+    private func responseBody(orderID: Int64, orderNumber: String, quote: OrderQuote, order: OrderRequest, status: OrderStatus)
+        -> JSON
+    {
         [
             "id": .int(orderID),
             "order_number": .string(orderNumber),
@@ -158,22 +181,30 @@ struct OrderCreation {
             "user_coupon_id": .int(order.userCouponID ?? -1),
             "pay_type": .int(order.payType),
             "order_status": .int(status.rawValue),
-            "order_courses": .array(quote.courses.map {
-                ["course_id": .int($0.id), "course_name": .string($0.name), "price": .money($0.listPrice),
-                 "real_price": .money($0.realPrice), "discount_name": .string($0.discountName)]
-            }),
+            "order_courses": .array(
+                quote.courses.map {
+                    [
+                        "course_id": .int($0.id), "course_name": .string($0.name), "price": .money($0.listPrice),
+                        "real_price": .money($0.realPrice), "discount_name": .string($0.discountName),
+                    ]
+                }),
         ]
     }
 
     func replay(key: String, fingerprint: String) throws -> Response {
-        guard let (requestHash, statusCode, body) = try db.query("""
-            SELECT request_hash, status_code, response_body FROM ly_idempotency_key WHERE user_id = \(user.id) AND idem_key = \(key)
-            """, decoding: (String, Int, String).self).first else {
+        guard
+            let (requestHash, statusCode, body) = try db.query(
+                """
+                SELECT request_hash, status_code, response_body FROM ly_idempotency_key WHERE user_id = \(user.id) AND idem_key = \(key)
+                """, decoding: (String, Int, String).self
+            ).first
+        else {
             throw InvariantViolation.idempotencyKeyVanished
         }
         guard requestHash == fingerprint else { throw OrderError.idempotencyKeyReused }
-        var response = Response(status: HTTPStatus(statusCode), headers: [("Content-Type", "application/json; charset=utf-8")],
-                                body: Array(body.utf8))
+        var response = Response(
+            status: HTTPStatus(statusCode), headers: [("Content-Type", "application/json; charset=utf-8")],
+            body: Array(body.utf8))
         response.headers.append(("Idempotent-Replayed", "true"))
         return response
     }

@@ -1,6 +1,7 @@
-import LuffyCore
 public import FastCGI
+import LuffyCore
 import MariaDB
+
 /// `GET /user/order` (and `/orders/list`): the signed-in user's orders, newest first, a page at a
 /// time, in a fixed number of statements whatever the page holds.
 public struct OrderListQuery: Sendable, Equatable {
@@ -63,7 +64,8 @@ struct OrderListHandler {
         // The page of orders with their coupon, then the courses of those orders: three statements
         // per page (with the count) whatever it holds. Separate simple statements cost MariaDB less
         // than one join over a derived table.
-        let orderRows = try db.query("""
+        let orderRows = try db.query(
+            """
             SELECT o.id, o.order_number, o.total_price, o.real_price, o.pay_time, o.created_time, o.credit,
                    o.pay_type, o.order_status, cp.id, cp.name, cp.sale, cp.discount, cp.`condition`
             FROM ly_order o
@@ -74,11 +76,13 @@ struct OrderListHandler {
             """, as: ListedOrder.self)
         var courses: [Int64: [JSON]] = [:]
         if !orderRows.isEmpty {
-            for (orderID, id, price, realPrice, discountName, courseID, courseName, cover) in try db.query("""
+            for (orderID, id, price, realPrice, discountName, courseID, courseName, cover) in try db.query(
+                """
                 SELECT oc.order_id, oc.id, oc.price, oc.real_price, oc.discount_name, oc.course_id, c.name, c.course_cover
                 FROM ly_order_course oc LEFT JOIN ly_course c ON c.id = oc.course_id
                 WHERE oc.order_id IN \(ids: orderRows.map(\.id))
-                """, decoding: (Int64, Int64, Fen, Fen, String, Int64, String?, String?).self).sorted(by: { $0.1 < $1.1 }) {
+                """, decoding: (Int64, Int64, Fen, Fen, String, Int64, String?, String?).self
+            ).sorted(by: { $0.1 < $1.1 }) {
                 // Sorted here rather than by ORDER BY, which costs MariaDB a filesort.
                 courses[orderID, default: []].append([
                     "id": .int(id),
@@ -149,9 +153,15 @@ private struct ListedOrder: RowDecodable {
     let coupon: (id: Int64, name: String, sale: String, discount: Int64, condition: Int64)?
 
     init(row: Row) throws {
-        let couponID: Int64?, name: String?, sale: String?, discount: Int64?, condition: Int64?
-        (id, number, totalPrice, realPrice, payTime, createdTime, credit, payType, status, couponID, name, sale, discount,
-         condition) = try row.decode(
+        let couponID: Int64?
+        let name: String?
+        let sale: String?
+        let discount: Int64?
+        let condition: Int64?
+        (
+            id, number, totalPrice, realPrice, payTime, createdTime, credit, payType, status, couponID, name, sale, discount,
+            condition
+        ) = try row.decode(
             (Int64, String, Fen, Fen, String?, String?, Int64?, Int64, Int64, Int64?, String?, String?, Int64?, Int64?).self)
         if let couponID, let name, let sale, let discount, let condition {
             coupon = (couponID, name, sale, discount, condition)

@@ -1,6 +1,7 @@
-public import LuffyCore
-import FastCGI
 import Alipay
+import FastCGI
+public import LuffyCore
+
 /// The body of `POST /orders`, validated before anything touches the database.
 public struct OrderRequest: Sendable, Equatable {
     public var courseIDs: [Int64]
@@ -66,7 +67,8 @@ public struct OrderRequest: Sendable, Equatable {
 
     /// What an Idempotency-Key is bound to: the meaning of the request, not its whitespace.
     public var fingerprint: String {
-        let text = "course_ids=\(courseIDs.map(String.init).joined(separator: ","));pay_type=\(payType);"
+        let text =
+            "course_ids=\(courseIDs.map(String.init).joined(separator: ","));pay_type=\(payType);"
             + "user_coupon_id=\(userCouponID ?? -1);credit=\(credit);expected_real_price=\(expectedRealPrice?.description ?? "")"
         return Hex.encode(Digest.sha256(Array(text.utf8)))
     }

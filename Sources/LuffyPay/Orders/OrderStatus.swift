@@ -1,7 +1,11 @@
 import LuffyCore
+
 /// `ly_order.order_status` as the shop has always numbered it.
 public enum OrderStatus: Int64, Sendable, CaseIterable {
-    case unpaid = 0, paid = 1, cancelled = 2, timedOut = 3
+    case unpaid = 0
+    case paid = 1
+    case cancelled = 2
+    case timedOut = 3
 
     public var display: String {
         switch self {
@@ -15,7 +19,9 @@ public enum OrderStatus: Int64, Sendable, CaseIterable {
 
 /// `ly_order.pay_type`: only Alipay is offered, the others exist in the schema.
 public enum PayType: Int64, Sendable, CaseIterable {
-    case alipay = 0, wechat = 1, balance = 2
+    case alipay = 0
+    case wechat = 1
+    case balance = 2
 
     public var display: String {
         switch self {

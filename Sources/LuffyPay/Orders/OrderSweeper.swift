@@ -1,9 +1,10 @@
-import LuffyCore
-public import FastCGI
-public import MariaDB
 public import Alipay
-public import Logging
 import CoreMetrics
+public import FastCGI
+public import Logging
+import LuffyCore
+public import MariaDB
+
 /// Runs the timeout sweep every `LUFFY_SWEEP_INTERVAL` seconds inside `serve`, on its own thread
 /// and connection. Safe with any number of app instances sweeping at once.
 public struct OrderSweeper: Service {
@@ -36,7 +37,8 @@ public struct OrderSweeper: Service {
     /// settled instead). One batch a pass; an order the gateway cannot be asked about waits for
     /// the next pass.
     func sweepLinked(db: Database, batchSize: Int = 100) throws -> Int {
-        let orders = try PaymentOrder.fetch("""
+        let orders = try PaymentOrder.fetch(
+            """
             order_status = 0 AND created_time < NOW(6) - INTERVAL \(settings.orderTimeout.wholeSecondsRoundedUp) SECOND AND pay_link_time IS NOT NULL
             ORDER BY created_time LIMIT \(batchSize)
             """, timeout: settings.orderTimeout, db: db)
@@ -47,15 +49,21 @@ public struct OrderSweeper: Service {
                 if try confirmation.closeTrade(order, source: .sweeper) != nil { continue }
             } catch let error as PaymentError {
                 // Gateway down, or its answer is not one to act on: leave the order for the next pass.
-                log.warning("order left for the next pass", metadata: ["order_number": "\(order.number)", "reason": "\(error.answer.code)"])
+                log.warning(
+                    "order left for the next pass",
+                    metadata: ["order_number": "\(order.number)", "reason": "\(error.answer.code)"])
                 continue
             }
             closed += try db.transaction { () -> Int in
-                guard let (userID, credit) = try db.query(
-                    "SELECT user_id, credit FROM ly_order WHERE id = \(order.id) AND order_status = 0 FOR UPDATE SKIP LOCKED",
-                    decoding: (Int64, Int64?).self).first else { return 0 }
-                try OrderClosing.close(orderID: order.id, userID: userID, credit: credit ?? 0,
-                                       to: .timedOut, db: db)
+                guard
+                    let (userID, credit) = try db.query(
+                        "SELECT user_id, credit FROM ly_order WHERE id = \(order.id) AND order_status = 0 FOR UPDATE SKIP LOCKED",
+                        decoding: (Int64, Int64?).self
+                    ).first
+                else { return 0 }
+                try OrderClosing.close(
+                    orderID: order.id, userID: userID, credit: credit ?? 0,
+                    to: .timedOut, db: db)
                 return 1
             }
         }

@@ -1,8 +1,9 @@
-import LuffyCore
-import FastCGI
-import MariaDB
 import Alipay
+import FastCGI
 import Logging
+import LuffyCore
+import MariaDB
+
 /// An order as the payment steps see it (pay link, callbacks, cancel, sweeper).
 struct PaymentOrder {
     let id: Int64
@@ -20,15 +21,18 @@ struct PaymentOrder {
     /// Orders matching `condition` (over `ly_order`, with its own binds); `timeout` decides
     /// `expired` and `expiresAt`.
     static func fetch(_ condition: SQLQuery, timeout: Duration, db: Database) throws -> [PaymentOrder] {
-        try db.query("""
+        try db.query(
+            """
             SELECT id, user_id, order_number, real_price, order_status, name,
                    created_time + INTERVAL \(timeout.wholeSecondsRoundedUp) SECOND <= NOW(6),
                    DATE_FORMAT(created_time + INTERVAL \(timeout.wholeSecondsRoundedUp) SECOND, '%Y-%m-%d %H:%i:%s'), pay_link_time IS NOT NULL
             FROM ly_order WHERE is_deleted = 0 AND \(condition)
-            """, decoding: (Int64, Int64, String, Fen, Int64, String, Bool, String, Bool).self).map { row in
-            PaymentOrder(id: row.0, userID: row.1, number: row.2, realPrice: row.3,
-                         status: OrderStatus(rawValue: row.4) ?? .cancelled, subject: row.5,
-                         expired: row.6, expiresAt: row.7, payLinkIssued: row.8)
+            """, decoding: (Int64, Int64, String, Fen, Int64, String, Bool, String, Bool).self
+        ).map { row in
+            PaymentOrder(
+                id: row.0, userID: row.1, number: row.2, realPrice: row.3,
+                status: OrderStatus(rawValue: row.4) ?? .cancelled, subject: row.5,
+                expired: row.6, expiresAt: row.7, payLinkIssued: row.8)
         }
     }
 
@@ -48,7 +52,7 @@ struct PaymentOrder {
     static func owned(_ request: Request, _ context: SignedInContext) throws -> PaymentOrder {
         let user = context.user
         guard let number = request.parameters["number"],
-              let order = try find(number: number, userID: user.id, timeout: context.settings.orderTimeout, db: context.db)
+            let order = try find(number: number, userID: user.id, timeout: context.settings.orderTimeout, db: context.db)
         else { throw OrderError.orderNotFound }
         return order
     }
@@ -65,7 +69,8 @@ struct PaymentConfirmation {
         let trade = try ask("query", order) { try gateway.query(orderNumber: order.number) }
         guard case let .paid(tradeNo, amount) = trade else { return nil }
         guard amount == order.realPrice else {
-            log.error("gateway amount differs from the order", metadata: ["order_number": "\(order.number)", "amount": "\(amount)"])
+            log.error(
+                "gateway amount differs from the order", metadata: ["order_number": "\(order.number)", "amount": "\(amount)"])
             throw PaymentError.amountMismatch
         }
         let outcome = try db.transaction {
@@ -91,8 +96,12 @@ struct PaymentConfirmation {
         do {
             return try call()
         } catch let AlipayGateway.GatewayError.busy(full, retryAfter) {
-            log.warning("gateway busy: refused", metadata: ["call": "\(what)", "order_number": "\(order.number)",
-                                                          "permits": "\(full.capacity)", "refused_total": "\(full.refusals)"])
+            log.warning(
+                "gateway busy: refused",
+                metadata: [
+                    "call": "\(what)", "order_number": "\(order.number)",
+                    "permits": "\(full.capacity)", "refused_total": "\(full.refusals)",
+                ])
             throw PaymentError.gatewayBusy(retryAfter: retryAfter)
         } catch {
             log.warning("gateway \(what) failed", metadata: ["order_number": "\(order.number)", "error": "\(error)"])

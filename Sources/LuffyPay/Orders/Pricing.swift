@@ -1,4 +1,5 @@
 public import LuffyCore
+
 /// The shop's price rules as pure functions over fen (activity prices, order totals, coupons,
 /// credit). `POST /orders` and `GET /coupon/enable` both call these, so the discount a buyer is
 /// shown is the one charged.
@@ -32,8 +33,10 @@ public struct CourseOffer: Sendable, Equatable {
     /// The activity price and its name, when a running activity applies.
     public let activity: (price: Fen, name: String)?
 
-    public init(id: Int64, name: String, cover: String? = nil, listPrice: Fen, credit: Int64 = 0,
-                directionID: Int64? = nil, categoryID: Int64? = nil, activity: (price: Fen, name: String)? = nil) {
+    public init(
+        id: Int64, name: String, cover: String? = nil, listPrice: Fen, credit: Int64 = 0,
+        directionID: Int64? = nil, categoryID: Int64? = nil, activity: (price: Fen, name: String)? = nil
+    ) {
         self.id = id
         self.name = name
         self.cover = cover
@@ -48,7 +51,8 @@ public struct CourseOffer: Sendable, Equatable {
     public var discountName: String { activity?.name ?? "" }
 
     public static func == (a: CourseOffer, b: CourseOffer) -> Bool {
-        a.id == b.id && a.listPrice == b.listPrice && a.activity?.price == b.activity?.price && a.activity?.name == b.activity?.name
+        a.id == b.id && a.listPrice == b.listPrice && a.activity?.price == b.activity?.price
+            && a.activity?.name == b.activity?.name
     }
 }
 
@@ -141,15 +145,18 @@ public enum Pricing {
     public static func couponDiscount(_ terms: CouponTerms, courses: [CourseOffer]) -> CouponDiscount? {
         let candidates = courses.filter { terms.covers($0) && $0.activity == nil && $0.realPrice.value >= terms.condition * 100 }
         // Ties go to the course listed first, so the choice is stable.
-        guard let target = candidates.max(by: { $0.realPrice < $1.realPrice }).flatMap({ best in
-            candidates.first { $0.realPrice == best.realPrice }
-        }) else { return nil }
+        guard
+            let target = candidates.max(by: { $0.realPrice < $1.realPrice }).flatMap({ best in
+                candidates.first { $0.realPrice == best.realPrice }
+            })
+        else { return nil }
         let price = target.realPrice
         let formula = terms.sale.trimmingWhitespace()
         let amount: Fen
         if let rest = formula.dropping(asciiPrefix: "-"), let off = Fen(decimal: rest), off.value > 0 {
             amount = min(off, price)
-        } else if let rest = formula.dropping(asciiPrefix: "*"), let factor = Factor(rest), factor.numerator < factor.denominator {
+        } else if let rest = formula.dropping(asciiPrefix: "*"), let factor = Factor(rest), factor.numerator < factor.denominator
+        {
             // price × (1 − r), half-up.
             amount = Factor(numerator: factor.denominator - factor.numerator, denominator: factor.denominator).times(price)
         } else {

@@ -1,5 +1,6 @@
 public import LuffyCore
 public import MariaDB
+
 /// README, "Settlement, exactly once": marking an order paid, exactly once whatever races between
 /// notify, return, query, cancel and the sweeper. Runs inside the caller's transaction; the order
 /// row lock decides.
@@ -21,16 +22,21 @@ public enum Settlement {
 
     /// `tradeNo`/`amount`: the Alipay trade that paid (nil for a zero-amount order).
     public static func settle(orderID: Int64, tradeNo: String?, amount: Fen?, source: Source, db: Database) throws -> Outcome {
-        guard let (userID, statusCode, storedCredit, orderNumber, existingTrade, realPrice) = try db.query("""
-            SELECT user_id, order_status, credit, order_number, trade_no, real_price FROM ly_order WHERE id = \(orderID) FOR UPDATE
-            """, decoding: (Int64, Int64, Int64?, String, String?, Fen).self).first else {
+        guard
+            let (userID, statusCode, storedCredit, orderNumber, existingTrade, realPrice) = try db.query(
+                """
+                SELECT user_id, order_status, credit, order_number, trade_no, real_price FROM ly_order WHERE id = \(orderID) FOR UPDATE
+                """, decoding: (Int64, Int64, Int64?, String, String?, Fen).self
+            ).first
+        else {
             throw InvariantViolation.orderVanished(orderID: orderID)
         }
         let status = OrderStatus(rawValue: statusCode) ?? .cancelled
         func refund(_ reason: String) throws -> Outcome {
             guard let tradeNo, let amount else { return .closed(status) }
-            try recordRefund(orderID: orderID, orderNumber: orderNumber, tradeNo: tradeNo, amount: amount,
-                             reason: reason, source: source, db: db)
+            try recordRefund(
+                orderID: orderID, orderNumber: orderNumber, tradeNo: tradeNo, amount: amount,
+                reason: reason, source: source, db: db)
             return .refundNeeded(reason: reason)
         }
         switch status {
@@ -55,22 +61,26 @@ public enum Settlement {
         }
         let credit = storedCredit ?? 0
 
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE ly_order SET order_status = 1, pay_time = NOW(6), trade_no = \(tradeNo), updated_time = NOW(6)
             WHERE id = \(orderID) AND order_status = 0
             """)
-        try db.execute("""
+        try db.execute(
+            """
             UPDATE ly_coupon_log SET use_status = 1, use_time = NOW(6), updated_time = NOW(6) WHERE order_id = \(orderID) AND use_status = 0
             """)
         if credit > 0 {
             let remark = "购买课程,订单号: \(orderNumber)"
-            try db.execute("""
+            try db.execute(
+                """
                 INSERT INTO ly_credit (name, is_deleted, orders, is_show, created_time, updated_time, operation, number, remark, user_id)
                 VALUES ('购物消费', 0, 0, 1, NOW(6), NOW(6), 1, \(-credit), \(remark), \(userID))
                 """)
         }
-        try grantCourses(orderID: orderID, orderNumber: orderNumber, userID: userID, tradeNo: tradeNo, paid: realPrice,
-                         source: source, db: db)
+        try grantCourses(
+            orderID: orderID, orderNumber: orderNumber, userID: userID, tradeNo: tradeNo, paid: realPrice,
+            source: source, db: db)
         return .settled
     }
 
@@ -79,12 +89,16 @@ public enum Settlement {
     /// share of the payment (`Pricing.paidShares`) is recorded for refund. The unique key (user,
     /// course) decides between settlements racing for one course; they insert in course order, so
     /// two orders of the same courses wait for each other instead of deadlocking.
-    private static func grantCourses(orderID: Int64, orderNumber: String, userID: Int64, tradeNo: String?, paid: Fen,
-                                     source: Source, db: Database) throws {
-        let lines = try db.query("SELECT id, course_id, name, real_price FROM ly_order_course WHERE order_id = \(orderID)",
-                                 decoding: (Int64, Int64, String, Fen).self)
-            .map { (id: $0.0, courseID: $0.1, name: $0.2, realPrice: $0.3) }
-            .sorted { $0.id < $1.id }
+    private static func grantCourses(
+        orderID: Int64, orderNumber: String, userID: Int64, tradeNo: String?, paid: Fen,
+        source: Source, db: Database
+    ) throws {
+        let lines = try db.query(
+            "SELECT id, course_id, name, real_price FROM ly_order_course WHERE order_id = \(orderID)",
+            decoding: (Int64, Int64, String, Fen).self
+        )
+        .map { (id: $0.0, courseID: $0.1, name: $0.2, realPrice: $0.3) }
+        .sorted { $0.id < $1.id }
         var granted: [Int64] = []
         var owned: Set<Int64> = []
         for line in lines.sorted(by: { $0.courseID < $1.courseID }) {
@@ -103,8 +117,9 @@ public enum Settlement {
             throw InvariantViolation.paidOutsideCourseTotal(orderNumber: orderNumber, realPrice: paid)
         }
         for (line, share) in zip(lines, shares) where owned.contains(line.courseID) {
-            try recordRefund(orderID: orderID, orderNumber: orderNumber, tradeNo: tradeNo, courseID: line.courseID,
-                             amount: share, reason: "course_already_owned", source: source, db: db)
+            try recordRefund(
+                orderID: orderID, orderNumber: orderNumber, tradeNo: tradeNo, courseID: line.courseID,
+                amount: share, reason: "course_already_owned", source: source, db: db)
         }
     }
 
@@ -112,14 +127,16 @@ public enum Settlement {
     /// brought back (a deleted row is not owned, so the course could be sold again).
     private static func grant(courseID: Int64, name: String, userID: Int64, tradeNo: String?, db: Database) throws -> Bool {
         do {
-            try db.execute("""
+            try db.execute(
+                """
                 INSERT INTO ly_user_course (name, is_deleted, orders, is_show, created_time, updated_time, study_time, chapter_id,
                                             course_id, lesson_id, user_id, trade_no, buy_type, pay_time, out_time)
                 VALUES (\(name), 0, 0, 1, NOW(6), NOW(6), 0, NULL, \(courseID), NULL, \(userID), \(tradeNo), 1, NOW(6), NULL)
                 """)
             return true
         } catch let error as DatabaseError where error.isDuplicateKey {
-            let revived = try db.execute("""
+            let revived = try db.execute(
+                """
                 UPDATE ly_user_course SET is_deleted = 0, trade_no = \(tradeNo), buy_type = 1, pay_time = NOW(6), out_time = NULL,
                                           updated_time = NOW(6)
                 WHERE user_id = \(userID) AND course_id = \(courseID) AND is_deleted = 1
@@ -131,9 +148,12 @@ public enum Settlement {
     /// One row per trade and course (unique `trade_no`, `course_id`), so a retried notification
     /// records nothing twice. `courseID` nil: the whole trade (stored as course 0); otherwise the
     /// share of one course of a trade that settled its order.
-    static func recordRefund(orderID: Int64, orderNumber: String, tradeNo: String, courseID: Int64? = nil, amount: Fen,
-                             reason: String, source: Source, db: Database) throws {
-        try db.execute("""
+    static func recordRefund(
+        orderID: Int64, orderNumber: String, tradeNo: String, courseID: Int64? = nil, amount: Fen,
+        reason: String, source: Source, db: Database
+    ) throws {
+        try db.execute(
+            """
             INSERT INTO ly_payment_refund (order_id, order_number, trade_no, course_id, total_amount, reason, source, refund_status,
                                            created_time, updated_time)
             VALUES (\(orderID), \(orderNumber), \(tradeNo), \(courseID ?? 0), \(amount), \(reason), \(source.rawValue), 0, NOW(6), NOW(6))

@@ -1,8 +1,9 @@
-import LuffyCore
-import FastCGI
-import MariaDB
 import Alipay
+import FastCGI
 import Logging
+import LuffyCore
+import MariaDB
+
 /// The Alipay endpoints (README, "HTTP API": the `/payments/alipay/…` sections).
 enum PaymentHandlers {
     /// `GET /payments/alipay/<order_number>`: a signed page-pay link for the owner's unpaid order.
@@ -10,7 +11,8 @@ enum PaymentHandlers {
         let order = try PaymentOrder.owned(request, context)
         if let refusal = payLinkRefusal(order.status, expired: order.expired) { throw refusal }
         // A course the buyer has bought through another order since: paying would buy it twice.
-        let owned = try context.db.query("""
+        let owned = try context.db.query(
+            """
             SELECT oc.course_id FROM ly_order_course oc
             JOIN ly_user_course uc ON uc.user_id = \(order.userID) AND uc.course_id = oc.course_id AND uc.is_deleted = 0
             WHERE oc.order_id = \(order.id)
@@ -23,15 +25,19 @@ enum PaymentHandlers {
             let marked = try context.db.execute(
                 "UPDATE ly_order SET pay_link_time = COALESCE(pay_link_time, NOW(6)) WHERE id = \(order.id) AND order_status = 0")
             if marked.affectedRows != 1 {
-                let now = try PaymentOrder.find(id: order.id, userID: order.userID, timeout: context.settings.orderTimeout,
-                                                db: context.db)
+                let now = try PaymentOrder.find(
+                    id: order.id, userID: order.userID, timeout: context.settings.orderTimeout,
+                    db: context.db)
                 throw payLinkRefusal(now?.status ?? .cancelled, expired: true) ?? .orderExpired
             }
         }
-        let link = try context.gateway.pagePayLink(orderNumber: order.number, amount: order.realPrice, subject: order.subject,
-                                                   timeExpire: order.expiresAt)
-        return .json(["pay_type": .int(PayType.alipay.rawValue), "get_pay_type_display": .string(PayType.alipay.display),
-                      "link": .string(link)])
+        let link = try context.gateway.pagePayLink(
+            orderNumber: order.number, amount: order.realPrice, subject: order.subject,
+            timeExpire: order.expiresAt)
+        return .json([
+            "pay_type": .int(PayType.alipay.rawValue), "get_pay_type_display": .string(PayType.alipay.display),
+            "link": .string(link),
+        ])
     }
 
     /// Why no pay link can be given for an order in this state (nil: it can).
@@ -60,7 +66,7 @@ enum PaymentHandlers {
         guard value("app_id") == gateway.appID else { return refuse("app_id") }
         if let seller = gateway.sellerID, value("seller_id") != seller { return refuse("seller_id") }
         guard let number = value("out_trade_no"), let tradeNo = value("trade_no"), !tradeNo.isEmpty,
-              let status = value("trade_status"), let amount = value("total_amount").flatMap({ Fen(decimal: $0) })
+            let status = value("trade_status"), let amount = value("total_amount").flatMap({ Fen(decimal: $0) })
         else { return refuse("fields") }
         let db = context.db
         let paid = status == "TRADE_SUCCESS" || status == "TRADE_FINISHED"
@@ -79,13 +85,16 @@ enum PaymentHandlers {
             return .text("fail")
         }
         ShopMetrics.notification(outcome: "handled")
-        log.info("notification handled", metadata: ["out_trade_no": "\(number)", "trade_status": "\(status)", "outcome": "\(outcome)"])
+        log.info(
+            "notification handled", metadata: ["out_trade_no": "\(number)", "trade_status": "\(status)", "outcome": "\(outcome)"])
         return .text("success")
     }
 
     /// Settles (for a paid status) and records the notification, in one transaction.
-    private static func record(_ params: [(String, String)], order: PaymentOrder, tradeNo: String, status: String,
-                               amount: Fen, paid: Bool, db: Database) throws -> String {
+    private static func record(
+        _ params: [(String, String)], order: PaymentOrder, tradeNo: String, status: String,
+        amount: Fen, paid: Bool, db: Database
+    ) throws -> String {
         let number = order.number
         func value(_ key: String) -> String? { params.first { $0.0 == key }?.1 }
         var settlement: Settlement.Outcome?
@@ -105,7 +114,8 @@ enum PaymentHandlers {
                 result = "recorded"
             }
             let raw = JSON.object(params.map { ($0.0, .string($0.1)) })
-            try db.execute("""
+            try db.execute(
+                """
                 INSERT INTO ly_alipay_notification (notify_id, out_trade_no, trade_no, trade_status, total_amount, params, outcome,
                                                     order_id, created_time)
                 VALUES (\(value("notify_id") ?? ""), \(number), \(tradeNo), \(status), \(amount),
@@ -127,7 +137,7 @@ enum PaymentHandlers {
         else { throw PaymentError.invalidSignature }
         let db = context.db
         guard let number = value("out_trade_no"),
-              let order = try PaymentOrder.find(number: number, userID: nil, timeout: context.settings.orderTimeout, db: db)
+            let order = try PaymentOrder.find(number: number, userID: nil, timeout: context.settings.orderTimeout, db: db)
         else { throw OrderError.orderNotFound }
         guard value("total_amount").flatMap({ Fen(decimal: $0) }) == order.realPrice else { throw PaymentError.amountMismatch }
 
@@ -171,15 +181,18 @@ enum PaymentHandlers {
 
     /// What the success page shows: the order and its courses.
     static func paidOrderSummary(orderID: Int64, db: Database) throws -> JSON {
-        let rows = try db.query("""
+        let rows = try db.query(
+            """
             SELECT o.order_number, o.order_status, o.pay_time, o.real_price, c.id, c.name, c.course_cover
             FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id LEFT JOIN ly_course c ON c.id = oc.course_id
             WHERE o.id = \(orderID)
             """, decoding: (String, Int64, String?, Fen, Int64, String?, String?).self)
         guard let first = rows.first else { throw OrderError.orderNotFound }
         let courses: [JSON] = rows.sorted { $0.4 < $1.4 }.map { row in
-            ["id": .int(row.4), "name": .string(row.5 ?? ""),
-             "course_cover": row.6.map(JSON.string) ?? .null]
+            [
+                "id": .int(row.4), "name": .string(row.5 ?? ""),
+                "course_cover": row.6.map(JSON.string) ?? .null,
+            ]
         }
         return [
             "order_number": .string(first.0),

@@ -1,8 +1,9 @@
+import LuffyCore
+public import MariaDB
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import LuffyCore
-public import MariaDB
 
 public struct AuthenticatedUser: Sendable, Equatable {
     public let id: Int64
@@ -27,8 +28,9 @@ public struct Authenticator: Sendable {
         } catch let reason as JWTError {
             throw AuthenticationError.invalidToken(reason)
         }
-        let rows = try db.query("SELECT id, username, credit FROM ly_users WHERE id = \(claims.userID) AND is_active = 1",
-                                decoding: (Int64, String, Int64).self)
+        let rows = try db.query(
+            "SELECT id, username, credit FROM ly_users WHERE id = \(claims.userID) AND is_active = 1",
+            decoding: (Int64, String, Int64).self)
         guard let (id, username, credit) = rows.first else { throw AuthenticationError.inactiveUser(id: claims.userID) }
         return AuthenticatedUser(id: id, username: username, credit: credit)
     }

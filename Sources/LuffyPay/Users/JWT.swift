@@ -1,5 +1,6 @@
-import LuffyCore
 import Alipay
+import LuffyCore
+
 /// HS256 JSON Web Tokens as djangorestframework-jwt issues them
 /// (`{"user_id", "username", "exp", "email"}`).
 public struct JWTClaims: Sendable, Equatable {
@@ -27,8 +28,10 @@ public struct JWT: Sendable {
 
     public func sign(_ claims: JWTClaims) -> String {
         let header: JSON = ["alg": "HS256", "typ": "JWT"]
-        var payload: [(String, JSON)] = [("user_id", .int(claims.userID)), ("username", .string(claims.username)),
-                                         ("exp", .int(claims.expires))]
+        var payload: [(String, JSON)] = [
+            ("user_id", .int(claims.userID)), ("username", .string(claims.username)),
+            ("exp", .int(claims.expires)),
+        ]
         if let email = claims.email { payload.append(("email", .string(email))) }
         let signingInput = Base64.urlEncode(header.serialized) + "." + Base64.urlEncode(JSON.object(payload).serialized)
         let mac = Digest.hmacSHA256(key: key, data: Array(signingInput.utf8))
@@ -43,20 +46,21 @@ public struct JWT: Sendable {
         let bytes = Array(token.utf8)
         let dot = UInt8(ascii: ".")
         guard let first = bytes.firstIndex(of: dot), let second = bytes[(first + 1)...].firstIndex(of: dot),
-              !bytes[(second + 1)...].contains(dot), let signature = Base64.urlDecode(bytes[(second + 1)...])
+            !bytes[(second + 1)...].contains(dot), let signature = Base64.urlDecode(bytes[(second + 1)...])
         else { throw JWTError.malformed }
         let expected = Digest.hmacSHA256(key: key, data: bytes[..<second])
         guard Digest.constantTimeEqual(expected, signature) else { throw JWTError.badSignature }
         guard let headerBytes = Base64.urlDecode(bytes[..<first]),
-              let payloadBytes = Base64.urlDecode(bytes[(first + 1)..<second]),
-              let header = try? JSON.parse(headerBytes), let payload = try? JSON.parse(payloadBytes)
+            let payloadBytes = Base64.urlDecode(bytes[(first + 1)..<second]),
+            let header = try? JSON.parse(headerBytes), let payload = try? JSON.parse(payloadBytes)
         else { throw JWTError.malformed }
         guard header["alg"]?.stringValue == "HS256" else { throw JWTError.unsupportedAlgorithm }
         guard let userID = payload["user_id"]?.intValue, let exp = payload["exp"]?.intValue else {
             throw JWTError.missingClaims
         }
         guard exp > now else { throw JWTError.expired }
-        return JWTClaims(userID: userID, username: payload["username"]?.stringValue ?? "", expires: exp,
-                         email: payload["email"]?.stringValue)
+        return JWTClaims(
+            userID: userID, username: payload["username"]?.stringValue ?? "", expires: exp,
+            email: payload["email"]?.stringValue)
     }
 }

@@ -1,7 +1,8 @@
+public import MariaDB
+
 #if canImport(Glibc)
 import Glibc
 #endif
-public import MariaDB
 
 /// Mints tokens the way the shop's login service does, for development and operations.
 public struct TokenIssuer {
@@ -19,11 +20,13 @@ public struct TokenIssuer {
     }
 
     public func issue(userID: Int64, db: Database) throws -> String {
-        let rows = try db.query("SELECT username, email FROM ly_users WHERE id = \(userID) AND is_active = 1",
-                                decoding: (String, String).self)
+        let rows = try db.query(
+            "SELECT username, email FROM ly_users WHERE id = \(userID) AND is_active = 1",
+            decoding: (String, String).self)
         guard let (username, email) = rows.first else { throw IssueError.noSuchUser(userID) }
-        let claims = JWTClaims(userID: userID, username: username, expires: Int64(time(nil)) + TokenIssuer.lifetime,
-                               email: email)
+        let claims = JWTClaims(
+            userID: userID, username: username, expires: Int64(time(nil)) + TokenIssuer.lifetime,
+            email: email)
         return jwt.sign(claims)
     }
 }
