@@ -244,7 +244,7 @@ public final class FastCGIServer: Service {
     private func refuseBody(_ input: FastCGIInput, fcgiID: UInt16, on connection: FastCGIConnection) {
         let request = makeRequest(input)
         let response = Response.error(.payloadTooLarge)
-        log.request(request, status: response.status, started: nil)
+        RequestLine.write(request, status: response.status, started: nil, to: log)
         answer(response, method: input.method, requestID: request.requestID, fcgiID: fcgiID, on: connection)
     }
 

@@ -1,10 +1,13 @@
 public import Logging
 import LuffyCore
 
-extension Logger {
-    /// The one line every answered request gets. `started`: when it arrived; `queries`: statements
-    /// it ran, where there is a database.
-    public func request(_ request: Request, status: HTTPStatus, started: ContinuousClock.Instant?, queries: Int? = nil) {
+/// The one line every answered request gets (README, "Logs"): written by the pipeline's
+/// `RequestLogMiddleware`, and by the server for the requests it refuses before any route runs.
+public enum RequestLine {
+    /// `started`: when it arrived; `queries`: statements it ran, where there is a database.
+    public static func write(
+        _ request: Request, status: HTTPStatus, started: ContinuousClock.Instant?, queries: Int? = nil, to log: Logger
+    ) {
         var fields: Logger.Metadata = [
             "request_id": "\(request.requestID)", "method": "\(request.method.rawValue)",
             "path": "\(request.path)", "status": "\(status.code)",
@@ -14,11 +17,11 @@ extension Logger {
             fields["duration_ms"] = "\(Double(Int(elapsed * 100)) / 100)"
         }
         if let queries { fields["queries"] = "\(queries)" }
-        info("request", metadata: fields)
+        log.info("request", metadata: fields)
     }
 }
 
-/// The pipeline step that writes the request line (`Logger.request`) once the answer is known;
+/// The pipeline step that writes the request line (`RequestLine`) once the answer is known;
 /// outermost, so its duration covers every other step. An error no inner step answered is
 /// passed on unlogged: the router's error step is inside this one.
 public struct RequestLogMiddleware<Context>: RouterMiddleware {
@@ -34,7 +37,7 @@ public struct RequestLogMiddleware<Context>: RouterMiddleware {
     public func handle(_ request: Request, context: Context, next: (Request, Context) throws -> Response) throws -> Response {
         let started = ContinuousClock.now
         let response = try next(request, context)
-        log.request(request, status: response.status, started: started, queries: queries?(context))
+        RequestLine.write(request, status: response.status, started: started, queries: queries?(context), to: log)
         return response
     }
 }

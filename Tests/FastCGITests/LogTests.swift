@@ -13,9 +13,9 @@ import Testing
         let sink = InMemoryLogSink()
         var log = Logger(label: "t") { _ in LogfmtLogHandler(sink: sink, level: .info) }
         let forged = "\r\ntime=2026-01-01T00:00:00.000Z level=info msg=request request_id=forged\r\n"
-        log.request(
+        RequestLine.write(
             Request(method: "GET", path: "/payments/alipay/x" + forged, requestID: "r1"), status: 404,
-            started: .now, queries: 2)
+            started: .now, queries: 2, to: log)
         log[metadataKey: "request_id"] = "r2"
         log.warning("notification refused", metadata: ["out_trade_no": "\("1" + forged + "\u{0}\u{7F}\n\r")"])
         let text = sink.written.joined()
@@ -31,7 +31,8 @@ import Testing
     @Test func requestLineKeepsItsFieldOrder() throws {
         let sink = InMemoryLogSink()
         let log = Logger(label: "t") { _ in LogfmtLogHandler(sink: sink, level: .info) }
-        log.request(Request(method: "GET", path: "/orders/14", requestID: "r1"), status: 200, started: .now, queries: 2)
+        RequestLine.write(
+            Request(method: "GET", path: "/orders/14", requestID: "r1"), status: 200, started: .now, queries: 2, to: log)
         let line = try #require(sink.written.first)
         let keys = line.dropLast().split(separator: " ").map { String($0.prefix { $0 != "=" }) }
         #expect(keys == ["time", "level", "msg", "request_id", "method", "path", "status", "duration_ms", "queries"], "\(line)")
