@@ -38,4 +38,17 @@ import Testing
             getType: 0, condition: 0, sale: "-30", state: state)
         #expect(coupon.refusal == refusal)
     }
+
+    /// Used wins over bound, bound over the time window; a cancelled or timed-out order frees it.
+    @Test func aCouponsStateFollowsItsPrecedence() {
+        typealias State = UserCoupon.State
+        let unpaid = OrderStatus.unpaid.rawValue
+        #expect(State(useStatus: 1, boundStatus: unpaid, started: false, notEnded: false) == .used)
+        #expect(State(useStatus: 0, boundStatus: unpaid, started: false, notEnded: false) == .bound)
+        #expect(State(useStatus: 0, boundStatus: OrderStatus.paid.rawValue, started: true, notEnded: true) == .bound)
+        #expect(State(useStatus: 0, boundStatus: OrderStatus.cancelled.rawValue, started: true, notEnded: true) == .usable)
+        #expect(State(useStatus: 0, boundStatus: OrderStatus.timedOut.rawValue, started: false, notEnded: true) == .notStarted)
+        #expect(State(useStatus: 0, boundStatus: nil, started: true, notEnded: false) == .expired)
+        #expect(State(useStatus: 0, boundStatus: nil, started: true, notEnded: true) == .usable)
+    }
 }

@@ -100,27 +100,19 @@ enum CouponWallet {
             query.append(" AND cl.id = \(logID)")
         }
         // Sorted here, not by ORDER BY: see CourseCatalog.purchasable.
-        var coupons = try db.query(query, as: UserCoupon.Stored.self).map { row -> UserCoupon in
-            let useStatus = row.useStatus ?? 0
-            let boundStatus = row.boundStatus
-            let state: UserCoupon.State
-            if useStatus != 0 {
-                state = .used
-            } else if let boundStatus, boundStatus == OrderStatus.unpaid.rawValue || boundStatus == OrderStatus.paid.rawValue {
-                // Bound to a live order; an order that was cancelled or timed out frees it.
-                state = .bound
-            } else if !row.started {
-                state = .notStarted
-            } else if !row.notEnded {
-                state = .expired
-            } else {
-                state = .usable
-            }
+        var coupons = try db.query(
+            query,
+            decoding: (Int64, Int64, String, Int64, Int64, String, String, Int64, Int64, String, Int64?, Int64?, Bool, Bool).self
+        ).map { row -> UserCoupon in
+            let (
+                logID, couponID, name, discount, couponType, startTime, endTime, getType, condition, sale, useStatus, boundStatus,
+                started, notEnded
+            ) = row
             return UserCoupon(
-                logID: row.logID, couponID: row.couponID, name: row.name,
-                discount: row.discount, couponType: row.couponType, startTime: row.startTime,
-                endTime: row.endTime, getType: row.getType, condition: row.condition,
-                sale: row.sale, state: state)
+                logID: logID, couponID: couponID, name: name, discount: discount, couponType: couponType,
+                startTime: startTime, endTime: endTime, getType: getType, condition: condition, sale: sale,
+                state: UserCoupon.State(useStatus: useStatus ?? 0, boundStatus: boundStatus, started: started, notEnded: notEnded)
+            )
         }
         coupons.sort { $0.logID < $1.logID }
         guard !coupons.isEmpty else { return [] }
@@ -157,31 +149,20 @@ enum CouponWallet {
     }
 }
 
-extension UserCoupon {
-    /// A row of `CouponWallet.coupons`' first statement, in its SELECT list's order.
-    struct Stored: RowDecodable {
-        let logID: Int64
-        let couponID: Int64
-        let name: String
-        let discount: Int64
-        let couponType: Int64
-        let startTime: String
-        let endTime: String
-        let getType: Int64
-        let condition: Int64
-        let sale: String
-        let useStatus: Int64?
-        /// The status of the order the coupon is bound to, nil when it is bound to none.
-        let boundStatus: Int64?
-        let started: Bool
-        let notEnded: Bool
-
-        init(row: Row) throws {
-            (
-                logID, couponID, name, discount, couponType, startTime, endTime, getType, condition, sale, useStatus, boundStatus,
-                started, notEnded
-            ) = try row.decode(
-                (Int64, Int64, String, Int64, Int64, String, String, Int64, Int64, String, Int64?, Int64?, Bool, Bool).self)
+extension UserCoupon.State {
+    /// Where a coupon stands: used, bound to a live order (a cancelled or timed-out order frees it),
+    /// not started, expired, or usable — in that order of precedence.
+    init(useStatus: Int64, boundStatus: Int64?, started: Bool, notEnded: Bool) {
+        if useStatus != 0 {
+            self = .used
+        } else if let boundStatus, boundStatus == OrderStatus.unpaid.rawValue || boundStatus == OrderStatus.paid.rawValue {
+            self = .bound
+        } else if !started {
+            self = .notStarted
+        } else if !notEnded {
+            self = .expired
+        } else {
+            self = .usable
         }
     }
 }
