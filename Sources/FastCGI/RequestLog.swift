@@ -8,15 +8,16 @@ public enum RequestLine {
     public static func write(
         _ request: Request, status: HTTPStatus, started: ContinuousClock.Instant?, queries: Int? = nil, to log: Logger
     ) {
+        // Values as they are (no string interpolation): a line is written per request.
         var fields: Logger.Metadata = [
-            "request_id": "\(request.requestID)", "method": "\(request.method.rawValue)",
-            "path": "\(request.path)", "status": "\(status.code)",
+            "request_id": .string(request.requestID), "method": .string(request.method.rawValue),
+            "path": .string(request.path), "status": .stringConvertible(status.code),
         ]
         if let started {
             let elapsed = started.duration(to: .now).milliseconds
-            fields["duration_ms"] = "\(Double(Int(elapsed * 100)) / 100)"
+            fields["duration_ms"] = .stringConvertible(Double(Int(elapsed * 100)) / 100)
         }
-        if let queries { fields["queries"] = "\(queries)" }
+        if let queries { fields["queries"] = .stringConvertible(queries) }
         log.info("request", metadata: fields)
     }
 }

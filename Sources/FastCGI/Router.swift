@@ -64,14 +64,14 @@ public struct Router<Context>: Sendable {
         add(&root)
         responders = root.entries.map(\.responder)
         table = root.entries.enumerated().map { index, entry in
-            let segments = Router.split(entry.path).map { part -> RouteSegment in
-                part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(String(part))
+            let segments = entry.path.split(ascii: "/").map { part -> RouteSegment in
+                part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(Array(part.utf8))
             }
             let pattern =
                 "/"
                 + segments.map { segment in
                     switch segment {
-                    case let .literal(text): return text
+                    case let .literal(bytes): return String(decoding: bytes, as: UTF8.self)
                     case let .parameter(name): return ":" + name
                     }
                 }.joined(separator: "/")
@@ -118,15 +118,30 @@ public struct Router<Context>: Sendable {
             try run(from: index + 1, request, context, responder)
         }
     }
-
-    static func split(_ path: String) -> [Substring] {
-        path.split(ascii: "/")
-    }
 }
 
 enum RouteSegment: Sendable, Equatable {
-    case literal(String)
+    /// Its UTF-8 bytes: matching compares bytes, never builds a `String` per request.
+    case literal([UInt8])
     case parameter(String)
+}
+
+/// The non-empty segments of a path's UTF-8 bytes, as ranges: `//orders///5/` is `orders`, `5`.
+/// Matching walks them in place, so routing a request allocates nothing.
+struct PathSegments: Sequence, IteratorProtocol {
+    let bytes: UnsafeBufferPointer<UInt8>
+    private var index = 0
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    mutating func next() -> Range<Int>? {
+        let slash = UInt8(ascii: "/")
+        while index < bytes.count && bytes[index] == slash { index += 1 }
+        guard index < bytes.count else { return nil }
+        let start = index
+        while index < bytes.count && bytes[index] != slash { index += 1 }
+        return start..<index
+    }
 }
 
 enum RouteMatch {
@@ -146,30 +161,35 @@ struct RouteEntry: Sendable {
     let responder: Int
 
     static func match(_ table: [RouteEntry], method: HTTPMethod, path: String) -> RouteMatch {
-        let parts = Router<Void>.split(path)
-        var pathMatched: RoutePattern?
-        for route in table where route.matches(parts) {
-            if route.method == method || (method == .head && route.method == .get) {
-                return .found(route, route.parameters(parts))
+        var path = path
+        return path.withUTF8 { bytes in
+            let count = PathSegments(bytes).reduce(0) { n, _ in n + 1 }
+            var pathMatched: RoutePattern?
+            for route in table where route.segments.count == count && route.matches(bytes) {
+                if route.method == method || (method == .head && route.method == .get) {
+                    return .found(route, route.parameters(bytes))
+                }
+                if pathMatched == nil { pathMatched = route.pattern }
             }
-            if pathMatched == nil { pathMatched = route.pattern }
+            return pathMatched.map { .methodNotAllowed($0) } ?? .notFound
         }
-        return pathMatched.map { .methodNotAllowed($0) } ?? .notFound
     }
 
-    func matches(_ parts: [Substring]) -> Bool {
-        guard parts.count == segments.count else { return false }
-        for (segment, part) in zip(segments, parts) {
-            if case let .literal(text) = segment, text != part { return false }
+    /// `path`: a path with as many segments as this route.
+    func matches(_ path: UnsafeBufferPointer<UInt8>) -> Bool {
+        for (segment, range) in zip(segments, PathSegments(path)) {
+            if case let .literal(text) = segment, !text.elementsEqual(path[range]) { return false }
         }
         return true
     }
 
-    func parameters(_ parts: [Substring]) -> Parameters {
+    func parameters(_ path: UnsafeBufferPointer<UInt8>) -> Parameters {
         var parameters = Parameters()
         guard parameterCount > 0 else { return parameters }
-        for (segment, part) in zip(segments, parts) {
-            if case let .parameter(name) = segment { parameters.append(name, String(part)) }
+        for (segment, range) in zip(segments, PathSegments(path)) {
+            if case let .parameter(name) = segment {
+                parameters.append(name, String(decoding: UnsafeBufferPointer(rebasing: path[range]), as: UTF8.self))
+            }
         }
         return parameters
     }

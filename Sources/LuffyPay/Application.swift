@@ -23,7 +23,7 @@ public struct Application: Sendable {
         self.log = log
         shared = RequestContext.Shared(
             settings: settings, authenticator: Authenticator(secret: try settings.requireJWTSecret()),
-            gateway: gateway)
+            gateway: gateway, log: log)
         var router = routes
         // The log line counts this request's statements only, also when no handler runs (404, 405).
         router.add(middleware: RequestLogMiddleware(log: log, queries: { $0.db.statementCount }))
@@ -34,9 +34,7 @@ public struct Application: Sendable {
     }
 
     public func respond(to request: Request, db: Database) -> Response {
-        var requestLog = log
-        requestLog[metadataKey: "request_id"] = "\(request.requestID)"
-        let context = RequestContext(shared: shared, db: db, log: requestLog)
+        let context = RequestContext(shared: shared, db: db, requestID: request.requestID)
         do {
             return try router.respond(to: request, context: context)
         } catch {
@@ -67,17 +65,28 @@ public struct RequestContext {
         let settings: Settings
         let authenticator: Authenticator
         let gateway: AlipayGateway
+        let log: Logger
 
-        init(settings: Settings, authenticator: Authenticator, gateway: AlipayGateway) {
+        init(settings: Settings, authenticator: Authenticator, gateway: AlipayGateway, log: Logger) {
             self.settings = settings
             self.authenticator = authenticator
             self.gateway = gateway
+            self.log = log
+        }
+
+        /// The application's logger with the request's id on every line; made when a handler
+        /// logs, not for every request (most write only the request line, which has the id).
+        func log(requestID: String) -> Logger {
+            var log = log
+            log[metadataKey: "request_id"] = .string(requestID)
+            return log
         }
     }
 
     let shared: Shared
     public let db: Database
-    public let log: Logger
+    let requestID: String
+    public var log: Logger { shared.log(requestID: requestID) }
     public var settings: Settings { shared.settings }
     public var authenticator: Authenticator { shared.authenticator }
     public var gateway: AlipayGateway { shared.gateway }
@@ -88,15 +97,16 @@ public struct RequestContext {
 public struct SignedInContext: ChildRequestContext {
     let shared: RequestContext.Shared
     public let db: Database
-    public let log: Logger
+    let requestID: String
     public let user: AuthenticatedUser
+    public var log: Logger { shared.log(requestID: requestID) }
     public var settings: Settings { shared.settings }
     public var gateway: AlipayGateway { shared.gateway }
 
     public init(request: Request, context: RequestContext) throws {
         shared = context.shared
         db = context.db
-        log = context.log
+        requestID = context.requestID
         user = try context.authenticator.authenticate(request.header("authorization"), db: context.db)
     }
 }
