@@ -43,7 +43,8 @@ import Testing
     @Test func refundQueryRefundedByStatusOrByAnOlderAnswersAmount() throws {
         let success = RefundQueryAnswer(
             response: try response(
-                #"{"code":"10000","trade_no":"T1","out_request_no":"R1","refund_status":"REFUND_SUCCESS","refund_amount":"5.00"}"#),
+                #"{"code":"10000","trade_no":"T1","out_request_no":"R1","refund_status":"REFUND_SUCCESS","refund_amount":"5.00"}"#
+            ),
             body: "")
         #expect(success.refunded)
         #expect(success.refundAmount == Fen(500))
