@@ -3,7 +3,7 @@ public import Foundation
 public import LuffyCore
 
 /// The app's side of Alipay: signed page-pay links and the gateway API calls (`alipay.trade.query`,
-/// `alipay.trade.close`; README, "HTTP API").
+/// `alipay.trade.close`; README, "HTTP API"; the refund calls in AlipayRefunds.swift).
 /// Keys are loaded once at start; a missing or unreadable key stops start-up (fail closed).
 public final class AlipayGateway: Sendable {
     public let appID: String
@@ -128,8 +128,9 @@ public final class AlipayGateway: Sendable {
     }
 
     /// One gateway call, counted by method and result, and timed by method unless the bulkhead
-    /// refused it without asking the gateway (README, "Metrics").
-    private func call(_ method: String, orderNumber: String) throws -> JSON {
+    /// refused it without asking the gateway (README, "Metrics"). `belongs`: whether a successful
+    /// answer (`code` 10000) is about the trade asked about.
+    func call(_ method: String, biz: [(String, JSON)], belongs: (JSON) -> Bool) throws -> VerifiedAnswer {
         let started = ContinuousClock.now
         func count(_ result: String) {
             Counter(label: "luffy_alipay_gateway_calls_total", dimensions: [("method", method), ("result", result)]).increment()
@@ -138,19 +139,31 @@ public final class AlipayGateway: Sendable {
                 .recordNanoseconds(started.duration(to: .now).nanoseconds)
         }
         do {
-            let response = try exchange(method, orderNumber: orderNumber)
+            let answer = try exchange(method, biz: biz, belongs: belongs)
             count("ok")
-            return response
+            return answer
         } catch {
             if case GatewayError.busy = error { count("busy") } else { count("unavailable") }
             throw error
         }
     }
 
-    private func exchange(_ method: String, orderNumber: String) throws -> JSON {
+    private func call(_ method: String, orderNumber: String) throws -> JSON {
+        try call(method, biz: [("out_trade_no", .string(orderNumber))]) {
+            $0["out_trade_no"]?.stringValue == orderNumber
+        }.response
+    }
+
+    /// A verified answer: the `<method>_response` object, and the whole body as received (response
+    /// and `sign`), which can be verified again later (the refunds' event trail keeps it).
+    struct VerifiedAnswer {
+        let response: JSON
+        let body: String
+    }
+
+    private func exchange(_ method: String, biz: [(String, JSON)], belongs: (JSON) -> Bool) throws -> VerifiedAnswer {
         var params = AlipayParameters.commonParameters(appID: appID, method: method, timestamp: clock.now())
-        params.append(
-            ("biz_content", String(decoding: JSON.object([("out_trade_no", .string(orderNumber))]).serialized, as: UTF8.self)))
+        params.append(("biz_content", String(decoding: JSON.object(biz).serialized, as: UTF8.self)))
         let reply: HTTPClient.Reply
         do {
             let form = try AlipayParameters.signed(params, key: appKey)
@@ -168,10 +181,10 @@ public final class AlipayGateway: Sendable {
             throw GatewayError.unavailable(String(describing: error))
         }
         // The signature does not tie an answer to our request: a genuine answer about another
-        // trade (replayed on the way) must not settle or close this order.
-        if response["code"]?.stringValue == "10000", response["out_trade_no"]?.stringValue != orderNumber {
+        // trade (replayed on the way) must not settle, close or refund anything.
+        if response["code"]?.stringValue == "10000", !belongs(response) {
             throw GatewayError.unavailable("\(method) answered about another trade")
         }
-        return response
+        return VerifiedAnswer(response: response, body: String(decoding: reply.body, as: UTF8.self))
     }
 }
