@@ -11,6 +11,7 @@ PACKAGES=(
     wrk curl openssl procps                            # bench, checks, secrets, pgrep
     shellcheck                                         # make lint
     chromium                                           # headless browser of the return-page test
+    fonts-noto-cjk                                     # Chinese text in that browser's screenshots
 )
 
 installed() {

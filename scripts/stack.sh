@@ -30,13 +30,14 @@ usage() {
 select_stack() {
     STACK=$1
     case "$STACK" in
-        dev)  NGINX_PORT=8080  DB_PORT=3307  SANDBOX_PORT=8090
+        dev)  NGINX_PORT=8080  DB_PORT=3307  SANDBOX_PORT=8090  FRONT_PORT=8081
               DB_EXTRA_OPTS=() ;;
         # LUFFY_TEST_PORT_OFFSET moves every port of the test stack, so that test stacks of
         # several work trees of one machine can run side by side.
         test) local off=${LUFFY_TEST_PORT_OFFSET:-0}
               [[ $off =~ ^[0-9]{1,4}$ ]] || die "LUFFY_TEST_PORT_OFFSET must be a small number"
               NGINX_PORT=$((18080 + off)) DB_PORT=$((13307 + off)) SANDBOX_PORT=$((18090 + off))
+              FRONT_PORT=$((18070 + off))
               # throwaway data: trade durability for speed
               DB_EXTRA_OPTS=(--innodb-flush-log-at-trx-commit=2) ;;
         *)    die "unknown stack '$STACK' (dev or test)" ;;
@@ -59,6 +60,9 @@ select_stack() {
     APP_BIN=$ROOT/.build/release/luffy-pay
     SANDBOX_BIN=$ROOT/.build/release/alipay-sandbox
     BASE_URL=http://127.0.0.1:$NGINX_PORT
+    # A front end on another origin that may call the API (LUFFY_CORS_ORIGINS, README "CORS"):
+    # nothing of the stack listens there; a Vue dev server may (dev), the CORS test does (test).
+    FRONT_ORIGIN=http://127.0.0.1:$FRONT_PORT
 }
 
 # Every process of a stack reads the stack's settings file and nothing else: drop LUFFY_*
@@ -207,6 +211,21 @@ env_default() {   # KEY VALUE: add a key only when missing (secrets, tunables yo
     grep -q "^$1=" "$ENV_FILE" || echo "$1=$2" >>"$ENV_FILE"
 }
 
+# nginx writes these URLs into its JSON (location = /alipay/links.json): http(s) or a path, and
+# none of the characters that would end the string there or in nginx's syntax.
+check_shop_url() {
+    local value
+    value=$(env_get "$1")
+    case $value in
+        http://* | https://* | /*) ;;
+        *) die "$1=$value in ${ENV_FILE#"$ROOT"/}: expected an http(s) URL or a path" ;;
+    esac
+    local forbidden='[[:space:]"'\''\\$;{}]'
+    if [[ $value =~ $forbidden ]]; then
+        die "$1=$value in ${ENV_FILE#"$ROOT"/}: no blanks, quotes, \\, \$, ; or braces"
+    fi
+}
+
 ensure_settings() {
     local sock
     for sock in "$DB_SOCKET" "$APP_SOCKET" "$SANDBOX_SOCKET"; do   # sun_path holds 107 bytes
@@ -251,6 +270,15 @@ EOF
     # more threads than the app's workers and sweeper can hold in a brownout (docs/SANDBOX.md)
     env_default LUFFY_SANDBOX_THREADS 16
     env_default LUFFY_SANDBOX_NOTIFY_DELAYS 1,2,4,8,16
+
+    # The shop's front end (README, "CORS" and "The return page"): the origin allowed to call the
+    # API from a browser, and the pages the return page's buttons lead to (the stand-ins in
+    # nginx/html/shop; nginx gets them, see render_server_block).
+    env_default LUFFY_CORS_ORIGINS "$FRONT_ORIGIN"
+    env_default LUFFY_SHOP_ORDERS_URL "$BASE_URL/shop/orders"
+    env_default LUFFY_SHOP_HOME_URL "$BASE_URL/shop/"
+    check_shop_url LUFFY_SHOP_ORDERS_URL
+    check_shop_url LUFFY_SHOP_HOME_URL
 
     # client settings for `mariadb --defaults-file=…` as the app's user
     (umask 077 && cat >"$CLIENT_CNF" <<EOF
@@ -419,12 +447,17 @@ sandbox_start() {
 sandbox_stop() { svc_stop sandbox TERM 12; }
 
 # ---------------------------------------------------------------- nginx
-# nginx/luffy-pay.conf rewritten for this stack: its listen lines, socket, html root, logs.
+# nginx/luffy-pay.conf rewritten for this stack: its listen lines, socket, html root, logs, and the
+# shop's pages of the return page's buttons.
 render_server_block() {
     local text
     text=$(sed -e '/^[[:space:]]*listen[[:space:]]*\[::\]/d' \
                -e "s|^\([[:space:]]*\)listen[[:space:]].*|\1listen 127.0.0.1:$NGINX_PORT;|" \
                "$ROOT/nginx/luffy-pay.conf")
+    # shellcheck disable=SC2016  # nginx's variables, literally
+    text=${text//'set $luffy_shop_orders_url "/shop/orders";'/"set \$luffy_shop_orders_url \"$(env_get LUFFY_SHOP_ORDERS_URL)\";"}
+    # shellcheck disable=SC2016
+    text=${text//'set $luffy_shop_home_url   "/shop/";'/"set \$luffy_shop_home_url \"$(env_get LUFFY_SHOP_HOME_URL)\";"}
     text=${text//unix:\/run\/luffy-pay\/luffy-pay.sock/unix:$APP_SOCKET}
     text=${text//\/usr\/local\/share\/luffy-pay\/html/$ROOT/nginx/html}
     text=${text//\/var\/log\/nginx\/luffy-pay.access.log/$LOG_DIR/nginx-access.log}
@@ -556,7 +589,7 @@ stack_status() {
 
 stack_info() {   # shell-quoted facts about the stack, for other scripts (eval)
     local k
-    for k in STACK STACK_DIR ENV_FILE CLIENT_CNF BASE_URL NGINX_PORT DB_PORT DB_SOCKET \
+    for k in STACK STACK_DIR ENV_FILE CLIENT_CNF BASE_URL NGINX_PORT DB_PORT DB_SOCKET FRONT_ORIGIN \
              SANDBOX_PORT APP_SOCKET APP_BIN SANDBOX_BIN SANDBOX_SOCKET KEYS_DIR LOG_DIR; do
         printf '%s=%q\n' "$k" "${!k}"
     done
@@ -564,7 +597,8 @@ stack_info() {   # shell-quoted facts about the stack, for other scripts (eval)
 
 # What `make up` prints: where things are and how to use them.
 stack_summary() {
-    local token="(no app binary yet)" rel=${STACK_DIR#"$ROOT"/}
+    local token="(no app binary yet)" rel=${STACK_DIR#"$ROOT"/} cors=""
+    [ -f "$ENV_FILE" ] && cors=$(env_get LUFFY_CORS_ORIGINS)
     if [ -x "$APP_BIN" ]; then
         token=$("$APP_BIN" token 1 2>/dev/null) || token="(luffy-pay token 1 failed: is user 1 in the data?)"
     fi
@@ -582,6 +616,9 @@ EOF
     cat <<EOF
   demo token   user 1 (make token USER=<id> for others):
                $token
+  shop pages   $BASE_URL/shop/  (stand-ins for the shop's front end: README, "The return page")
+               my orders of user 1: $BASE_URL/shop/orders#token=<the demo token>
+  CORS         origins of browser front ends: ${cors:-none} (LUFFY_CORS_ORIGINS)
   settings     $rel/luffy-pay.env  (secrets; edit, then make down && make up)
   database     MariaDB 127.0.0.1:$DB_PORT, socket $rel/run/mysqld.sock, database luffycity
                shell: mariadb --defaults-file=$rel/mariadb-client.cnf

@@ -6,8 +6,8 @@ import LuffyCore
 public import MariaDB
 
 /// The shop's responder: the routes of `Router.luffyPay()` behind the pipeline's steps, outermost
-/// first — the request log line, request metrics, errors turned into answers, the retry on a
-/// lost connection — and a context per request with the worker's own database connection.
+/// first — the request log line, request metrics, CORS (when `LUFFY_CORS_ORIGINS` lists origins),
+/// errors turned into answers, the retry on a lost connection — and a context per request with the worker's own database connection.
 public struct Application: Sendable {
     public var settings: Settings { shared.settings }
     public let log: Logger
@@ -28,6 +28,18 @@ public struct Application: Sendable {
         // The log line counts this request's statements only, also when no handler runs (404, 405).
         router.add(middleware: RequestLogMiddleware(log: log, queries: { $0.db.statementCount }))
         router.add(middleware: RequestMetrics(patterns: router.patterns, factory: metrics))
+        if !settings.corsOrigins.isEmpty {
+            // Outside `ErrorResponses`, so that error answers carry the headers too (README, "CORS").
+            let routes = router
+            router.add(
+                middleware: CORS<RequestContext>(
+                    origins: settings.corsOrigins,
+                    allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+                    exposeHeaders: ["X-Request-Id"], maxAge: .seconds(600),
+                    // Alipay's server calls it: never a browser's business.
+                    excluding: ["/payments/alipay/notify"],
+                    methods: { routes.methods(allowedOn: $0) }))
+        }
         router.add(middleware: ErrorResponses())
         router.add(middleware: RetryOnLostConnection())
         self.router = router

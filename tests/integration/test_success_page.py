@@ -22,9 +22,7 @@ one shown.
 
 import base64
 import re
-import shutil
 import subprocess
-import tempfile
 import time
 import urllib.parse
 import uuid
@@ -35,8 +33,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from PIL import Image
 
-from conftest import BASE_URL, SETTINGS, STACK_DIR, auth, db_rows
+from browser import Browser, dump_dom
+from conftest import BASE_URL, SETTINGS, STACK_DIR, auth, db_rows, mint_token
 from ordering import SHOP_TZ, post_order, throwaway, wait_for_db
 
 __all__ = ["throwaway"]  # the fixture, imported for pytest
@@ -44,33 +44,20 @@ __all__ = ["throwaway"]  # the fixture, imported for pytest
 PAGE_URL = BASE_URL + "/alipay"
 RESULT_PATH = "/payments/alipay/result"
 NGINX_ACCESS_LOG = STACK_DIR / "log" / "nginx-access.log"
-ORDERS_LINK = "/user/order"
+# the shop's pages the buttons lead to (scripts/stack.sh sets them, nginx/luffy-pay.conf serves them)
+SHOP_ORDERS_URL = SETTINGS.get("LUFFY_SHOP_ORDERS_URL", "")
+SHOP_HOME_URL = SETTINGS.get("LUFFY_SHOP_HOME_URL", "")
 STATES = ("loading", "paid", "pending", "error")
 MAX_TRIES = 8               # success.js: 1 + len(RETRY_DELAYS)
 RETRY_WINDOW_MS = 60_000    # success.js: 1+2+4+8+15+15+15 s of back-off in all
 
 
 # ---------------------------------------------------------------- the browser
-def chromium_binary():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.fail("no chromium on PATH: scripts/deps.sh installs Debian's chromium (make test runs it)")
-
-
 def render(url, budget_ms):
-    """The DOM of `url` after `budget_ms` of virtual time, parsed (a fresh profile every time)."""
-    with tempfile.TemporaryDirectory(prefix="luffy-chromium-") as profile:
-        cmd = [chromium_binary(), "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-               "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-sync",
-               "--disable-background-networking", "--disable-component-update", "--mute-audio",
-               f"--user-data-dir={profile}", "--window-size=390,844", f"--virtual-time-budget={budget_ms}",
-               "--dump-dom", url]
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-    assert out.returncode == 0 and "<main" in out.stdout, \
-        f"chromium exited {out.returncode} on {url}:\n{out.stderr[-2000:]}\n{out.stdout[:500]}"
-    return Page(out.stdout)
+    """The DOM of `url` after `budget_ms` of virtual time, parsed."""
+    html = dump_dom(url, budget_ms)
+    assert "<main" in html, f"no page at {url}:\n{html[:500]}"
+    return Page(html)
 
 
 class Node:
@@ -153,7 +140,16 @@ class Page:
         # server text is shown as text, never as markup or a stack trace
         for bad in ("<html", "<body", "Traceback", "undefined", "NaN", "[object Object]"):
             assert bad not in shown, f"{bad!r} shown in the {state} state: {shown}"
+        self.assert_shop_links()
         return section
+
+    def assert_shop_links(self):
+        """Every "my orders" and "home" link leads to the shop's page the stack configured."""
+        links = [(n.attrs["data-link"], n.attrs.get("href")) for n in self.root.iter()
+                 if n.tag == "a" and "data-link" in n.attrs]
+        assert {name for name, _ in links} == {"orders", "home"}, links
+        wanted = {"orders": SHOP_ORDERS_URL, "home": SHOP_HOME_URL}
+        assert all(href == wanted[name] for name, href in links), links
 
     def links(self, section):
         return [n.attrs.get("href") for n in section.iter() if n.tag == "a"]
@@ -335,7 +331,7 @@ def test_without_parameters_the_page_shows_an_error():
     section = page.assert_state("error")
     assert page.text("error-code") == "missing_parameters"
     assert page.text("error-message")
-    assert ORDERS_LINK in page.links(section)
+    assert SHOP_ORDERS_URL in page.links(section)
 
 
 def test_forged_signature_shows_invalid_signature(client, throwaway, db):
@@ -349,7 +345,7 @@ def test_forged_signature_shows_invalid_signature(client, throwaway, db):
     assert page.text("error-code") == "invalid_signature"
     assert page.text("error-message") == body["errmsg"]
     assert page.text("error-order-number") == order["order_number"]
-    assert ORDERS_LINK in page.links(section)
+    assert SHOP_ORDERS_URL in page.links(section)
     assert db_rows(db, "SELECT order_status FROM ly_order WHERE id = %s", (order["id"],))[0][0] == 0
     # our probe and the page's one request: a refusal is final, the page does not retry it
     assert logged_result_requests(query, 2) == [400, 400]
@@ -407,7 +403,7 @@ def test_unpaid_order_shows_pending_and_retries(client, throwaway):
     assert "hidden" not in page.node("pending-exhausted").attrs, page.describe()
     assert number in page.text("pending-exhausted")
     assert page.node("retry-button").tag == "button" and "disabled" not in page.node("retry-button").attrs
-    assert ORDERS_LINK in page.links(section)
+    assert SHOP_ORDERS_URL in page.links(section)
     statuses = logged_result_requests(late, MAX_TRIES)
     assert statuses == [409] * MAX_TRIES, f"nginx logged {statuses} for the page's {MAX_TRIES} tries"
 
@@ -443,12 +439,135 @@ def test_purchase_through_the_sandbox_shows_the_paid_order(client, throwaway, db
         by_id = {int(n.attrs["data-course-id"]): n.text() for n in items}
         assert by_id == {cid: f"《{name}》" for cid, name in zip(cids, names)}, by_id
         assert not any(n.tag == "b" for n in page.node("paid-courses").iter()), "a course name became markup"
-        assert ORDERS_LINK in page.links(section)
+        assert SHOP_ORDERS_URL in page.links(section)
 
         # the page forwarded the return's query unchanged, and asked once: the answer was final
         assert logged_result_requests(query, 1) == [200]
     finally:
         # let the sandbox's notification land before the order goes (else it retries in vain)
+        wait_for_db(db, "SELECT COUNT(*) FROM ly_alipay_notification WHERE out_trade_no = %s", (number,), 1,
+                    timeout=10)
+        delete_notifications(db, number)
+
+
+# ---------------------------------------------------------------- the shop's pages
+def test_buttons_lead_to_the_configured_shop_pages(client, throwaway):
+    # the stack's own values, not nginx/luffy-pay.conf's defaults (/shop/…): scripts/stack.sh wrote them in
+    assert (SHOP_ORDERS_URL, SHOP_HOME_URL) == (BASE_URL + "/shop/orders", BASE_URL + "/shop/"), SETTINGS
+    r = requests.get(BASE_URL + "/alipay/links.json", timeout=10)
+    assert r.status_code == 200, (r.status_code, r.text[:200])
+    assert r.headers["Content-Type"] == "application/json; charset=utf-8" and r.headers["Cache-Control"] == "no-cache"
+    assert r.json() == {"orders_url": SHOP_ORDERS_URL, "home_url": SHOP_HOME_URL}
+
+    # both are real pages of the dev and test stacks
+    for url, marker in ((SHOP_HOME_URL, 'id="shop-home"'), (SHOP_ORDERS_URL, 'id="orders"')):
+        r = requests.get(url, timeout=10)
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html") and marker in r.text, url
+    home = render(SHOP_HOME_URL, 5_000)
+    assert "/shop/orders" in [n.attrs.get("href") for n in home.node("shop-home").iter() if n.tag == "a"]
+
+    # "my orders" lists the orders of the user whose token it holds (here given as #token=…)
+    uid, order, _ = buy(client, throwaway, ["36.00"], [f"我的订单页测试-{uuid.uuid4().hex[:6]}"])
+    page = render(f"{SHOP_ORDERS_URL}#token={mint_token(uid)}", 10_000)
+    assert page.node("orders").attrs.get("data-state") == "list", page.html[:2000]
+    items = [n for n in page.node("orders-list").iter() if n.tag == "li"]
+    assert [n.attrs.get("data-order-number") for n in items] == [order["order_number"]], page.html[:2000]
+    assert "未支付" in items[0].text() and "¥36.00" in items[0].text(), items[0].text()
+    # without a token it asks for one
+    page = render(SHOP_ORDERS_URL, 10_000)
+    assert page.node("orders").attrs.get("data-state") == "signin" and "hidden" not in page.node("token-form").attrs
+
+
+# ---------------------------------------------------------------- screenshots
+SCREENSHOTS = STACK_DIR / "screenshots" / "return-page"
+VIEWPORTS = {"desktop": (1280, 800, False), "phone": (360, 740, True)}
+RESULT_PATTERN = "*" + RESULT_PATH + "*"
+# what a page shows when it lays itself out for its viewport: its width, its smallest text, the
+# right edge of its buttons, and the links marked data-link
+LAYOUT = """(() => {
+  const shown = document.querySelector("main section:not([hidden])");
+  let smallest = 1000, rightmost = 0;
+  for (const el of shown.querySelectorAll("*")) {
+    if (el.getClientRects().length && [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) {
+      smallest = Math.min(smallest, parseFloat(getComputedStyle(el).fontSize));
+    }
+  }
+  for (const b of shown.querySelectorAll(".button")) rightmost = Math.max(rightmost, b.getBoundingClientRect().right);
+  return {scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth,
+          smallest: smallest, rightmost: rightmost,
+          links: [...document.querySelectorAll("a[data-link]")].map(a => [a.dataset.link, a.getAttribute("href")])};
+})()"""
+
+
+def assert_screenshot(path, width, height):
+    """A PNG of the requested size that shows something: backgrounds, a card and text."""
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.size == (width, height), (path, image.format, image.size)
+        pixels = width * height
+        colors = image.convert("RGB").getcolors(maxcolors=pixels)
+    commonest = max(colors)[0]
+    dark = sum(count for count, (r, g, b) in colors if r + g + b < 300)
+    assert len(colors) >= 30, f"{path}: only {len(colors)} colours: blank"
+    assert commonest < 0.95 * pixels, f"{path}: one colour covers {commonest / pixels:.0%}: blank"
+    assert dark > 300, f"{path}: {dark} dark pixels: no text"
+
+
+def capture(browser, state, viewport):
+    """The shown state at the viewport: layout checked, fonts checked, screenshot saved and checked."""
+    width, height, _ = VIEWPORTS[viewport]
+    wanted = [["orders", SHOP_ORDERS_URL], ["home", SHOP_HOME_URL]]
+    layout = browser.wait_for(f"(() => {{ const l = {LAYOUT}; "
+                              f"return l.links.every(([n, h]) => h === {{orders: {SHOP_ORDERS_URL!r}, "
+                              f"home: {SHOP_HOME_URL!r}}}[n]) ? l : null; }})()", timeout=10)
+    assert sorted({tuple(x) for x in layout["links"]}) == sorted(tuple(x) for x in wanted), layout
+    # no horizontal scrolling, readable text, every button inside the viewport
+    assert layout["clientWidth"] == width and layout["scrollWidth"] <= width, (state, viewport, layout)
+    assert layout["smallest"] >= 14 and layout["rightmost"] <= width, (state, viewport, layout)
+    assert state == "loading" or layout["rightmost"] > 0, (state, viewport, layout)   # loading has no buttons
+    # the Chinese heading is drawn with a CJK font (fonts-noto-cjk, scripts/deps.sh), not boxes
+    fonts = browser.platform_fonts(f"#state-{state} h1")
+    assert any(("CJK" in f or "WenQuanYi" in f) and n > 0 for f, n in fonts.items()), (state, fonts)
+    path = browser.screenshot(SCREENSHOTS / f"{state}-{viewport}.png")
+    assert_screenshot(path, width, height)
+
+
+def test_screenshots_of_every_state_at_desktop_and_phone_widths(client, throwaway, db):
+    # error: opened without Alipay's parameters
+    error_url = PAGE_URL
+    # pending: a signed return for an unpaid order whose trade the sandbox holds
+    uid, pending_order, _ = buy(client, throwaway, ["45.00"], [f"截图待支付课程-{uuid.uuid4().hex[:6]}"])
+    with requests.Session() as session:
+        open_cashier(session, pay_link(client, uid, pending_order["order_number"]))
+    pending_url = PAGE_URL + signed_return(pending_order["order_number"], "45.00")
+    # loading and paid: a real purchase through the sandbox
+    uid, order, _ = buy(client, throwaway, ["128.00", "99.90"],
+                        [f"截图课程甲-{uuid.uuid4().hex[:6]}", f"截图课程乙-{uuid.uuid4().hex[:6]}"])
+    number = order["order_number"]
+    try:
+        with requests.Session() as session:
+            paid_url = pay_at_cashier(session, open_cashier(session, pay_link(client, uid, number)), number)
+        saved = []
+        with Browser() as browser:
+            for viewport, (width, height, mobile) in VIEWPORTS.items():
+                browser.hold_requests(RESULT_PATTERN)
+                browser.open(paid_url, width, height, mobile)
+                for _ in range(100):
+                    if browser.held_requests():
+                        break
+                    browser.pump(0.1)
+                assert browser.held_requests(), "the page did not ask for its result"
+                assert browser.evaluate("document.getElementById('result').dataset.state") == "loading"
+                capture(browser, "loading", viewport)
+                browser.release_requests()
+                browser.wait_for("document.getElementById('result').dataset.state === 'paid'")
+                capture(browser, "paid", viewport)
+                for state, url in (("pending", pending_url), ("error", error_url)):
+                    browser.open(url, width, height, mobile)
+                    browser.wait_for(f"document.getElementById('result').dataset.state === {state!r}")
+                    capture(browser, state, viewport)
+                saved += [SCREENSHOTS / f"{s}-{viewport}.png" for s in STATES]
+        assert all(p.is_file() for p in saved) and len(saved) == 8, saved
+    finally:
         wait_for_db(db, "SELECT COUNT(*) FROM ly_alipay_notification WHERE out_trade_no = %s", (number,), 1,
                     timeout=10)
         delete_notifications(db, number)

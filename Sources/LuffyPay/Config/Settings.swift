@@ -1,4 +1,5 @@
 public import Alipay
+public import FastCGI
 public import Foundation
 public import Logging
 import LuffyCore
@@ -34,6 +35,9 @@ public struct Settings: Sendable {
     public var logFile: String? = nil
     public var sqlDir = "sql"
     public var alipay = AlipaySettings()
+    /// `LUFFY_CORS_ORIGINS`: the front ends' origins that may call the API from a browser
+    /// (README, "CORS"); empty: no CORS at all.
+    public var corsOrigins = CORSOrigins()
 
     public init() {}
 
@@ -79,6 +83,7 @@ public struct Settings: Sendable {
         logFile = text("LUFFY_LOG_FILE")
         if let v = text("LUFFY_SQL_DIR") { sqlDir = v }
         alipay = try AlipaySettings(reader)
+        if let v = text("LUFFY_CORS_ORIGINS") { corsOrigins = try CORSOrigins(parsing: v, key: "LUFFY_CORS_ORIGINS") }
     }
 
     /// The JWT secret, or a clear start-up error: a service that verifies tokens must not run without one.

@@ -8,12 +8,14 @@
  *            automatic retries with back-off (1 s, 2 s, 4 s, 8 s, then 15 s; 8 tries in all),
  *            a manual retry button, and after the last try what to do next
  *   error    400/404 (and any other refusal), or the page opened without Alipay's parameters
- * Server text only ever reaches the page through textContent.
+ * Server text only ever reaches the page through textContent. The "my orders" and "home" links
+ * (data-link) lead to the shop's pages: /alipay/links.json (nginx) names them.
  */
 (function () {
   "use strict";
 
   var API_PATH = "/payments/alipay/result";
+  var LINKS_PATH = "/alipay/links.json";
   var RETRY_DELAYS = [1, 2, 4, 8, 15, 15, 15];  // seconds before the 2nd, 3rd, … try
   var MAX_TRIES = RETRY_DELAYS.length + 1;
   var REQUEST_TIMEOUT_MS = 20000;
@@ -209,7 +211,29 @@
     attempt();
   }
 
+  // ---------------------------------------------------------------- the shop's pages
+  // Only http(s) URLs and paths: a link never runs script. Without an answer the page's hrefs stay.
+  function setLinks(name, url) {
+    if (typeof url !== "string" || !(url.charAt(0) === "/" || url.indexOf("https:") === 0 ||
+        url.indexOf("http:") === 0)) return;
+    var anchors = root.querySelectorAll("a[data-link=\"" + name + "\"]");
+    for (var i = 0; i < anchors.length; i++) anchors[i].setAttribute("href", url);
+  }
+
+  function loadLinks() {
+    fetch(LINKS_PATH, { headers: { "Accept": "application/json" }, cache: "no-cache", credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : ""; })
+      .then(function (text) {
+        var links = parseJSON(text);
+        if (!links) return;
+        setLinks("orders", links.orders_url);
+        setLinks("home", links.home_url);
+      })
+      .catch(function () {});
+  }
+
   // ---------------------------------------------------------------- start
+  loadLinks();
   byId("retry-button").addEventListener("click", retryNow);
   if (!params.get("out_trade_no") || !params.get("sign")) {
     showError("页面缺少支付宝返回的支付信息，无法查询支付结果。请从支付宝付款完成页返回，或到“我的订单”查看订单状态。",
