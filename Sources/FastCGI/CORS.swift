@@ -71,7 +71,7 @@ public struct CORS<Context>: RouterMiddleware {
 
     /// The path as the router matches it: its segments, whatever slashes surround them.
     static func normalized(_ path: String) -> String {
-        "/" + Router<Void>.split(path).joined(separator: "/")
+        "/" + path.split(ascii: "/").joined(separator: "/")
     }
 }
 
