@@ -405,7 +405,12 @@ private final class RefundOutcomes: Sendable {
                             """
                         ).insertID))
             }
-            for _ in 0..<2 { try db.executeScript(SQLQuery(unsafeSQL: sql)) }
+            // as `luffy-pay migrate` runs it: one script on a multi-statement connection
+            var config = DatabaseConfig(settings: books.settings)
+            config.multiStatements = true
+            let migrator = Database(config: config)
+            defer { migrator.disconnect() }
+            for _ in 0..<2 { try migrator.executeScript(SQLQuery(unsafeSQL: sql)) }
             let migrated = try db.query(
                 "SELECT id, payment_refund_id, source, state, amount, out_request_no FROM ly_refund WHERE order_id = \(order.id) ORDER BY id",
                 decoding: (Int64, Int64, String, String, Fen, String).self)
