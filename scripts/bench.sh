@@ -179,6 +179,8 @@ bench_cleanup() {
         SET c.students = c.students - x.n;
         DELETE FROM ly_alipay_notification WHERE $(bench_numbers out_trade_no) OR order_id IN ($BENCH_ORDERS);
         DELETE FROM ly_payment_refund WHERE $(bench_numbers order_number) OR order_id IN ($BENCH_ORDERS);
+        DELETE r, rc, e FROM ly_refund r LEFT JOIN ly_refund_course rc ON rc.refund_id = r.id
+        LEFT JOIN ly_refund_event e ON e.refund_id = r.id WHERE $(bench_numbers r.order_number) OR r.order_id IN ($BENCH_ORDERS);
         DELETE FROM ly_user_course WHERE $BENCH_USERS;
         DELETE FROM ly_credit WHERE $BENCH_USERS;
         DELETE oc FROM ly_order_course oc JOIN ly_order o ON o.id = oc.order_id WHERE $BENCH_USERS;
@@ -452,7 +454,7 @@ notify_run() {
     granted=$(bench_query "SELECT COUNT(*) FROM ly_user_course WHERE $pool_users")
     seconds=$(wrk_seconds)
     per_s=$(awk -v s="$settled" -v t="$seconds" 'BEGIN { printf "%.1f", s / t }')
-    refunds=$(bench_query "SELECT COUNT(*) FROM ly_payment_refund WHERE $(bench_numbers order_number)")
+    refunds=$(bench_query "SELECT COUNT(*) FROM ly_refund WHERE $(bench_numbers order_number)")
     outcomes=$(bench_query "SELECT GROUP_CONCAT(CONCAT(outcome, ' ', n) SEPARATOR ', ') FROM
                             (SELECT n.outcome, COUNT(*) n FROM ly_alipay_notification n JOIN ly_order o ON o.id = n.order_id
                              WHERE o.$pool_users GROUP BY n.outcome) t")

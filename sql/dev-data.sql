@@ -75,6 +75,9 @@ TRUNCATE TABLE ly_credit;
 TRUNCATE TABLE ly_idempotency_key;
 TRUNCATE TABLE ly_alipay_notification;
 TRUNCATE TABLE ly_payment_refund;
+TRUNCATE TABLE ly_refund;
+TRUNCATE TABLE ly_refund_course;
+TRUNCATE TABLE ly_refund_event;
 
 -- ---------------------------------------------------------------- users
 INSERT INTO ly_users (id, password, last_login, is_superuser, username, first_name, last_name, email,

@@ -48,7 +48,7 @@ extension OrderListError: HTTPResponseError {
         switch self {
         case .invalidPage: APIError(400, "invalid_page", "页码必须是大于0的整数")
         case .invalidSize: APIError(400, "invalid_size", "每页数量必须是1到\(OrderListQuery.maxSize)之间的整数")
-        case .invalidStatus: APIError(400, "invalid_status", "订单状态必须是-1到3之间的整数")
+        case .invalidStatus: APIError(400, "invalid_status", "订单状态必须是-1到4之间的整数")
         case .pageOutOfRange: APIError(400, "page_out_of_range", "页码超出范围")
         }
     }

@@ -52,7 +52,7 @@ import Testing
         ),
         (OrderListError.invalidPage, #"400 [] {"errmsg":"页码必须是大于0的整数","code":"invalid_page"}"#),
         (OrderListError.invalidSize, #"400 [] {"errmsg":"每页数量必须是1到20之间的整数","code":"invalid_size"}"#),
-        (OrderListError.invalidStatus, #"400 [] {"errmsg":"订单状态必须是-1到3之间的整数","code":"invalid_status"}"#),
+        (OrderListError.invalidStatus, #"400 [] {"errmsg":"订单状态必须是-1到4之间的整数","code":"invalid_status"}"#),
         (OrderListError.pageOutOfRange, #"400 [] {"errmsg":"页码超出范围","code":"page_out_of_range"}"#),
         (PricingError.creditInsufficient, #"400 [] {"errmsg":"积分余额不足","code":"credit_insufficient"}"#),
         (PricingError.creditOverLimit, #"400 [] {"errmsg":"使用的积分超过了本单可抵扣的上限","code":"credit_over_limit"}"#),

@@ -12,9 +12,10 @@ import Testing
         #expect(try parse("") == OrderListQuery(page: 1, size: 5, status: nil))
         #expect(try parse("page=2&size=20&status=3") == OrderListQuery(page: 2, size: 20, status: .timedOut))
         #expect(try parse("status=-1") == OrderListQuery(page: 1, size: 5, status: nil))
+        #expect(try parse("status=4") == OrderListQuery(page: 1, size: 5, status: .refunded))
         for (q, refusal) in [
             ("page=0", OrderListError.invalidPage), ("page=abc", .invalidPage), ("size=1000", .invalidSize),
-            ("size=0", .invalidSize), ("status=abc", .invalidStatus), ("status=4", .invalidStatus),
+            ("size=0", .invalidSize), ("status=abc", .invalidStatus), ("status=5", .invalidStatus),
         ] {
             #expect(throws: refusal) { try parse(q) }
         }

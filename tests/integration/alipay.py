@@ -342,10 +342,18 @@ def notifications(conn, order_number):
 
 
 def refunds(conn, order_number):
-    rows = db_rows(conn, "SELECT order_id, trade_no, total_amount, reason, source, refund_status "
-                         "FROM ly_payment_refund WHERE order_number = %s ORDER BY id", (order_number,))
-    return [dict(zip(("order_id", "trade_no", "total_amount", "reason", "source", "refund_status"), r))
+    """The order's refunds (ly_refund, sql/018); `learned_by`: where the service learned of a payment
+    it owes back (notify, return, query, …)."""
+    rows = db_rows(conn, "SELECT order_id, trade_no, amount, reason, payment_source, state "
+                         "FROM ly_refund WHERE order_number = %s ORDER BY id", (order_number,))
+    return [dict(zip(("order_id", "trade_no", "amount", "reason", "learned_by", "state"), r))
             for r in rows]
+
+
+def delete_refunds(cur, order_number):
+    """The order's refunds with their courses and events."""
+    cur.execute("DELETE r, rc, e FROM ly_refund r LEFT JOIN ly_refund_course rc ON rc.refund_id = r.id "
+                "LEFT JOIN ly_refund_event e ON e.refund_id = r.id WHERE r.order_number = %s", (order_number,))
 
 
 def wait_for(condition, timeout=15.0, interval=0.1, what="condition"):
@@ -437,7 +445,7 @@ class Shop:
             "notifications": notifications(c, p.number),
             "refunds": refunds(c, p.number),
             "all_notifications": db_rows(c, "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM ly_alipay_notification")[0],
-            "all_refunds": db_rows(c, "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM ly_payment_refund")[0],
+            "all_refunds": db_rows(c, "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM ly_refund")[0],
         }
 
     def assert_unpaid(self, p):
@@ -497,7 +505,7 @@ class Shop:
             with self.conn.cursor() as cur:
                 for number in self.numbers:
                     cur.execute("DELETE FROM ly_alipay_notification WHERE out_trade_no = %s", (number,))
-                    cur.execute("DELETE FROM ly_payment_refund WHERE order_number = %s", (number,))
+                    delete_refunds(cur, number)
         finally:
             self.conn.close()
             self.t.cleanup()

@@ -58,7 +58,7 @@ class Books:
         self.late = shop.purchase("plain")
         assert shop.cancel(self.late).status_code == 200
         self.late_trade = self.pay(self.late)
-        (self.late_refund,), = db_rows(self.conn, "SELECT id FROM ly_payment_refund WHERE trade_no = %s",
+        (self.late_refund,), = db_rows(self.conn, "SELECT id FROM ly_refund WHERE trade_no = %s",
                                        (self.late_trade,))
         (self.late_notification,), = db_rows(self.conn, "SELECT id FROM ly_alipay_notification WHERE trade_no = %s",
                                              (self.late_trade,))
@@ -267,22 +267,31 @@ def test_one_course_paid_by_two_orders(books):
     assert_audit_clean()
 
 
+REFUND = ("INSERT INTO ly_refund (out_request_no, order_id, order_number, order_seq, trade_no, amount, reason, source, "
+          "state, payment_source, attempts, created_time, updated_time) SELECT CONCAT('R', order_number, '-', %s), id, "
+          "order_number, %s, %s, %s, %s, %s, 'approved', 'query', 0, NOW(6), NOW(6) FROM ly_order WHERE id = %s")
+DELETE_REFUNDS = ("DELETE r, rc, e FROM ly_refund r LEFT JOIN ly_refund_course rc ON rc.refund_id = r.id "
+                  "LEFT JOIN ly_refund_event e ON e.refund_id = r.id WHERE r.trade_no = %s")
+
+
 def second_order_with_owned_refund(books, courses, check):
     """A second paid order of the plain order's courses, its trade refunded as course_already_owned
-    for each of `courses`; runs `check(second)`."""
+    for each of `courses` (a refund holding that order course); runs `check(second)`."""
     trade = fake_trade_no()
     second = copy_as_paid_order(books, books.plain, trade_no=trade)
     try:
-        execute(books.conn, [(
-            "INSERT INTO ly_payment_refund (order_id, order_number, trade_no, course_id, total_amount, reason, "
-            "source, refund_status, created_time, updated_time) SELECT o.id, o.order_number, %s, oc.course_id, "
-            "oc.real_price, 'course_already_owned', 'query', 0, NOW(6), NOW(6) "
-            "FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id WHERE o.id = %s AND oc.course_id = %s",
-            (trade, second, course)) for course in courses])
+        for seq, course in enumerate(courses, 1):
+            (share,), = db_rows(books.conn, "SELECT real_price FROM ly_order_course WHERE order_id = %s AND course_id = %s",
+                                (second, course))
+            execute(books.conn, [
+                (REFUND, (seq, seq, trade, share, "course_already_owned", "course_owned", second)),
+                ("INSERT INTO ly_refund_course (refund_id, order_course_id, course_id, amount, live_key) "
+                 "SELECT LAST_INSERT_ID(), id, course_id, real_price, id FROM ly_order_course "
+                 "WHERE order_id = %s AND course_id = %s", (second, course))])
         try:
             check(second)
         finally:
-            execute(books.conn, [("DELETE FROM ly_payment_refund WHERE trade_no = %s", (trade,))])
+            execute(books.conn, [(DELETE_REFUNDS, (trade,))])
     finally:
         delete_order(books, second)
     assert_audit_clean()
@@ -303,6 +312,42 @@ def test_owned_refund_for_another_course_does_not_excuse(books):
         "order_settled_once", f"order_ids={p.id},{second} user_id={p.user_id} course_id={other}"))
 
 
+def test_refunded_amount_without_its_refunds(books):
+    p = books.plain
+    change = "UPDATE ly_order SET refunded_amount = %s WHERE id = %s"
+    with corrupted(books, [(change, ("1.00", p.id))], [(change, ("0.00", p.id))]):
+        assert_violation("refund_amounts", f"order_id={p.id} ", "refunded_amount=1.00 succeeded=0")
+    assert_audit_clean()
+
+
+def test_refund_course_not_held_by_a_live_refund(books):
+    """The late payment's refund is approved: an order course it covered would be held (live_key)."""
+    course, = books.order_courses(books.late.id)[:1]
+    row = ("INSERT INTO ly_refund_course (refund_id, order_course_id, course_id, amount, live_key) "
+           "SELECT %s, id, course_id, real_price, NULL FROM ly_order_course WHERE id = %s")
+    with corrupted(books, [(row, (books.late_refund, course))], []) as (row_id,):
+        try:
+            assert_violation("refund_course_held", f"refund_id={books.late_refund} state=approved order_course_id={course} ",
+                             "live_key does not follow the state")
+        finally:
+            execute(books.conn, [("DELETE FROM ly_refund_course WHERE id = %s", (row_id,))])
+    assert_audit_clean()
+
+
+def test_payment_refund_row_not_migrated(books):
+    """A "to refund" record in the old table (an older binary's) without its refund (sql/019)."""
+    p = books.late
+    old = ("INSERT INTO ly_payment_refund (order_id, order_number, trade_no, course_id, total_amount, reason, source, "
+           "refund_status, created_time, updated_time) VALUES (%s, %s, %s, 0, %s, 'order_cancelled', 'notify', 0, "
+           "NOW(6), NOW(6))")
+    with corrupted(books, [(old, (p.id, p.number, fake_trade_no(), p.amount_text))], []) as (row,):
+        try:
+            assert_violation("payment_refund_migrated", f"payment_refund_id={row} order_id={p.id} ")
+        finally:
+            execute(books.conn, [("DELETE FROM ly_payment_refund WHERE id = %s", (row,))])
+    assert_audit_clean()
+
+
 def test_order_settled_by_two_notifications(books):
     copy = ("INSERT INTO ly_alipay_notification (notify_id, out_trade_no, trade_no, trade_status, total_amount, params, "
             "outcome, order_id, created_time) SELECT CONCAT(notify_id, 'x'), out_trade_no, trade_no, trade_status, "
@@ -317,14 +362,12 @@ def test_order_settled_by_two_notifications(books):
 
 def test_paying_trade_also_refunded(books):
     p = books.plain
-    refund = ("INSERT INTO ly_payment_refund (order_id, order_number, trade_no, total_amount, reason, source, "
-              "refund_status, created_time, updated_time) VALUES (%s, %s, %s, %s, 'duplicate_payment', 'query', 0, "
-              "NOW(6), NOW(6))")
-    with corrupted(books, [(refund, (p.id, p.number, books.plain_trade, p.amount_text))], []) as (row,):
+    refund = (REFUND, (1, 1, books.plain_trade, p.amount_text, "duplicate_payment", "duplicate_payment", p.id))
+    with corrupted(books, [refund], []) as (row,):
         try:
             assert_violation("order_settled_once", f"order_ids={p.id} ", f"paid by trade {books.plain_trade} that refund {row}")
         finally:
-            execute(books.conn, [("DELETE FROM ly_payment_refund WHERE id = %s", (row,))])
+            execute(books.conn, [(DELETE_REFUNDS, (books.plain_trade,))])
     assert_audit_clean()
 
 

@@ -5,8 +5,8 @@
 * the pay link refuses an order holding a course the buyer owns by now (400
   `course_already_purchased`), writing nothing;
 * settlement, whatever raced past those two, grants and counts a course once: the order that finds
-  the course owned records that course's share of its payment in `ly_payment_refund` (reason
-  `course_already_owned`, one row per trade and course), and `students` grows by one;
+  the course owned refunds that course's share of its payment (`ly_refund`, approved, reason
+  `course_already_owned`, one per trade and course), and `students` grows by one;
 * settlement checks the amount under the order's row lock: a payment that is not the order's
   real_price never settles it and is recorded for refund (`amount_mismatch`).
 
@@ -81,8 +81,10 @@ def extra_unpaid_order(conn, user_id, course_ids):
 
 
 def course_refunds(conn, order_number):
-    return db_rows(conn, "SELECT trade_no, course_id, total_amount, reason, source, refund_status "
-                         "FROM ly_payment_refund WHERE order_number = %s ORDER BY course_id", (order_number,))
+    """(trade_no, course_id (0: the whole trade), amount, reason, where the payment was learned, state)."""
+    return db_rows(conn, "SELECT r.trade_no, COALESCE(rc.course_id, 0), r.amount, r.reason, r.payment_source, r.state "
+                         "FROM ly_refund r LEFT JOIN ly_refund_course rc ON rc.refund_id = r.id "
+                         "WHERE r.order_number = %s ORDER BY COALESCE(rc.course_id, 0)", (order_number,))
 
 
 def grants(conn, user_id):
@@ -197,12 +199,12 @@ def test_pay_link_refused_and_settlement_refunds_the_owned_course(client, db, sh
     assert s["coupon"][0][:2] == (p.id, 1), s["coupon"]
     share_x, share_y = paid_shares(p.amount, [r for _, r in order_courses(db, p.id)])
     assert (share_x, share_y) == (Decimal("102.04"), Decimal("68.46"))
-    assert course_refunds(db, p.number) == ((trade_b, x, share_x, "course_already_owned", "notify", 0),)
+    assert course_refunds(db, p.number) == ((trade_b, x, share_x, "course_already_owned", "notify", "approved"),)
     assert [n["outcome"] for n in notifications(db, p.number)] == ["settled"]
 
     # Alipay's retry of that notification: nothing again
     pay(p.number, p.amount, trade_b)
-    assert course_refunds(db, p.number) == ((trade_b, x, share_x, "course_already_owned", "notify", 0),)
+    assert course_refunds(db, p.number) == ((trade_b, x, share_x, "course_already_owned", "notify", "approved"),)
     assert grants(db, p.user_id) == ((x, trade_a), (y, trade_b)) and students(db, [x, y]) == [1, 1]
     assert [n["outcome"] for n in notifications(db, p.number)] == ["settled", "already_paid"]
     # the first order's refund rows: none
@@ -249,7 +251,7 @@ def test_two_orders_of_one_course_paid_at_once(db, shop):
             assert Counter(n["outcome"] for n in notifications(db, number)) == {"settled": 1, "already_paid": 9}
             lines = order_courses(db, order_id)
             shares = dict(zip([c for c, _ in lines], paid_shares(amount, [r for _, r in lines])))
-            expected = tuple((o["trade_no"], c, shares[c], "course_already_owned", "notify", 0)
+            expected = tuple((o["trade_no"], c, shares[c], "course_already_owned", "notify", "approved")
                              for c in courses if granted[c] != o["trade_no"])
             assert course_refunds(db, number) == expected, (round_, number)
             kept = sum(shares[c] for c in courses if granted[c] == o["trade_no"])
@@ -287,7 +289,7 @@ def test_amount_that_changed_under_the_lock_is_refunded_not_settled(db, shop):
     assert (s["order"]["order_status"], s["order"]["trade_no"], s["order"]["pay_time"]) == (0, None, None), s["order"]
     assert s["user_courses"] == () and s["credit_rows"] == () and students(db, p.course_ids) == [0, 0]
     assert s["balance"] == before["balance"]
-    assert course_refunds(db, p.number) == ((n["trade_no"], 0, p.amount, "amount_mismatch", "notify", 0),)
+    assert course_refunds(db, p.number) == ((n["trade_no"], 0, p.amount, "amount_mismatch", "notify", "approved"),)
     assert [x["outcome"] for x in s["notifications"]] == ["refund_needed:amount_mismatch"]
 
 

@@ -443,7 +443,7 @@ class Burst:
             for _, order_id, trade in self.paid:
                 (status, order_trade), = db_rows(conn, "SELECT order_status, trade_no FROM ly_order WHERE id = %s",
                                                  (order_id,))
-                refunded = db_rows(conn, "SELECT order_id FROM ly_payment_refund WHERE trade_no = %s", (trade,))
+                refunded = db_rows(conn, "SELECT order_id FROM ly_refund WHERE trade_no = %s", (trade,))
                 assert (status == 1 and order_trade == trade) or refunded == ((order_id,),), \
                     f"acknowledged payment {trade} of order {order_id}: status {status}, trade {order_trade}, " \
                     f"refund {refunded}"
@@ -463,10 +463,11 @@ class Burst:
         self.t.conn = db_connect()
         with self.t.conn.cursor() as cur:
             for uid in self.users:
-                for table in ("ly_alipay_notification", "ly_payment_refund"):
-                    column = "out_trade_no" if table == "ly_alipay_notification" else "order_number"
-                    cur.execute(f"DELETE x FROM {table} x JOIN ly_order o ON o.order_number = x.{column} "
-                                f"WHERE o.user_id = %s", (uid,))
+                cur.execute("DELETE x FROM ly_alipay_notification x JOIN ly_order o ON o.order_number = x.out_trade_no "
+                            "WHERE o.user_id = %s", (uid,))
+                cur.execute("DELETE r, rc, e FROM ly_refund r JOIN ly_order o ON o.id = r.order_id "
+                            "LEFT JOIN ly_refund_course rc ON rc.refund_id = r.id "
+                            "LEFT JOIN ly_refund_event e ON e.refund_id = r.id WHERE o.user_id = %s", (uid,))
         self.t.cleanup()
 
 

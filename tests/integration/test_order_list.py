@@ -18,7 +18,7 @@ USER2 = auth(2, username="zoro")
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 MONEY_RE = re.compile(r"^\d+\.\d{2}$")
 PAY_TYPE_DISPLAY = {0: "支付宝", 1: "微信", 2: "余额"}
-STATUS_DISPLAY = {0: "未支付", 1: "已支付", 2: "已取消", 3: "超时取消"}
+STATUS_DISPLAY = {0: "未支付", 1: "已支付", 2: "已取消", 3: "超时取消", 4: "已退款"}
 ORDER_KEYS = {"id", "order_number", "total_price", "real_price", "pay_time", "created_time", "credit", "coupon",
               "pay_type", "get_pay_type_display", "order_status", "get_order_status_display", "order_courses"}
 COURSE_KEYS = {"id", "price", "real_price", "discount_name", "course_id", "course_name", "course_cover"}
@@ -247,7 +247,7 @@ def test_alias_and_trailing_slash_give_the_same(client, path):
     assert [o["id"] for o in follow["results"]] == [4, 3, 2, 1]
 
 
-@pytest.mark.parametrize("status", [0, 1, 2, 3, -1])
+@pytest.mark.parametrize("status", [0, 1, 2, 3, 4, -1])
 def test_status_filter(client, db, status):
     body, _ = get_list(client, f"/user/order?status={status}&size=20")
     expected = expected_orders(db, 1, None if status == -1 else status)
@@ -256,6 +256,8 @@ def test_status_filter(client, db, status):
     ids = [o["id"] for o in body["results"]]
     if status in (-1, 1, 2):
         assert ids == (USER1_ALL_IDS if status == -1 else USER1_IDS_BY_STATUS[status])
+    elif status == 4:                       # 已退款: the dev data refunds none of user 1's orders
+        assert ids == []
     else:
         # unpaid orders 13, 14 are minutes old: a stack loaded long ago may have timed them out
         assert set(USER1_IDS_BY_STATUS[status]) - {13, 14} <= set(ids) <= set(USER1_IDS_BY_STATUS[0] +
@@ -297,7 +299,7 @@ def test_user_without_orders(client, throwaway_user):
 
 # ---------------------------------------------------------------- bad parameters
 @pytest.mark.parametrize("query", [
-    "status=abc", "status=4", "status=-2", "status=1.0", "status=%E4%B8%AD",
+    "status=abc", "status=5", "status=-2", "status=1.0", "status=%E4%B8%AD",
     "page=0", "page=-1", "page=999", "page=abc", "page=1.5", "page=99999999999999999999999",
     "size=0", "size=1000", "size=21", "size=-5", "size=abc",
     "page=2&size=20", "page=4&size=5",
@@ -322,8 +324,8 @@ def test_bad_parameters_without_token_are_401(client):
 # ---------------------------------------------------------------- choices, healthz and conventions
 def test_pay_choices_exact(client):
     r = client.get("/orders/pay/choices", headers=USER1)
-    assert assert_json_response(r, 200) == [[0, "未支付"], [1, "已支付"], [2, "已取消"], [3, "超时取消"]]
-    assert re.sub(r"\s", "", r.text) == '[[0,"未支付"],[1,"已支付"],[2,"已取消"],[3,"超时取消"]]'
+    assert assert_json_response(r, 200) == [[0, "未支付"], [1, "已支付"], [2, "已取消"], [3, "超时取消"], [4, "已退款"]]
+    assert re.sub(r"\s", "", r.text) == '[[0,"未支付"],[1,"已支付"],[2,"已取消"],[3,"超时取消"],[4,"已退款"]]'
     r2 = client.get("/orders/pay/choices/", headers=USER1)
     assert r2.status_code == 200 and r2.json() == r.json()
 

@@ -371,8 +371,8 @@ def test_signed_notification_settles_once(db, shop, status):
         assert_notify_answer(post_notify(second), "success")
     s = shop.state(p)
     assert s["order"]["trade_no"] == n["trade_no"] and len(s["user_courses"]) == len(p.course_ids), s
-    assert [(r["trade_no"], r["reason"], r["source"], r["total_amount"], r["refund_status"]) for r in s["refunds"]] \
-        == [(second["trade_no"], "duplicate_payment", "notify", p.amount, 0)], s["refunds"]
+    assert [(r["trade_no"], r["reason"], r["learned_by"], r["amount"], r["state"]) for r in s["refunds"]] \
+        == [(second["trade_no"], "duplicate_payment", "notify", p.amount, "approved")], s["refunds"]
     assert [students for _, students in s["students"]] == [1] * len(p.course_ids), s["students"]
 
 
@@ -405,8 +405,8 @@ def test_payment_of_a_closed_order_is_recorded_for_refund(client, db, shop, clos
     for attempt in range(2):                 # Alipay's retry: still one refund row
         assert_notify_answer(post_notify(n), "success")
         s = shop.assert_closed(p, status)
-        assert [(r["order_id"], r["trade_no"], r["total_amount"], r["reason"], r["source"], r["refund_status"])
-                for r in s["refunds"]] == [(p.id, n["trade_no"], p.amount, reason, "notify", 0)], s["refunds"]
+        assert [(r["order_id"], r["trade_no"], r["amount"], r["reason"], r["learned_by"], r["state"])
+                for r in s["refunds"]] == [(p.id, n["trade_no"], p.amount, reason, "notify", "approved")], s["refunds"]
         assert [x["outcome"] for x in s["notifications"]] == [f"refund_needed:{reason}"] * (attempt + 1)
         assert s["order"]["trade_no"] is None and s["balance"] == closed["balance"]
     # the buyer's return for that trade: the order is closed (the sandbox never saw this trade)
@@ -475,7 +475,7 @@ def test_link_never_opened_then_cancelled_then_paid_is_refunded(client, db, shop
         else:
             assert_error(get_result(result_query(location)), 400, "order_closed")
     s = shop.assert_closed(p, 2)
-    assert [(r["trade_no"], r["reason"], r["source"], r["total_amount"]) for r in s["refunds"]] == \
+    assert [(r["trade_no"], r["reason"], r["learned_by"], r["amount"]) for r in s["refunds"]] == \
         [(trade["trade_no"], "order_cancelled", learned_by, p.amount)], s["refunds"]
 
 

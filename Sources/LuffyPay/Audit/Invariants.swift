@@ -11,18 +11,24 @@ struct Invariant: Sendable {
 }
 
 extension Invariant {
-    /// A refund of a paid order's share of a course its buyer already owned: the legitimate way
-    /// one user holds one course through two paid orders (`o` is the order, `oc` its course; the
-    /// refund row names the course, sql/015). `orderSettledOnce` and `notificationApplied` are the
-    /// queries that read `ly_payment_refund`.
-    static let ownedCourseRefund: SQLQuery = """
-        EXISTS (SELECT 1 FROM ly_payment_refund r
-                WHERE r.order_id = o.id AND r.course_id = oc.course_id AND r.reason = 'course_already_owned')
+    /// A refund of a paid order's share of a course its buyer already owned (live or done), or any
+    /// refund of the course that succeeded: the legitimate ways one user holds one course through
+    /// two paid orders (`o` is the order, `oc` its course; the refund holds that order course,
+    /// sql/018).
+    static let refundedCourse: SQLQuery = """
+        EXISTS (SELECT 1 FROM ly_refund_course rc JOIN ly_refund r ON r.id = rc.refund_id
+                WHERE rc.live_key = oc.id AND (r.source = 'course_owned' OR r.state = 'succeeded'))
         """
+
+    /// The refund states that hold money back from the trade (all but denied and failed), as
+    /// `RefundState.holdsCourses` says.
+    static let heldStates = SQLQuery(
+        unsafeSQL: "(" + RefundState.allCases.filter(\.holdsCourses).map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")")
 
     static let all: [Invariant] = [
         orderTotal, orderPriceRange, couponBinding, creditNonNegative, creditBalance, creditLedger,
-        paidOrderGrants, grantWithoutOrder, courseStudents, orderSettledOnce, notificationApplied,
+        paidOrderGrants, grantWithoutOrder, courseStudents, orderSettledOnce, notificationApplied, refundAmounts,
+        refundCourseHeld, paymentRefundMigrated,
     ]
 
     /// total_price = Σ its courses' real_price (an order without courses is wrong too).
@@ -45,7 +51,8 @@ extension Invariant {
 
     /// A coupon serves at most one live order: no order holds two coupon rows, a live order that
     /// took a coupon discount (no credit) still holds its coupon (else another order took it),
-    /// and a coupon is marked used exactly when the order it is bound to is paid.
+    /// and a coupon is marked used exactly when the order it is bound to is paid (or refunded: a
+    /// coupon a refund gives back is unbound, as a cancel frees it).
     static let couponBinding = Invariant(
         name: "coupon_binding", labels: ["order_id", "order_status", "coupon_log_ids", "problem"],
         sql: """
@@ -60,7 +67,7 @@ extension Invariant {
             UNION ALL
             SELECT o.id, o.order_status, cl.id, CONCAT('use_status ', COALESCE(cl.use_status, 'NULL'), ' for an order in status ', o.order_status)
             FROM ly_coupon_log cl JOIN ly_order o ON o.id = cl.order_id
-            WHERE (o.order_status = 1) <> (COALESCE(cl.use_status, 0) = 1)
+            WHERE (o.order_status IN (1, 4)) <> (COALESCE(cl.use_status, 0) = 1)
             ORDER BY 1
             """)
 
@@ -87,8 +94,9 @@ extension Invariant {
             ORDER BY u.id
             """)
 
-    /// A paid order that used credit has exactly one spend row (operation 1, −credit, naming its
-    /// order number); no spend row names an order that is not paid or used no credit.
+    /// A paid (or refunded) order that used credit has exactly one spend row (operation 1, −credit,
+    /// naming its order number; what a refund gives back is an operation 0 row); no spend row names
+    /// an order that was never paid or used no credit.
     static let creditLedger = Invariant(
         name: "credit_ledger", labels: ["order_id", "order_status", "credit", "credit_row_ids", "numbers"],
         sql: """
@@ -96,19 +104,22 @@ extension Invariant {
             FROM ly_order o
             LEFT JOIN ly_credit cr ON cr.user_id = o.user_id AND cr.operation = 1 AND cr.is_deleted = 0
                                   AND LOCATE(o.order_number, cr.remark) > 0
-            WHERE (o.order_status = 1 AND o.credit > 0) OR cr.id IS NOT NULL
+            WHERE (o.order_status IN (1, 4) AND o.credit > 0) OR cr.id IS NOT NULL
             GROUP BY o.id, o.order_status, o.credit
-            HAVING NOT (o.order_status = 1 AND COALESCE(o.credit, 0) > 0 AND COUNT(cr.id) = 1 AND MIN(cr.number) = -o.credit)
+            HAVING NOT (o.order_status IN (1, 4) AND COALESCE(o.credit, 0) > 0 AND COUNT(cr.id) = 1 AND MIN(cr.number) = -o.credit)
             ORDER BY o.id
             """)
 
-    /// Every course of a paid order is the buyer's (a live ly_user_course row).
+    /// Every course of a paid order is the buyer's (a live ly_user_course row), but those a
+    /// succeeded refund took back.
     static let paidOrderGrants = Invariant(
         name: "paid_order_grants", labels: ["order_id", "user_id", "missing_course_ids"],
         sql: """
             SELECT o.id, o.user_id, GROUP_CONCAT(oc.course_id ORDER BY oc.course_id)
             FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id
             WHERE o.order_status = 1
+              AND NOT EXISTS (SELECT 1 FROM ly_refund_course rc JOIN ly_refund r ON r.id = rc.refund_id
+                              WHERE rc.live_key = oc.id AND r.state = 'succeeded')
               AND NOT EXISTS (SELECT 1 FROM ly_user_course uc
                               WHERE uc.user_id = o.user_id AND uc.course_id = oc.course_id AND uc.is_deleted = 0)
             GROUP BY o.id, o.user_id
@@ -143,39 +154,84 @@ extension Invariant {
             """)
 
     /// No payment applied twice: one user holds one course through one paid order (unless the
-    /// later order's share was refunded as already owned); one order settled by at most one
-    /// notification; the trade that paid an order is not also queued for refund.
+    /// later order's share was refunded as already owned, or a refund of the course succeeded);
+    /// one order settled by at most one notification; the trade that paid an order is not also
+    /// refunded as a payment that could not be applied.
     static let orderSettledOnce = Invariant(
         name: "order_settled_once", labels: ["order_ids", "user_id", "course_id", "problem"],
         sql: """
             SELECT GROUP_CONCAT(o.id ORDER BY o.id), o.user_id, oc.course_id, 'one course paid by several orders'
             FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id
-            WHERE o.order_status = 1 AND NOT \(ownedCourseRefund)
+            WHERE o.order_status = 1 AND NOT \(refundedCourse)
             GROUP BY o.user_id, oc.course_id HAVING COUNT(*) > 1
             UNION ALL
             SELECT n.order_id, NULL, NULL, CONCAT(COUNT(*), ' notifications settled it: ', GROUP_CONCAT(n.id ORDER BY n.id))
             FROM ly_alipay_notification n WHERE n.outcome = 'settled' GROUP BY n.order_id HAVING COUNT(*) > 1
             UNION ALL
             SELECT o.id, o.user_id, NULL, CONCAT('paid by trade ', o.trade_no, ' that refund ', r.id, ' also pays back')
-            FROM ly_payment_refund r JOIN ly_order o ON o.id = r.order_id
-            WHERE o.order_status = 1 AND o.trade_no = r.trade_no AND r.reason <> 'course_already_owned'
+            FROM ly_refund r JOIN ly_order o ON o.id = r.order_id
+            WHERE o.order_status IN (1, 4) AND o.trade_no = r.trade_no
+              AND r.source IN ('late_payment', 'duplicate_payment', 'amount_mismatch')
             ORDER BY 1
             """)
 
-    /// Every stored payment notification was applied (its trade paid the order) or recorded for
-    /// refund, and every refund learnt from a notification has that notification stored.
+    /// Every stored payment notification was applied (its trade paid the order, refunded since or
+    /// not) or has a refund, and every refund learnt from a notification has that notification
+    /// stored.
     static let notificationApplied = Invariant(
         name: "notification_applied", labels: ["notification_id", "order_id", "trade_no", "problem"],
         sql: """
             SELECT n.id, n.order_id, n.trade_no, CONCAT('outcome ', n.outcome, ': neither applied nor recorded for refund')
             FROM ly_alipay_notification n LEFT JOIN ly_order o ON o.id = n.order_id
             WHERE n.trade_status IN ('TRADE_SUCCESS', 'TRADE_FINISHED')
-              AND NOT COALESCE(o.order_status = 1 AND o.trade_no = n.trade_no, FALSE)
-              AND NOT EXISTS (SELECT 1 FROM ly_payment_refund r WHERE r.trade_no = n.trade_no)
+              AND NOT COALESCE(o.order_status IN (1, 4) AND o.trade_no = n.trade_no, FALSE)
+              AND NOT EXISTS (SELECT 1 FROM ly_refund r WHERE r.trade_no = n.trade_no)
             UNION ALL
             SELECT NULL, r.order_id, r.trade_no, CONCAT('refund ', r.id, ' from a notification that is not stored')
-            FROM ly_payment_refund r
-            WHERE r.source = 'notify' AND NOT EXISTS (SELECT 1 FROM ly_alipay_notification n WHERE n.trade_no = r.trade_no)
+            FROM ly_refund r
+            WHERE r.payment_source = 'notify' AND NOT EXISTS (SELECT 1 FROM ly_alipay_notification n WHERE n.trade_no = r.trade_no)
             ORDER BY 2
+            """)
+
+    /// What an order's own trade has refunded: `refunded_amount` = its succeeded refunds; its
+    /// refunds that hold money (live or succeeded) add up to no more than it paid; a refunded order
+    /// (status 4) got back all it paid.
+    static let refundAmounts = Invariant(
+        name: "refund_amounts",
+        labels: ["order_id", "order_status", "real_price", "refunded_amount", "succeeded", "held"],
+        sql: """
+            SELECT o.id, o.order_status, o.real_price, o.refunded_amount, COALESCE(s.succeeded, 0), COALESCE(s.held, 0)
+            FROM ly_order o
+            LEFT JOIN (SELECT r.order_id, r.trade_no, SUM(IF(r.state = 'succeeded', r.amount, 0)) AS succeeded,
+                              SUM(IF(r.state IN \(heldStates), r.amount, 0)) AS held
+                       FROM ly_refund r GROUP BY r.order_id, r.trade_no) s ON s.order_id = o.id AND s.trade_no = o.trade_no
+            WHERE o.refunded_amount <> COALESCE(s.succeeded, 0) OR COALESCE(s.held, 0) > o.real_price
+               OR (o.order_status = 4 AND o.refunded_amount <> o.real_price)
+            ORDER BY o.id
+            """)
+
+    /// A refund holds its order courses (`live_key` = the order course) exactly while it is live or
+    /// succeeded, and only courses of its own order.
+    static let refundCourseHeld = Invariant(
+        name: "refund_course_held", labels: ["refund_id", "state", "order_course_id", "live_key", "problem"],
+        sql: """
+            SELECT r.id, r.state, rc.order_course_id, rc.live_key,
+                   IF(oc.order_id <=> r.order_id, 'live_key does not follow the state', 'not a course of its order')
+            FROM ly_refund_course rc JOIN ly_refund r ON r.id = rc.refund_id
+            LEFT JOIN ly_order_course oc ON oc.id = rc.order_course_id
+            WHERE NOT (oc.order_id <=> r.order_id)
+               OR NOT (rc.live_key <=> IF(r.state IN \(heldStates), rc.order_course_id, NULL))
+            ORDER BY r.id, rc.order_course_id
+            """)
+
+    /// Every "to refund" record of sql/013 became a refund (sql/019); nothing writes that table
+    /// since, so a row without its refund (an older binary during a rolling deploy) is owed money
+    /// nobody pays back.
+    static let paymentRefundMigrated = Invariant(
+        name: "payment_refund_migrated", labels: ["payment_refund_id", "order_id", "trade_no", "total_amount"],
+        sql: """
+            SELECT p.id, p.order_id, p.trade_no, p.total_amount FROM ly_payment_refund p
+            WHERE NOT EXISTS (SELECT 1 FROM ly_refund r WHERE r.payment_refund_id = p.id)
+            ORDER BY p.id
             """)
 }

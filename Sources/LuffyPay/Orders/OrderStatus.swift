@@ -6,6 +6,8 @@ public enum OrderStatus: Int64, Sendable, CaseIterable {
     case paid = 1
     case cancelled = 2
     case timedOut = 3
+    /// Paid, then refunded in full (docs/REFUNDS.md); a partly refunded order stays paid.
+    case refunded = 4
 
     public var display: String {
         switch self {
@@ -13,6 +15,7 @@ public enum OrderStatus: Int64, Sendable, CaseIterable {
         case .paid: return "已支付"
         case .cancelled: return "已取消"
         case .timedOut: return "超时取消"
+        case .refunded: return "已退款"
         }
     }
 }

@@ -9,7 +9,7 @@ public enum Settlement {
         case settled
         case alreadyPaid
         /// The payment could not be applied (order closed, paid by another trade, or not the
-        /// order's amount): it is recorded in `ly_payment_refund` for an operator to refund.
+        /// order's amount): a refund of it is created approved (`ly_refund`, docs/REFUNDS.md).
         case refundNeeded(reason: String)
         /// Closed, and no trade to record (a free order cannot reach here).
         case closed(OrderStatus)
@@ -32,22 +32,23 @@ public enum Settlement {
             throw InvariantViolation.orderVanished(orderID: orderID)
         }
         let status = OrderStatus(rawValue: statusCode) ?? .cancelled
-        func refund(_ reason: String) throws -> Outcome {
+        func refund(_ reason: String, _ refundSource: RefundSource) throws -> Outcome {
             guard let tradeNo, let amount else { return .closed(status) }
-            try recordRefund(
-                orderID: orderID, orderNumber: orderNumber, tradeNo: tradeNo, amount: amount,
-                reason: reason, source: source, db: db)
+            try RefundStore.recordPaymentRefund(
+                orderID: orderID, orderNumber: orderNumber, tradeNo: tradeNo, course: nil, amount: amount,
+                source: refundSource, reason: reason, learnedBy: source.rawValue, db: db)
             return .refundNeeded(reason: reason)
         }
         switch status {
-        case .paid:
-            // The same trade again is a retry; another trade paid the order a second time.
+        case .paid, .refunded:
+            // The same trade again is a retry (also once it was refunded); another trade paid the
+            // order a second time.
             guard tradeNo != nil, amount != nil, let existing = existingTrade, existing != tradeNo else { return .alreadyPaid }
-            return try refund("duplicate_payment")
+            return try refund("duplicate_payment", .duplicatePayment)
         case .cancelled:
-            return try refund("order_cancelled")
+            return try refund("order_cancelled", .latePayment)
         case .timedOut:
-            return try refund("order_timed_out")
+            return try refund("order_timed_out", .latePayment)
         case .unpaid:
             break
         }
@@ -57,7 +58,7 @@ public enum Settlement {
             guard tradeNo != nil else {
                 throw InvariantViolation.settledWithoutPayment(orderNumber: orderNumber, realPrice: realPrice)
             }
-            return try refund("amount_mismatch")
+            return try refund("amount_mismatch", .amountMismatch)
         }
         let credit = storedCredit ?? 0
 
@@ -86,7 +87,7 @@ public enum Settlement {
 
     /// Grants the order's courses and counts their students, except a course the user owns already
     /// (another order of it settled first): that one is neither granted nor counted again, and its
-    /// share of the payment (`Pricing.paidShares`) is recorded for refund. The unique key (user,
+    /// share of the payment (`RefundShares`) is refunded (created approved). The unique key (user,
     /// course) decides between settlements racing for one course; they insert in course order, so
     /// two orders of the same courses wait for each other instead of deadlocking.
     private static func grantCourses(
@@ -113,13 +114,15 @@ public enum Settlement {
         }
         // A free order paid nothing, so there is nothing to give back.
         guard !owned.isEmpty, let tradeNo else { return }
-        guard let shares = Pricing.paidShares(paid, prices: lines.map(\.realPrice)) else {
+        let shares = RefundShares.courses(
+            paid: paid, lines: lines.map { (orderCourseID: $0.id, courseID: $0.courseID, realPrice: $0.realPrice) })
+        guard let shares else {
             throw InvariantViolation.paidOutsideCourseTotal(orderNumber: orderNumber, realPrice: paid)
         }
-        for (line, share) in zip(lines, shares) where owned.contains(line.courseID) {
-            try recordRefund(
-                orderID: orderID, orderNumber: orderNumber, tradeNo: tradeNo, courseID: line.courseID,
-                amount: share, reason: "course_already_owned", source: source, db: db)
+        for course in shares where owned.contains(course.courseID) {
+            try RefundStore.recordPaymentRefund(
+                orderID: orderID, orderNumber: orderNumber, tradeNo: tradeNo, course: course, amount: course.share,
+                source: .courseOwned, reason: "course_already_owned", learnedBy: source.rawValue, db: db)
         }
     }
 
@@ -143,21 +146,5 @@ public enum Settlement {
                 """)
             return revived.affectedRows == 1
         }
-    }
-
-    /// One row per trade and course (unique `trade_no`, `course_id`), so a retried notification
-    /// records nothing twice. `courseID` nil: the whole trade (stored as course 0); otherwise the
-    /// share of one course of a trade that settled its order.
-    static func recordRefund(
-        orderID: Int64, orderNumber: String, tradeNo: String, courseID: Int64? = nil, amount: Fen,
-        reason: String, source: Source, db: Database
-    ) throws {
-        try db.execute(
-            """
-            INSERT INTO ly_payment_refund (order_id, order_number, trade_no, course_id, total_amount, reason, source, refund_status,
-                                           created_time, updated_time)
-            VALUES (\(orderID), \(orderNumber), \(tradeNo), \(courseID ?? 0), \(amount), \(reason), \(source.rawValue), 0, NOW(6), NOW(6))
-            ON DUPLICATE KEY UPDATE id = id
-            """)
     }
 }

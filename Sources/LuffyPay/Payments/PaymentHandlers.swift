@@ -43,7 +43,7 @@ enum PaymentHandlers {
     /// Why no pay link can be given for an order in this state (nil: it can).
     private static func payLinkRefusal(_ status: OrderStatus, expired: Bool) -> PaymentError? {
         switch status {
-        case .paid: return .orderPaid
+        case .paid, .refunded: return .orderPaid
         case .cancelled: return .orderCancelled
         case .timedOut: return .orderExpired
         case .unpaid: return expired ? .orderExpired : nil
@@ -143,7 +143,7 @@ enum PaymentHandlers {
 
         let confirmation = PaymentConfirmation(gateway: gateway, db: db, log: context.log)
         switch order.status {
-        case .paid:
+        case .paid, .refunded:
             break
         case .cancelled, .timedOut:
             // A payment that reached a closed order is recorded for refund, never applied.
@@ -167,6 +167,8 @@ enum PaymentHandlers {
         switch order.status {
         case .paid:
             return paidAnswer
+        case .refunded:
+            return .json(["errmsg": "当前订单已退款!", "order_status": .int(OrderStatus.refunded.rawValue)])
         case .cancelled, .timedOut:
             if order.payLinkIssued { _ = try confirmation.confirm(order, source: .query) }
             throw PaymentError.orderClosed
