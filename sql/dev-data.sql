@@ -90,7 +90,11 @@ INSERT INTO ly_users (id, password, last_login, is_superuser, username, first_na
      NULL, '索隆'),
  (3, 'pbkdf2_sha256$600000$LfDevSaltUsopp03$aLg2bk2WlBrglOXWMVmofQezfySLpZARhe6WOGV/Aj0=', NULL, 0,
      'usopp', '', '', 'usopp@luffycity.test', 0, 0, @now - INTERVAL 70 DAY, '13800000003', 0.00, 0,
-     NULL, '乌索普');
+     NULL, '乌索普'),
+ -- the staff user of README "Refunds" (is_staff 1: /admin/refunds); no password, sign in with `make token USER=4`
+ (4, '!', NULL, 0,
+     'nami', '', '', 'nami@luffycity.test', 1, 1, @now - INTERVAL 60 DAY, '13800000004', 0.00, 0,
+     NULL, '娜美客服');
 
 -- ---------------------------------------------------------------- catalogue
 INSERT INTO ly_teacher (id, name, is_deleted, orders, is_show, created_time, updated_time,

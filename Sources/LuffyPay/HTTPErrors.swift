@@ -97,3 +97,56 @@ extension AuthenticationError: HTTPResponseError {
     /// One answer for every reason: a client learns nothing about which part of its token failed.
     public var answer: APIError { .unauthorized }
 }
+
+extension RefundError: HTTPResponseError {
+    public var answer: APIError {
+        switch self {
+        case .orderNotFound: APIError(404, "order_not_found", "订单不存在")
+        case .orderNotPaid: APIError(400, "order_not_paid", "只有已支付的订单可以退款")
+        case let .courseNotInOrder(ids):
+            APIError(400, "course_not_in_order", "所选课程不在该订单中", details: [("course_ids", .array(ids.map(JSON.int)))])
+        case let .courseAlreadyRefunded(ids):
+            APIError(400, "course_already_refunded", "所选课程已退款", details: [("course_ids", .array(ids.map(JSON.int)))])
+        case let .refundInProgress(ids):
+            APIError(400, "refund_in_progress", "所选课程已有退款正在处理中", details: [("course_ids", .array(ids.map(JSON.int)))])
+        case .nothingToRefund: APIError(400, "nothing_to_refund", "所选课程的可退金额为0")
+        case let .overRefund(paid, held, _):
+            APIError(
+                400, "refund_exceeds_paid", "退款金额超过了订单的实付金额",
+                details: [("paid", .money(paid)), ("refunded_or_pending", .money(held))])
+        // The shop's order numbers always fit (docs/REFUNDS.md, "Numbers"): one that does not is a bug.
+        case .refundNumberTooLong: .internalError
+        case .refundNotFound: APIError(404, "refund_not_found", "退款不存在")
+        case let .transitionRefused(from, _):
+            APIError(409, "refund_state_conflict", "退款当前的状态不允许该操作", details: [("state", .string(from.rawValue))])
+        case .tradeRefundInFlight: APIError(409, "refund_in_flight", "该交易已有一笔退款正在向支付宝提交,请稍后重试")
+        }
+    }
+}
+
+extension RefundRequestError: HTTPResponseError {
+    public var answer: APIError {
+        switch self {
+        case .coursesRequired: APIError(400, "refund_courses_required", "请选择要退款的课程,或不传course_ids以退全部课程")
+        case .reasonInvalid:
+            APIError(400, "reason_invalid", "退款原因必须是不超过\(RefundRequest.maxReasonLength)个字符的字符串")
+        case .reasonRequired: APIError(400, "reason_required", "请填写拒绝退款的原因")
+        case let .refundWindowClosed(days):
+            APIError(
+                400, "refund_window_closed", "已超过退款期限(支付后\(days)天内可申请退款)", details: [("refund_window_days", .int(Int64(days)))])
+        case let .stateConflict(state):
+            APIError(409, "refund_state_conflict", "退款当前的状态不允许该操作", details: [("state", .string(state.rawValue))])
+        case .invalidState:
+            APIError(
+                400, "invalid_state", "退款状态必须是以下之一: \(RefundState.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+}
+
+extension StaffError: HTTPResponseError {
+    public var answer: APIError {
+        switch self {
+        case .forbidden: APIError(403, "forbidden", "仅限工作人员访问")
+        }
+    }
+}

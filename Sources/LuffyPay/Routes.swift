@@ -17,12 +17,22 @@ extension Router where Context == RequestContext {
             signedIn.get("/orders/pay/choices", use: OrderChoicesHandler.handleChoices)
             signedIn.post("/orders", use: OrderCreation.handleCreate)
             signedIn.put("/orders/:id", use: OrderClosing.handleCancel)
+            signedIn.post("/orders/:id/refund", use: RefundHandlers.handleRequest)
             signedIn.get("/coupon/enable", use: CouponHandlers.handleEnabled)
             signedIn.get("/coupon", use: CouponHandlers.handleList)
             signedIn.group("/payments/alipay") { payments in
                 payments.get("/query/:number", use: PaymentHandlers.handleQuery)
                 payments.get("/:number", use: PaymentHandlers.handlePayLink)
             }
+        }
+        // The staff's refund desk (README, "Refunds"): 403 for any user who is not staff.
+        router.group("/admin", context: StaffContext.self) { staff in
+            staff.get("/refunds", use: RefundHandlers.handleList)
+            staff.get("/refunds/:id", use: RefundHandlers.handleShow)
+            staff.post("/refunds/:id/approve", use: RefundHandlers.handleApprove)
+            staff.post("/refunds/:id/deny", use: RefundHandlers.handleDeny)
+            staff.post("/refunds/:id/retry", use: RefundHandlers.handleRetry)
+            staff.post("/orders/:id/refund", use: RefundHandlers.handleStaffCreate)
         }
         return router
     }

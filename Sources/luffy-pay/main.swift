@@ -7,7 +7,7 @@ import LuffyCore
 import LuffyPay
 import MariaDB
 
-/// `luffy-pay serve | migrate | sweep | audit | token USER_ID | version`: wiring only, the work is in LuffyPay.
+/// `luffy-pay serve | migrate | sweep | audit | refunds … | token USER_ID | version`: wiring only, the work is in LuffyPay.
 let usage = """
     usage: luffy-pay <command>
       serve            run the FastCGI responder (LUFFY_FCGI_SOCKET, or the socket on fd 0)
@@ -15,6 +15,9 @@ let usage = """
       sweep            one pass of the order-timeout sweeper (serve also runs it periodically)
       audit            check the books' invariants, read-only; print each violation (exit 1 if any,
                        2 when it cannot run)
+      refunds list [--state S] | show ID | approve ID | deny ID --reason R
+                       the staff's refund desk (README, "Refunds"), actor `cli` in the events;
+                       exit 1 when the refund is not found or not in a state the action leaves
       token USER_ID    print a JWT for that user, signed with LUFFY_JWT_SECRET
       version          print the version
     settings: environment variables LUFFY_*, or a KEY=VALUE file named by LUFFY_CONFIG
@@ -26,6 +29,73 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("luffy-pay: \(message)\n".utf8))
     exit(arguments.first == "audit" ? 2 : 1)
+}
+
+let refundsUsage = "usage: luffy-pay refunds list [--state S] | show ID | approve ID | deny ID --reason R"
+
+/// `luffy-pay refunds …`: the staff's actions of `/admin/refunds` (RefundDesk) from a shell.
+func refunds(_ words: [String], db: Database) throws {
+    let desk = RefundDesk(actor: "cli", staffID: nil)
+    func refundID() -> Int64 {
+        guard words.count >= 2, let id = Int64(words[1]), id > 0 else { fail(refundsUsage) }
+        return id
+    }
+    func option(_ name: String) -> String? {
+        guard let i = words.firstIndex(of: name) else { return nil }
+        guard i + 1 < words.count else { fail("\(name) needs a value") }
+        return words[i + 1]
+    }
+    do {
+        switch words.first {
+        case "list":
+            var state: RefundState?
+            if let raw = option("--state") {
+                guard let value = RefundState(rawValue: raw) else {
+                    fail("unknown state \(raw); one of \(RefundState.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                state = value
+            }
+            let (count, refunds) = try RefundStore.list(state: state, page: 1, size: 1000, db: db)
+            for refund in refunds { print(line(refund)) }
+            print("refunds: \(refunds.count) of \(count) shown")
+        case "show":
+            print(describe(try RefundDesk.find(refundID(), db: db)))
+        case "approve":
+            print(line(try desk.approve(refundID(), db: db).refund))
+        case "deny":
+            guard let reason = option("--reason")?.trimmingCharacters(in: .whitespaces), !reason.isEmpty else {
+                fail("deny needs --reason R")
+            }
+            print(line(try desk.deny(refundID(), reason: reason, db: db).refund))
+        default:
+            fail(refundsUsage)
+        }
+    } catch RefundError.refundNotFound {
+        fail("no refund \(words.count >= 2 ? words[1] : "")")
+    } catch let RefundRequestError.stateConflict(state) {
+        fail("refund \(words[1]) is \(state.rawValue): \(words[0]) does not apply")
+    }
+}
+
+func line(_ refund: Refund) -> String {
+    "\(refund.id) \(refund.outRequestNo) \(refund.state.rawValue) \(refund.amount) order=\(refund.orderNumber) "
+        + "source=\(refund.source.rawValue) created=\(refund.createdTime.prefix(19))"
+}
+
+func describe(_ detail: RefundDetail) -> String {
+    let refund = detail.refund
+    var lines = [
+        line(refund), "trade_no=\(refund.tradeNo) reason=\(refund.reason)",
+        "requested_by=\(refund.requestedBy.map(String.init) ?? "-") approved_by=\(refund.approvedBy.map(String.init) ?? "-") "
+            + "attempts=\(refund.attempts) next_attempt=\(refund.nextAttemptTime?.prefix(19) ?? "-")",
+        "gateway: sub_code=\(refund.subCode ?? "-") sub_msg=\(refund.subMsg ?? "-") fund_change=\(refund.fundChange ?? "-")",
+    ]
+    lines += detail.courses.map { "course \($0.courseID) \($0.amount)\($0.held ? "" : " (released)")" }
+    lines += detail.events.map {
+        "event \($0.time.prefix(19)) \($0.fromState?.rawValue ?? "-") -> \($0.toState.rawValue) by \($0.actor)"
+            + ($0.note.map { " note=\($0)" } ?? "")
+    }
+    return lines.joined(separator: "\n")
 }
 
 guard let command = arguments.first else { fail(usage) }
@@ -78,6 +148,8 @@ do {
                 ? "audit: \(checked) invariants hold"
                 : "audit: \(violations.count) violation(s) of \(checked) invariants")
         exit(violations.isEmpty ? 0 : 1)
+    case "refunds":
+        try refunds(Array(arguments.dropFirst()), db: Database(config: DatabaseConfig(settings: settings)))
     case "token":
         guard arguments.count == 2, let userID = Int64(arguments[1]) else { fail("usage: luffy-pay token USER_ID") }
         let db = Database(config: DatabaseConfig(settings: settings))

@@ -74,6 +74,57 @@ import Testing
         (AuthenticationError.missingToken, #"401 [] {"errmsg":"身份认证信息未提供或已失效","code":"unauthorized"}"#),
         (AuthenticationError.invalidToken(.expired), #"401 [] {"errmsg":"身份认证信息未提供或已失效","code":"unauthorized"}"#),
         (AuthenticationError.inactiveUser(id: 9), #"401 [] {"errmsg":"身份认证信息未提供或已失效","code":"unauthorized"}"#),
+        (RefundError.orderNotFound, #"404 [] {"errmsg":"订单不存在","code":"order_not_found"}"#),
+        (RefundError.orderNotPaid, #"400 [] {"errmsg":"只有已支付的订单可以退款","code":"order_not_paid"}"#),
+        (
+            RefundError.courseNotInOrder(courseIDs: [5, 9]),
+            #"400 [] {"errmsg":"所选课程不在该订单中","code":"course_not_in_order","course_ids":[5,9]}"#
+        ),
+        (
+            RefundError.courseAlreadyRefunded(courseIDs: [3]),
+            #"400 [] {"errmsg":"所选课程已退款","code":"course_already_refunded","course_ids":[3]}"#
+        ),
+        (
+            RefundError.refundInProgress(courseIDs: [1, 3]),
+            #"400 [] {"errmsg":"所选课程已有退款正在处理中","code":"refund_in_progress","course_ids":[1,3]}"#
+        ),
+        (RefundError.nothingToRefund, #"400 [] {"errmsg":"所选课程的可退金额为0","code":"nothing_to_refund"}"#),
+        (
+            RefundError.overRefund(paid: Fen(10000), held: Fen(8000), asked: Fen(5000)),
+            #"400 [] {"errmsg":"退款金额超过了订单的实付金额","code":"refund_exceeds_paid","paid":100.00,"refunded_or_pending":80.00}"#
+        ),
+        (
+            RefundError.refundNumberTooLong(orderNumber: String(repeating: "9", count: 70)),
+            #"500 [] {"errmsg":"服务器内部错误,请稍后重试","code":"internal_error"}"#
+        ),
+        (RefundError.refundNotFound, #"404 [] {"errmsg":"退款不存在","code":"refund_not_found"}"#),
+        (
+            RefundError.transitionRefused(from: .denied, to: .approved),
+            #"409 [] {"errmsg":"退款当前的状态不允许该操作","code":"refund_state_conflict","state":"denied"}"#
+        ),
+        (
+            RefundError.tradeRefundInFlight(tradeNo: "2026113022001"),
+            #"409 [] {"errmsg":"该交易已有一笔退款正在向支付宝提交,请稍后重试","code":"refund_in_flight"}"#
+        ),
+        (
+            RefundRequestError.coursesRequired,
+            #"400 [] {"errmsg":"请选择要退款的课程,或不传course_ids以退全部课程","code":"refund_courses_required"}"#
+        ),
+        (RefundRequestError.reasonInvalid, #"400 [] {"errmsg":"退款原因必须是不超过255个字符的字符串","code":"reason_invalid"}"#),
+        (RefundRequestError.reasonRequired, #"400 [] {"errmsg":"请填写拒绝退款的原因","code":"reason_required"}"#),
+        (
+            RefundRequestError.refundWindowClosed(days: 7),
+            #"400 [] {"errmsg":"已超过退款期限(支付后7天内可申请退款)","code":"refund_window_closed","refund_window_days":7}"#
+        ),
+        (
+            RefundRequestError.stateConflict(state: .succeeded),
+            #"409 [] {"errmsg":"退款当前的状态不允许该操作","code":"refund_state_conflict","state":"succeeded"}"#
+        ),
+        (
+            RefundRequestError.invalidState,
+            #"400 [] {"errmsg":"退款状态必须是以下之一: requested, approved, denied, processing, succeeded, failed, unknown, retry_later","code":"invalid_state"}"#
+        ),
+        (StaffError.forbidden, #"403 [] {"errmsg":"仅限工作人员访问","code":"forbidden"}"#),
     ]
 
     @Test func everyDomainCaseAnswersAsTheAPIDocumentsIt() {

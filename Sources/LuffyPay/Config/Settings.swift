@@ -38,6 +38,9 @@ public struct Settings: Sendable {
     /// `LUFFY_CORS_ORIGINS`: the front ends' origins that may call the API from a browser
     /// (README, "CORS"); empty: no CORS at all.
     public var corsOrigins = CORSOrigins()
+    /// `LUFFY_REFUND_WINDOW_DAYS`: days after payment in which a buyer may ask for a refund
+    /// (README, "Refunds"); staff may refund at any time.
+    public var refundWindowDays = 7
 
     public init() {}
 
@@ -84,6 +87,7 @@ public struct Settings: Sendable {
         if let v = text("LUFFY_SQL_DIR") { sqlDir = v }
         alipay = try AlipaySettings(reader)
         if let v = text("LUFFY_CORS_ORIGINS") { corsOrigins = try CORSOrigins(parsing: v, key: "LUFFY_CORS_ORIGINS") }
+        if let v = try int("LUFFY_REFUND_WINDOW_DAYS", 0...3650) { refundWindowDays = v }
     }
 
     /// The JWT secret, or a clear start-up error: a service that verifies tokens must not run without one.

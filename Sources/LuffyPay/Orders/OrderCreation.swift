@@ -13,33 +13,13 @@ struct OrderCreation {
         let user = context.user
         let order = try OrderRequest.parse(request.jsonBody())
         let creation = OrderCreation(context: context, user: user)
-        guard let key = request.header("idempotency-key") else {
-            return try context.db.transaction { try creation.create(order, idempotencyKey: nil) }
-        }
-        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw OrderError.idempotencyKeyInvalid
-        }
-        do {
-            return try context.db.transaction { try creation.create(order, idempotencyKey: key) }
-        } catch let error as DatabaseError where error.violatedKey == "ly_idempotency_key_user_key" {
-            // Another request with this key committed first (we waited on its row lock): replay it.
-            return try creation.replay(key: key, fingerprint: order.fingerprint)
+        return try IdempotencyKeys.respond(to: request, userID: user.id, fingerprint: order.fingerprint, db: context.db) {
+            try creation.create(order)
         }
     }
 
     /// Runs inside the transaction; any throw rolls everything back, the idempotency key included.
-    func create(_ order: OrderRequest, idempotencyKey: String?) throws -> Response {
-        var keyRowID: Int64?
-        if let idempotencyKey {
-            keyRowID = Int64(
-                try db.execute(
-                    """
-                    INSERT INTO ly_idempotency_key (user_id, idem_key, request_hash, status_code, response_body, order_id, created_time)
-                    VALUES (\(user.id), \(idempotencyKey), \(order.fingerprint), NULL, NULL, NULL, NOW(6))
-                    """
-                ).insertID)
-        }
-
+    func create(_ order: OrderRequest) throws -> (response: Response, orderID: Int64) {
         let courses = try CourseCatalog.purchasable(order.courseIDs, userID: user.id, db: db)
 
         var discount = Fen.zero
@@ -77,15 +57,7 @@ struct OrderCreation {
 
         let response = Response.json(
             responseBody(orderID: orderID, orderNumber: orderNumber, quote: quote, order: order, status: status), status: 201)
-        if let keyRowID {
-            try db.execute(
-                """
-                UPDATE ly_idempotency_key SET status_code = \(response.status.code), response_body = \(String(decoding: response.body, as: UTF8.self)),
-                                              order_id = \(orderID)
-                WHERE id = \(keyRowID)
-                """)
-        }
-        return response
+        return (response, orderID)
     }
 
     /// A course in another unpaid order of this user (one not timed out yet) would be paid twice:
@@ -189,23 +161,5 @@ struct OrderCreation {
                     ]
                 }),
         ]
-    }
-
-    func replay(key: String, fingerprint: String) throws -> Response {
-        guard
-            let (requestHash, statusCode, body) = try db.query(
-                """
-                SELECT request_hash, status_code, response_body FROM ly_idempotency_key WHERE user_id = \(user.id) AND idem_key = \(key)
-                """, decoding: (String, Int, String).self
-            ).first
-        else {
-            throw InvariantViolation.idempotencyKeyVanished
-        }
-        guard requestHash == fingerprint else { throw OrderError.idempotencyKeyReused }
-        var response = Response(
-            status: HTTPStatus(statusCode), headers: [("Content-Type", "application/json; charset=utf-8")],
-            body: Array(body.utf8))
-        response.headers.append(("Idempotent-Replayed", "true"))
-        return response
     }
 }

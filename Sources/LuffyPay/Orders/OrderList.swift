@@ -61,13 +61,13 @@ struct OrderListHandler {
             throw OrderListError.pageOutOfRange
         }
 
-        // The page of orders with their coupon, then the courses of those orders: three statements
-        // per page (with the count) whatever it holds. Separate simple statements cost MariaDB less
-        // than one join over a derived table.
+        // The page of orders with their coupon, then the courses of those orders, then their
+        // refunds: four statements per page (with the count) whatever it holds. Separate simple
+        // statements cost MariaDB less than one join over a derived table.
         let orderRows = try db.query(
             """
             SELECT o.id, o.order_number, o.total_price, o.real_price, o.pay_time, o.created_time, o.credit,
-                   o.pay_type, o.order_status, cp.id, cp.name, cp.sale, cp.discount, cp.`condition`
+                   o.pay_type, o.order_status, o.refunded_amount, cp.id, cp.name, cp.sale, cp.discount, cp.`condition`
             FROM ly_order o
             LEFT JOIN ly_coupon_log cl ON cl.id = (SELECT MIN(l.id) FROM ly_coupon_log l WHERE l.order_id = o.id)
             LEFT JOIN ly_coupon cp ON cp.id = cl.coupon_id
@@ -95,9 +95,11 @@ struct OrderListHandler {
                 ])
             }
         }
+        let refunds = orderRows.isEmpty ? [:] : try refundsByOrder(orderRows.map(\.id), db: db)
         let results: [JSON] = orderRows.map { row in
             var fields = orderFields(row)
             fields.append(("order_courses", .array(courses[row.id] ?? [])))
+            fields.append(("refunds", .array(refunds[row.id] ?? [])))
             return .object(fields)
         }
 
@@ -108,6 +110,36 @@ struct OrderListHandler {
             "previous": query.page > 1 ? .string(request.url(replacingQuery: "page", with: String(query.page - 1))) : .null,
             "results": .array(results),
         ])
+    }
+
+    /// The refunds of the page's orders, oldest first, each with the courses it covers (none: a
+    /// whole payment the shop could not apply), in one statement.
+    private static func refundsByOrder(_ orderIDs: [Int64], db: Database) throws -> [Int64: [JSON]] {
+        let fetched = try db.query(
+            """
+            SELECT r.order_id, r.id, r.out_request_no, r.amount, r.state, r.created_time, rc.course_id
+            FROM ly_refund r LEFT JOIN ly_refund_course rc ON rc.refund_id = r.id
+            WHERE r.order_id IN \(ids: orderIDs)
+            """, decoding: (Int64, Int64, String, Fen, String, String, Int64?).self
+        )
+        // Grouped by refund, its courses in order: sorted here rather than by ORDER BY (a filesort).
+        let rows = fetched.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : ($0.6 ?? 0) < ($1.6 ?? 0) }
+        var refunds: [Int64: [JSON]] = [:]
+        var index = 0
+        while index < rows.count {
+            let (orderID, refundID, number, amount, state, created, _) = rows[index]
+            var courseIDs: [JSON] = []
+            while index < rows.count && rows[index].1 == refundID {
+                if let courseID = rows[index].6 { courseIDs.append(.int(courseID)) }
+                index += 1
+            }
+            refunds[orderID, default: []].append([
+                "refund_number": .string(number), "amount": .money(amount), "state": .string(state),
+                "created_time": shopTime(created),
+                "course_ids": .array(courseIDs),
+            ])
+        }
+        return refunds
     }
 
     private static func orderFields(_ row: ListedOrder) -> [(String, JSON)] {
@@ -134,6 +166,7 @@ struct OrderListHandler {
             ("get_pay_type_display", .string(PayType(rawValue: row.payType)?.display ?? "")),
             ("order_status", .int(row.status)),
             ("get_order_status_display", .string(OrderStatus(rawValue: row.status)?.display ?? "")),
+            ("refunded_amount", .money(row.refundedAmount)),
         ]
     }
 }
@@ -149,6 +182,7 @@ private struct ListedOrder: RowDecodable {
     let credit: Int64?
     let payType: Int64
     let status: Int64
+    let refundedAmount: Fen
     /// nil: no coupon (the LEFT JOIN found none; its columns are NOT NULL otherwise).
     let coupon: (id: Int64, name: String, sale: String, discount: Int64, condition: Int64)?
 
@@ -159,10 +193,11 @@ private struct ListedOrder: RowDecodable {
         let discount: Int64?
         let condition: Int64?
         (
-            id, number, totalPrice, realPrice, payTime, createdTime, credit, payType, status, couponID, name, sale, discount,
-            condition
+            id, number, totalPrice, realPrice, payTime, createdTime, credit, payType, status, refundedAmount, couponID, name,
+            sale, discount, condition
         ) = try row.decode(
-            (Int64, String, Fen, Fen, String?, String?, Int64?, Int64, Int64, Int64?, String?, String?, Int64?, Int64?).self)
+            (Int64, String, Fen, Fen, String?, String?, Int64?, Int64, Int64, Fen, Int64?, String?, String?, Int64?, Int64?)
+                .self)
         if let couponID, let name, let sale, let discount, let condition {
             coupon = (couponID, name, sale, discount, condition)
         } else {

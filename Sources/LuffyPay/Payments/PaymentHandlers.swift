@@ -72,10 +72,18 @@ enum PaymentHandlers {
         let paid = status == "TRADE_SUCCESS" || status == "TRADE_FINISHED"
         let outcome: String
         do {
-            guard let order = try PaymentOrder.find(number: number, userID: nil, timeout: context.settings.orderTimeout, db: db)
-            else { return refuse("unknown order") }
-            guard amount == order.realPrice else { return refuse("amount") }
-            outcome = try record(params, order: order, tradeNo: tradeNo, status: status, amount: amount, paid: paid, db: db)
+            let order = try PaymentOrder.find(number: number, userID: nil, timeout: context.settings.orderTimeout, db: db)
+            if case let .refund(outBizNo, _) = NotificationKind.of(params) {
+                // A refund event, never a payment (docs/REFUNDS.md, "Notifications"): recorded, never
+                // settled; its trade may be one the shop refunds whole (a payment of another amount).
+                outcome = try recordRefund(
+                    params, orderNumber: number, orderID: order?.id, tradeNo: tradeNo, status: status, amount: amount,
+                    outBizNo: outBizNo, db: db)
+            } else {
+                guard let order else { return refuse("unknown order") }
+                guard amount == order.realPrice else { return refuse("amount") }
+                outcome = try record(params, order: order, tradeNo: tradeNo, status: status, amount: amount, paid: paid, db: db)
+            }
         } catch {
             // Not stored (database down, or anything else): Alipay answers `fail` with a retry
             // later (README, "POST /payments/alipay/notify"); the exactly-once settlement makes
@@ -96,7 +104,6 @@ enum PaymentHandlers {
         amount: Fen, paid: Bool, db: Database
     ) throws -> String {
         let number = order.number
-        func value(_ key: String) -> String? { params.first { $0.0 == key }?.1 }
         var settlement: Settlement.Outcome?
         let recorded = try db.transaction { () -> String in
             let result: String
@@ -113,19 +120,69 @@ enum PaymentHandlers {
             } else {
                 result = "recorded"
             }
-            let raw = JSON.object(params.map { ($0.0, .string($0.1)) })
-            try db.execute(
-                """
-                INSERT INTO ly_alipay_notification (notify_id, out_trade_no, trade_no, trade_status, total_amount, params, outcome,
-                                                    order_id, created_time)
-                VALUES (\(value("notify_id") ?? ""), \(number), \(tradeNo), \(status), \(amount),
-                        \(String(decoding: raw.serialized, as: UTF8.self)), \(result), \(order.id), NOW(6))
-                """)
+            try insertNotification(
+                params, orderNumber: number, orderID: order.id, tradeNo: tradeNo, status: status, amount: amount,
+                outcome: result, db: db)
             return result
         }
         // Counted once committed: a rolled-back or retried attempt is not a settlement.
         if let settlement { ShopMetrics.settled(settlement, source: .notify) }
         return recorded
+    }
+
+    /// A refund notification (`trade_status_sync` with `out_biz_no`, `gmt_refund` or a `refund_fee`,
+    /// README "Refunds"): recorded with outcome `refund_matched` when (`trade_no`, `out_biz_no`)
+    /// names one of our refunds, `refund_external` otherwise (a refund made outside the service,
+    /// e.g. in Alipay's merchant console: the row is the record to reconcile it from). It never
+    /// settles and never creates a refund. A matched `unknown` refund is asked about on the worker's
+    /// next pass instead of at its scheduled time (an event with the notification as its gateway
+    /// answer): the worker's refund query confirms it and applies the success, once.
+    private static func recordRefund(
+        _ params: [(String, String)], orderNumber: String, orderID: Int64?, tradeNo: String, status: String, amount: Fen,
+        outBizNo: String?, db: Database
+    ) throws -> String {
+        let matched = try outBizNo.flatMap { number in
+            try db.query(
+                "SELECT \(Refund.columns) FROM ly_refund r WHERE r.trade_no = \(tradeNo) AND r.out_request_no = \(number)",
+                as: Refund.self
+            ).first
+        }
+        let outcome = matched == nil ? "refund_external" : "refund_matched"
+        try insertNotification(
+            params, orderNumber: orderNumber, orderID: orderID, tradeNo: tradeNo, status: status, amount: amount,
+            outcome: outcome, db: db)
+        if let refund = matched, refund.state == .unknown {
+            let fee = params.first { $0.0 == "refund_fee" }?.1 ?? ""
+            let evidence = RefundGatewayAnswer(
+                subCode: refund.subCode, subMsg: refund.subMsg, fundChange: refund.fundChange, raw: rawParams(params))
+            // false: the worker moved it meanwhile, and its own answer decides.
+            try RefundStore.transition(
+                id: refund.id, from: .unknown, to: .unknown, actor: "notify",
+                change: RefundChange(
+                    gateway: evidence, nextAttemptIn: .zero,
+                    note: "refund notification (\(status), refund_fee \(fee)): query now"),
+                db: db)
+        }
+        return outcome
+    }
+
+    private static func insertNotification(
+        _ params: [(String, String)], orderNumber: String, orderID: Int64?, tradeNo: String, status: String, amount: Fen,
+        outcome: String, db: Database
+    ) throws {
+        let notifyID = params.first { $0.0 == "notify_id" }?.1 ?? ""
+        try db.execute(
+            """
+            INSERT INTO ly_alipay_notification (notify_id, out_trade_no, trade_no, trade_status, total_amount, params, outcome,
+                                                order_id, created_time)
+            VALUES (\(notifyID), \(orderNumber), \(tradeNo), \(status), \(amount), \(rawParams(params)), \(outcome),
+                    \(orderID), NOW(6))
+            """)
+    }
+
+    /// The notification's parameters as a JSON object, as stored.
+    private static func rawParams(_ params: [(String, String)]) -> String {
+        String(decoding: JSON.object(params.map { ($0.0, .string($0.1)) }).serialized, as: UTF8.self)
     }
 
     /// `GET /payments/alipay/result?…`: the buyer's browser back from Alipay. The return proves

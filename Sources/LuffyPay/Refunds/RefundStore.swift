@@ -133,44 +133,54 @@ public enum RefundStore {
         orderID: Int64, courseIDs: [Int64]?, reason: String, source: RefundSource, by userID: Int64, actor: String,
         db: Database
     ) throws -> RefundDetail {
-        precondition(!source.isAutomatic, "automatic refunds come from Settlement")
-        let refundID = try db.transaction { () throws -> Int64 in
-            guard
-                let (status, orderNumber, tradeNo, paid) = try db.query(
-                    "SELECT order_status, order_number, trade_no, real_price FROM ly_order WHERE id = \(orderID) FOR UPDATE",
-                    decoding: (Int64, String, String?, Fen).self
-                ).first
-            else { throw RefundError.orderNotFound }
-            let paidStates = [OrderStatus.paid.rawValue, OrderStatus.refunded.rawValue]
-            guard paidStates.contains(status), let tradeNo, paid > .zero else { throw RefundError.orderNotPaid }
-            let lines = try refundableCourses(orderID: orderID, orderNumber: orderNumber, paid: paid, db: db)
-            let holding = try holders(of: lines.map(\.orderCourseID), db: db)
-            let chosen: [RefundableCourse]
-            if let courseIDs {
-                let wanted = Set(courseIDs)
-                let missing = wanted.subtracting(lines.map(\.courseID))
-                if !missing.isEmpty { throw RefundError.courseNotInOrder(courseIDs: missing.sorted()) }
-                chosen = lines.filter { wanted.contains($0.courseID) }
-            } else {
-                chosen = lines.filter { holding[$0.orderCourseID] == nil }
-                if chosen.isEmpty {
-                    try refuseHeld(lines, holding)
-                }
-            }
-            try refuseHeld(chosen, holding)
-            let amount = chosen.reduce(Fen.zero) { $0 + $1.share }
-            guard amount > .zero else { throw RefundError.nothingToRefund }
-            let held = try heldAmount(tradeNo: tradeNo, db: db)
-            guard held + amount <= paid else { throw RefundError.overRefund(paid: paid, held: held, asked: amount) }
-            let approved = source == .staff
-            return try insert(
-                orderID: orderID, orderNumber: orderNumber, tradeNo: tradeNo, courses: chosen, amount: amount, reason: reason,
-                source: source, state: approved ? .approved : .requested, requestedBy: userID,
-                approvedBy: approved ? userID : nil,
-                paymentSource: nil, actor: actor, note: nil, db: db)
+        let refundID = try db.transaction {
+            try create(
+                inTransaction: orderID, courseIDs: courseIDs, reason: reason, source: source, by: userID, actor: actor, db: db)
         }
         guard let detail = try find(id: refundID, db: db) else { throw RefundError.refundNotFound }
         return detail
+    }
+
+    /// `create` inside the caller's transaction (one that also writes an idempotency key, README
+    /// "Refunds"); returns the refund's id.
+    static func create(
+        inTransaction orderID: Int64, courseIDs: [Int64]?, reason: String, source: RefundSource, by userID: Int64,
+        actor: String, db: Database
+    ) throws -> Int64 {
+        precondition(!source.isAutomatic, "automatic refunds come from Settlement")
+        guard
+            let (status, orderNumber, tradeNo, paid) = try db.query(
+                "SELECT order_status, order_number, trade_no, real_price FROM ly_order WHERE id = \(orderID) FOR UPDATE",
+                decoding: (Int64, String, String?, Fen).self
+            ).first
+        else { throw RefundError.orderNotFound }
+        let paidStates = [OrderStatus.paid.rawValue, OrderStatus.refunded.rawValue]
+        guard paidStates.contains(status), let tradeNo, paid > .zero else { throw RefundError.orderNotPaid }
+        let lines = try refundableCourses(orderID: orderID, orderNumber: orderNumber, paid: paid, db: db)
+        let holding = try holders(of: lines.map(\.orderCourseID), db: db)
+        let chosen: [RefundableCourse]
+        if let courseIDs {
+            let wanted = Set(courseIDs)
+            let missing = wanted.subtracting(lines.map(\.courseID))
+            if !missing.isEmpty { throw RefundError.courseNotInOrder(courseIDs: missing.sorted()) }
+            chosen = lines.filter { wanted.contains($0.courseID) }
+        } else {
+            chosen = lines.filter { holding[$0.orderCourseID] == nil }
+            if chosen.isEmpty {
+                try refuseHeld(lines, holding)
+            }
+        }
+        try refuseHeld(chosen, holding)
+        let amount = chosen.reduce(Fen.zero) { $0 + $1.share }
+        guard amount > .zero else { throw RefundError.nothingToRefund }
+        let held = try heldAmount(tradeNo: tradeNo, db: db)
+        guard held + amount <= paid else { throw RefundError.overRefund(paid: paid, held: held, asked: amount) }
+        let approved = source == .staff
+        return try insert(
+            orderID: orderID, orderNumber: orderNumber, tradeNo: tradeNo, courses: chosen, amount: amount, reason: reason,
+            source: source, state: approved ? .approved : .requested, requestedBy: userID,
+            approvedBy: approved ? userID : nil,
+            paymentSource: nil, actor: actor, note: nil, db: db)
     }
 
     /// Settlement's refund of a payment it could not apply (README, "Settlement, exactly once"),
