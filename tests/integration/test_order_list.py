@@ -20,7 +20,8 @@ MONEY_RE = re.compile(r"^\d+\.\d{2}$")
 PAY_TYPE_DISPLAY = {0: "支付宝", 1: "微信", 2: "余额"}
 STATUS_DISPLAY = {0: "未支付", 1: "已支付", 2: "已取消", 3: "超时取消", 4: "已退款"}
 ORDER_KEYS = {"id", "order_number", "total_price", "real_price", "pay_time", "created_time", "credit", "coupon",
-              "pay_type", "get_pay_type_display", "order_status", "get_order_status_display", "order_courses"}
+              "pay_type", "get_pay_type_display", "order_status", "get_order_status_display", "order_courses",
+              "refunds", "refunded_amount"}
 COURSE_KEYS = {"id", "price", "real_price", "discount_name", "course_id", "course_name", "course_cover"}
 COUPON_KEYS = {"id", "name", "sale", "discount", "condition"}
 
