@@ -56,7 +56,7 @@ def expected_orders(db, user_id, status=None):
         where += " AND order_status = %s"
         args.append(status)
     orders = db_rows(db, f"""SELECT id, order_number, total_price, real_price, pay_time, created_time, credit,
-                                    pay_type, order_status
+                                    pay_type, order_status, refunded_amount
                              FROM ly_order WHERE {where} ORDER BY created_time DESC, id DESC""", args)
     if not orders:
         return []
@@ -77,12 +77,21 @@ def expected_orders(db, user_id, status=None):
                                WHERE cl.order_id IN ({marks}) ORDER BY cl.id""", ids):
         coupons.setdefault(row[0], {"id": row[1], "name": row[2], "sale": row[3], "discount": row[4],
                                     "condition": row[5]})
+    refunds = {}
+    for row in db_rows(db, f"""SELECT r.order_id, r.out_request_no, r.amount, r.state, r.created_time,
+                                      (SELECT GROUP_CONCAT(rc.course_id ORDER BY rc.course_id) FROM ly_refund_course rc
+                                       WHERE rc.refund_id = r.id)
+                               FROM ly_refund r WHERE r.order_id IN ({marks}) ORDER BY r.id""", ids):
+        refunds.setdefault(row[0], []).append({
+            "refund_number": row[1], "amount": money(row[2]), "state": row[3], "created_time": shop_time(row[4]),
+            "course_ids": [int(c) for c in row[5].split(",")] if row[5] else [],
+        })
     return [{
         "id": o[0], "order_number": o[1], "total_price": money(o[2]), "real_price": money(o[3]),
         "pay_time": shop_time(o[4]), "created_time": shop_time(o[5]), "credit": o[6] or 0,
         "coupon": coupons.get(o[0], {}), "pay_type": o[7], "get_pay_type_display": PAY_TYPE_DISPLAY[o[7]],
         "order_status": o[8], "get_order_status_display": STATUS_DISPLAY[o[8]],
-        "order_courses": courses.get(o[0], []),
+        "order_courses": courses.get(o[0], []), "refunded_amount": money(o[9]), "refunds": refunds.get(o[0], []),
     } for o in orders]
 
 
@@ -91,8 +100,12 @@ def check_types(order):
     assert set(order) == ORDER_KEYS, set(order) ^ ORDER_KEYS
     for key in ("id", "credit", "pay_type", "order_status"):
         assert type(order[key]) is int, (key, order[key])
-    for key in ("total_price", "real_price"):
+    for key in ("total_price", "real_price", "refunded_amount"):
         assert isinstance(order[key], Num) and MONEY_RE.match(order[key]), (key, order[key])
+    assert isinstance(order["refunds"], list)
+    for refund in order["refunds"]:
+        assert set(refund) == {"refund_number", "amount", "state", "created_time", "course_ids"}, refund
+        assert isinstance(refund["amount"], Num) and MONEY_RE.match(refund["amount"]), refund
     assert type(order["order_number"]) is str and order["order_number"].isdigit()
     assert len(order["order_number"]) <= 64
     assert TIME_RE.match(order["created_time"]), order["created_time"]
