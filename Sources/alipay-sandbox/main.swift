@@ -21,7 +21,7 @@ let usage = """
       LUFFY_SANDBOX_REFUND_NOTIFY   1: refund notifications to the payment's notify_url (0)
       LUFFY_SANDBOX_REFUND_MIN_GAP  seconds between two refunds of one trade (3)
       LUFFY_SANDBOX_REFUND_FAULT    none | system_error_once | answer_lost_once | balance_not_enough
-      LUFFY_SANDBOX_REFUND_DELAY_MS every refund answer held this long (0)
+      LUFFY_SANDBOX_REFUND_DELAY_MS refund answers held this long after applying (0)
       LUFFY_ALIPAY_APP_ID           the app it serves (required), LUFFY_ALIPAY_SELLER_ID,
       LUFFY_TIMEZONE, LUFFY_LOG_LEVEL  shared with luffy-pay
     Pending notifications live in memory only: a restart forgets them.
