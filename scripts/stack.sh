@@ -281,6 +281,9 @@ EOF
     env_default LUFFY_SHOP_HOME_URL "$BASE_URL/shop/"
     check_shop_url LUFFY_SHOP_ORDERS_URL
     check_shop_url LUFFY_SHOP_HOME_URL
+    # The tests run the refund worker themselves (`luffy-pay refunds run`), so that a refund stays
+    # where a test left it; the dev stack's `serve` runs it (README, "Refund worker").
+    if [ "$STACK" = test ]; then env_default LUFFY_REFUND_INTERVAL 0; fi
 
     # client settings for `mariadb --defaults-file=…` as the app's user
     (umask 077 && cat >"$CLIENT_CNF" <<EOF
