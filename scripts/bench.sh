@@ -15,8 +15,10 @@
 #       courses — so that every settlement grants its course (a course the buyer owns already is
 #       refunded, not granted), signed with the sandbox's ("Alipay's") private key
 #       (scripts/bench/gen-notify.py, scripts/bench/notify.lua); settlements and grants counted afterwards
-# and last the gateway brownout (scripts/bench/brownout.sh: /healthz and /user/order latency while
-# 32 connections query a gateway slower than the app's time-out), with its own table, and
+# then the gateway brownout (scripts/bench/brownout.sh: /healthz and /user/order latency while
+# 32 connections query a gateway slower than the app's time-out), with its own table, the refund
+# worker's throughput (scripts/bench/refund-worker.sh: 1,000 approved refunds sent to the sandbox,
+# refunds/s), and
 # `luffy-pay audit` of the dev stack's books (also run before the runs), whose closing line ends
 # the output.
 # Prints one table: req/s, p50, p99, non-2xx, the app's resident memory (VmRSS) after each run,
@@ -505,6 +507,11 @@ echo
 brownout_rc=0
 "$BENCH_DIR/brownout.sh" dev || brownout_rc=$?
 
+# ---------------------------------------------------------------- the refund worker
+echo
+refund_rc=0
+"$BENCH_DIR/refund-worker.sh" dev || refund_rc=$?
+
 # The books after everything the bench did and removed (brownout.sh's user included).
 echo
 audit_rc=0
@@ -512,5 +519,6 @@ audit after || audit_rc=$?
 [ $audit_rc = 0 ] || { grep -v '^audit: ' "$LOG_DIR/bench-audit-after.txt" | head -n 20 || true; }
 echo "luffy-pay audit of the dev stack after the bench (exit $audit_rc): $(tail -n1 "$LOG_DIR/bench-audit-after.txt")"
 [ $brownout_rc = 0 ] || check_failed "scripts/bench/brownout.sh exited $brownout_rc"
+[ $refund_rc = 0 ] || check_failed "scripts/bench/refund-worker.sh exited $refund_rc"
 [ $audit_rc = 0 ] || check_failed "luffy-pay audit exits $audit_rc after the bench (${LOG_DIR#"$ROOT"/}/bench-audit-after.txt)"
 [ ${#FAILED[@]} = 0 ] || die "${#FAILED[@]} check(s) failed: the figures above do not measure what they say (CHECK FAILED)"

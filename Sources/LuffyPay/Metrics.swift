@@ -39,6 +39,16 @@ enum ShopMetrics {
         Counter(label: "luffy_alipay_notifications_total", dimensions: [("outcome", "refused"), ("reason", reason)])
             .increment()
     }
+
+    /// A refund outcome the refund worker recorded (README, "Refund worker").
+    static func refund(_ outcome: RefundOutcome) {
+        Counter(label: "luffy_refunds_total", dimensions: [("outcome", outcome.state.rawValue)]).increment()
+    }
+
+    /// How long one pass of the refund worker took.
+    static func refundPass(_ duration: Duration) {
+        Timer(label: "luffy_refund_worker_pass_duration_seconds").recordNanoseconds(duration.nanoseconds)
+    }
 }
 
 extension PrometheusMetrics.Configuration {
@@ -53,6 +63,8 @@ extension PrometheusMetrics.Configuration {
             "luffy_alipay_gateway_calls_total": "Alipay gateway calls, by method and result.",
             "luffy_alipay_gateway_call_duration_seconds": "Alipay gateway call latency, by method.",
             "luffy_sweeper_closed_orders_total": "Orders the sweeper closed for their timeout.",
+            "luffy_refunds_total": "Refund outcomes the refund worker recorded (succeeded, failed, unknown, retry_later).",
+            "luffy_refund_worker_pass_duration_seconds": "Time one pass of the refund worker took.",
             "luffy_db_reconnects_total": "MariaDB connections made again after one was lost.",
             "luffy_db_deadlock_retries_total": "Transactions re-run after a deadlock or lock wait timeout.",
         ])

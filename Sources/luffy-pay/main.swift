@@ -13,6 +13,7 @@ let usage = """
       serve            run the FastCGI responder (LUFFY_FCGI_SOCKET, or the socket on fd 0)
       migrate          apply pending sql/NNN_*.sql files (LUFFY_SQL_DIR)
       sweep            one pass of the order-timeout sweeper (serve also runs it periodically)
+      refunds run      one pass of the refund worker (serve also runs it periodically)
       audit            check the books' invariants, read-only; print each violation (exit 1 if any,
                        2 when it cannot run)
       refunds list [--state S] | show ID | approve ID | deny ID --reason R
@@ -125,6 +126,7 @@ do {
             socketGroup: settings.fcgiSocketGroup)
         runner.add("fastcgi", try FastCGIServer(options: options, log: log, makeResponder: application.makeWorker))
         runner.add("sweeper", OrderSweeper(settings: settings, log: log, gateway: gateway))
+        runner.add("refund-worker", RefundWorker(settings: settings, log: log, gateway: gateway))
         exit(try runner.run())
     case "migrate":
         var config = DatabaseConfig(settings: settings)
@@ -136,6 +138,10 @@ do {
         let sweeper = OrderSweeper(settings: settings, log: log, gateway: try AlipayGateway(settings: settings))
         let closed = try sweeper.runOnce(db: Database(config: DatabaseConfig(settings: settings)))
         print("sweep: \(closed) order(s) timed out")
+    case "refunds" where arguments.dropFirst().first == "run":
+        let worker = RefundWorker(settings: settings, log: log, gateway: try AlipayGateway(settings: settings))
+        let pass = try worker.runOnce(db: Database(config: DatabaseConfig(settings: settings)))
+        print("refunds run: \(pass)")
     case "audit":
         var config = DatabaseConfig(settings: settings)
         config.readTimeout = .seconds(3600)  // a big database's checks may run for minutes

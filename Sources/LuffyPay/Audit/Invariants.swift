@@ -127,19 +127,20 @@ extension Invariant {
             """)
 
     /// Every purchase grant (buy_type 1; other types are gifts outside the service) has a paid
-    /// order of that user with that course.
+    /// order of that user with that course; a grant a refund revoked (deleted) is none.
     static let grantWithoutOrder = Invariant(
         name: "grant_without_order", labels: ["user_course_id", "user_id", "course_id"],
         sql: """
             SELECT uc.id, uc.user_id, uc.course_id FROM ly_user_course uc
-            WHERE uc.buy_type = 1
+            WHERE uc.buy_type = 1 AND uc.is_deleted = 0
               AND NOT EXISTS (SELECT 1 FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id
                               WHERE o.user_id = uc.user_id AND oc.course_id = uc.course_id AND o.order_status = 1)
             ORDER BY uc.id
             """)
 
     /// students = the baseline count + the purchase grants made since (sql/017): each grant
-    /// added exactly one student.
+    /// added exactly one student, and each one a refund revoked (deleted after the baseline) took
+    /// it away again; a row deleted before the baseline was counted in it.
     static let courseStudents = Invariant(
         name: "course_students", labels: ["course_id", "students", "expected", "baseline_students", "grants"],
         sql: """
@@ -147,7 +148,10 @@ extension Invariant {
                    COALESCE(b.students, 0), COALESCE(g.grants, 0)
             FROM ly_course c
             LEFT JOIN ly_course_students_baseline b ON b.course_id = c.id
-            LEFT JOIN (SELECT course_id, COUNT(*) AS grants FROM ly_user_course WHERE buy_type = 1 GROUP BY course_id) g
+            LEFT JOIN (SELECT uc.course_id, COUNT(*) AS grants FROM ly_user_course uc
+                       LEFT JOIN ly_course_students_baseline ub ON ub.course_id = uc.course_id
+                       WHERE uc.buy_type = 1 AND (uc.is_deleted = 0 OR uc.updated_time <= ub.created_time)
+                       GROUP BY uc.course_id) g
                    ON g.course_id = c.id
             WHERE c.students <> COALESCE(b.students, 0) + COALESCE(g.grants, 0) - COALESCE(b.grants, 0)
             ORDER BY c.id

@@ -29,6 +29,8 @@ public struct Settings: Sendable {
     /// `LUFFY_ORDER_TIMEOUT` (seconds): how long an unpaid order may be paid.
     public var orderTimeout: Duration = .seconds(900)
     public var sweepInterval = 30
+    /// `LUFFY_REFUND_INTERVAL` (seconds): how often `serve` runs the refund worker; 0: never.
+    public var refundInterval = 10
     public var creditRatio = 10
     public var timeZone = TimeZone(identifier: "Asia/Shanghai")!
     public var logLevel = Logger.Level.info
@@ -80,6 +82,7 @@ public struct Settings: Sendable {
         if let v = try int("LUFFY_MAX_BODY", 1024...(64 << 20)) { maxBody = v }
         if let v = try int("LUFFY_ORDER_TIMEOUT", 60...86_400) { orderTimeout = .seconds(v) }
         if let v = try int("LUFFY_SWEEP_INTERVAL", 0...86_400) { sweepInterval = v }
+        if let v = try int("LUFFY_REFUND_INTERVAL", 0...86_400) { refundInterval = v }
         if let v = try int("LUFFY_CREDIT_RATIO", 1...1_000_000) { creditRatio = v }
         if let v = try reader.timeZone("LUFFY_TIMEZONE") { timeZone = v }
         if let v = try reader.logLevel("LUFFY_LOG_LEVEL") { logLevel = v }

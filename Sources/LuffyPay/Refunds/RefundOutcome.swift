@@ -37,7 +37,9 @@ public enum RefundOutcome: Sendable, Equatable {
             return fundChange == "Y" ? .succeeded : .unknown
         }
         if code == "20000" || subCode == "ACQ.SYSTEM_ERROR" { return .unknown }
-        if subCode == "ACQ.SELLER_BALANCE_NOT_ENOUGH" { return .retryLater }
+        // Refused before anything moved: the balance is short, or the trade's last refund was
+        // under 3 s ago (Alipay documents no code for that; the sandbox answers this one).
+        if subCode == "ACQ.SELLER_BALANCE_NOT_ENOUGH" || subCode == "ACQ.REFUND_FREQUENCY_LIMIT" { return .retryLater }
         // The listed refusals, and any other error answer: Alipay refused the request, so nothing
         // moved under the number; retrying blindly would only repeat the refusal.
         return .failed

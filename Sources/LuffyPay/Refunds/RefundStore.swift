@@ -219,59 +219,65 @@ public enum RefundStore {
         id: Int64, from: RefundState, to: RefundState, actor: String, change: RefundChange = RefundChange(),
         db: Database
     ) throws -> Bool {
+        try db.transaction { try move(id: id, from: from, to: to, actor: actor, change: change, db: db) }
+    }
+
+    /// `transition` inside the caller's transaction, for a change that commits together with more
+    /// (the refund worker's claim, `RefundSettlement`'s success).
+    static func move(id: Int64, from: RefundState, to: RefundState, actor: String, change: RefundChange, db: Database) throws
+        -> Bool
+    {
         guard let condition = from.condition(refundID: id, to: to) else {
             throw RefundError.transitionRefused(from: from, to: to)
         }
-        return try db.transaction {
-            // Taking courses back adds to what the trade holds: under the order row lock, as create.
-            let retake = to.holdsCourses && !from.holdsCourses ? try lockOrder(ofRefund: id, db: db) : nil
-            var update: SQLQuery = """
-                UPDATE ly_refund SET state = \(to), in_flight_trade_no = IF(\(to.isInFlight), trade_no, NULL),
-                  attempts = attempts + \(change.countsAttempt ? 1 : 0), approved_by = COALESCE(\(change.approvedBy), approved_by),
-                  updated_time = NOW(6)
-                """
-            if let delay = change.nextAttemptIn {
-                update.append(", next_attempt_time = NOW(6) + INTERVAL \(delay.nanoseconds / 1000) MICROSECOND")
-            } else {
-                update.append(", next_attempt_time = NULL")
-            }
-            if let gateway = change.gateway {
-                update.append(", sub_code = \(gateway.subCode), sub_msg = \(gateway.subMsg), fund_change = \(gateway.fundChange)")
-            }
-            update.append(" WHERE \(condition)")
-            do {
-                guard try db.execute(update).affectedRows == 1 else { return false }
-            } catch let error as DatabaseError where error.violatedKey == "ly_refund_in_flight" {
-                let trade = try db.query("SELECT trade_no FROM ly_refund WHERE id = \(id)", decoding: String.self).first
-                throw RefundError.tradeRefundInFlight(tradeNo: trade ?? "")
-            }
-            if to.holdsCourses != from.holdsCourses {
-                do {
-                    try db.execute(
-                        "UPDATE ly_refund_course SET live_key = IF(\(to.holdsCourses), order_course_id, NULL) WHERE refund_id = \(id)"
-                    )
-                } catch let error as DatabaseError where error.violatedKey == "ly_refund_course_live" {
-                    // Another refund took one of its courses while it was denied or failed.
-                    let courses = try db.query(
-                        """
-                        SELECT rc.course_id FROM ly_refund_course rc JOIN ly_refund_course other ON other.live_key = rc.order_course_id
-                        WHERE rc.refund_id = \(id) ORDER BY rc.course_id
-                        """, decoding: Int64.self)
-                    throw RefundError.refundInProgress(courseIDs: courses)
-                }
-            }
-            // A refund of the order's own trade must still fit within what it paid (a whole unapplied
-            // trade is its own amount).
-            if let retake, retake.orderTrade == retake.tradeNo {
-                let held = try heldAmount(tradeNo: retake.tradeNo, db: db)
-                guard held <= retake.paid else {
-                    throw RefundError.overRefund(paid: retake.paid, held: held - retake.amount, asked: retake.amount)
-                }
-            }
-            try appendEvent(
-                refundID: id, from: from, to: to, actor: actor, note: change.note, gatewayAnswer: change.gateway?.raw, db: db)
-            return true
+        // Taking courses back adds to what the trade holds: under the order row lock, as create.
+        let retake = to.holdsCourses && !from.holdsCourses ? try lockOrder(ofRefund: id, db: db) : nil
+        var update: SQLQuery = """
+            UPDATE ly_refund SET state = \(to), in_flight_trade_no = IF(\(to.isInFlight), trade_no, NULL),
+              attempts = attempts + \(change.countsAttempt ? 1 : 0), approved_by = COALESCE(\(change.approvedBy), approved_by),
+              updated_time = NOW(6)
+            """
+        if let delay = change.nextAttemptIn {
+            update.append(", next_attempt_time = NOW(6) + INTERVAL \(delay.nanoseconds / 1000) MICROSECOND")
+        } else {
+            update.append(", next_attempt_time = NULL")
         }
+        if let gateway = change.gateway {
+            update.append(", sub_code = \(gateway.subCode), sub_msg = \(gateway.subMsg), fund_change = \(gateway.fundChange)")
+        }
+        update.append(" WHERE \(condition)")
+        do {
+            guard try db.execute(update).affectedRows == 1 else { return false }
+        } catch let error as DatabaseError where error.violatedKey == "ly_refund_in_flight" {
+            let trade = try db.query("SELECT trade_no FROM ly_refund WHERE id = \(id)", decoding: String.self).first
+            throw RefundError.tradeRefundInFlight(tradeNo: trade ?? "")
+        }
+        if to.holdsCourses != from.holdsCourses {
+            do {
+                try db.execute(
+                    "UPDATE ly_refund_course SET live_key = IF(\(to.holdsCourses), order_course_id, NULL) WHERE refund_id = \(id)"
+                )
+            } catch let error as DatabaseError where error.violatedKey == "ly_refund_course_live" {
+                // Another refund took one of its courses while it was denied or failed.
+                let courses = try db.query(
+                    """
+                    SELECT rc.course_id FROM ly_refund_course rc JOIN ly_refund_course other ON other.live_key = rc.order_course_id
+                    WHERE rc.refund_id = \(id) ORDER BY rc.course_id
+                    """, decoding: Int64.self)
+                throw RefundError.refundInProgress(courseIDs: courses)
+            }
+        }
+        // A refund of the order's own trade must still fit within what it paid (a whole unapplied
+        // trade is its own amount).
+        if let retake, retake.orderTrade == retake.tradeNo {
+            let held = try heldAmount(tradeNo: retake.tradeNo, db: db)
+            guard held <= retake.paid else {
+                throw RefundError.overRefund(paid: retake.paid, held: held - retake.amount, asked: retake.amount)
+            }
+        }
+        try appendEvent(
+            refundID: id, from: from, to: to, actor: actor, note: change.note, gatewayAnswer: change.gateway?.raw, db: db)
+        return true
     }
 
     /// One refund with its courses and its events in order; nil when there is none.
