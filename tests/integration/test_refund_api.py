@@ -419,26 +419,37 @@ def test_refund_notification_for_an_unpaid_order_does_not_settle_it(shop, client
     assert outcomes(shop.conn, p.number) == ["refund_external", "settled"]
 
 
-def test_refund_notification_is_evidence_for_an_unknown_refund(shop, client):
+@pytest.mark.parametrize("state", ["unknown", "processing"])
+def test_refund_notification_is_evidence_for_a_refund_in_flight(shop, client, state):
     p = pay(shop)
     staff = staff_user(shop)
     refund = assert_json_response(post_json(client, staff, f"/admin/orders/{p.id}/refund", {}), 201)
-    # what the worker leaves after an answer it could not read (docs/REFUNDS.md): unknown, in flight,
-    # its query a while away
-    db_rows(shop.conn, "UPDATE ly_refund SET state = 'unknown', in_flight_trade_no = trade_no, sub_code = "
+    # where the worker leaves a refund at the gateway (docs/REFUNDS.md): in flight, its next step a
+    # while away
+    db_rows(shop.conn, "UPDATE ly_refund SET state = %s, in_flight_trade_no = trade_no, sub_code = "
                        "'ACQ.SYSTEM_ERROR', next_attempt_time = NOW(6) + INTERVAL 15 MINUTE WHERE id = %s",
-            (refund["id"],))
-    before = settled_state(shop.conn, p)
+            (state, refund["id"]))
     params = notification(p.number, p.amount_text, trade_no=p.trade_no, status="TRADE_CLOSED",
                           refund_fee=p.amount_text, gmt_refund="2026-11-30 12:00:00",
                           out_biz_no=refund["refund_number"])
     assert_notify_answer(post_notify(params), "success")
-    assert settled_state(shop.conn, p) == before
-    assert outcomes(shop.conn, p.number)[-1] == "refund_matched"
+    assert outcomes(shop.conn, p.number) == ["settled", "refund_matched"]
     (last,) = db_rows(shop.conn, "SELECT from_state, to_state, actor, gateway_answer FROM ly_refund_event "
                                  "WHERE refund_id = %s ORDER BY id DESC LIMIT 1", (refund["id"],))
-    assert last[:3] == ("unknown", "unknown", "notify"), last
+    assert last[:3] == (state, "succeeded", "notify"), last
     assert json.loads(last[3])["out_biz_no"] == refund["refund_number"]
-    (due, sub_code), = db_rows(shop.conn, "SELECT next_attempt_time <= NOW(6), sub_code FROM ly_refund WHERE id = %s",
-                               (refund["id"],))
-    assert (due, sub_code) == (1, "ACQ.SYSTEM_ERROR")
+    # the success, once (RefundSettlement): courses revoked, students back, the order refunded
+    after = settled_state(shop.conn, p)
+    assert after["order"][0][0] == 4 and after["order"][0][3] == Decimal(p.amount_text), after["order"]
+    assert db_rows(shop.conn, "SELECT COUNT(*) FROM ly_user_course WHERE user_id = %s AND is_deleted = 0",
+                   (p.user_id,))[0][0] == 0
+    assert [n for _, n in after["students"]] == [0] * len(p.course_ids), after["students"]
+    assert after["refunds"] == ((refund["id"], "succeeded", Decimal(p.amount_text)),)
+    # Alipay's retry of the same report changes nothing more
+    assert_notify_answer(post_notify(params), "success")
+    assert settled_state(shop.conn, p) == after
+    assert outcomes(shop.conn, p.number) == ["settled", "refund_matched", "refund_matched"]
+    listed = loads(client.get("/user/order", headers=auth(p.user_id)).text)["results"]
+    (order,) = [o for o in listed if o["id"] == p.id]
+    assert (order["order_status"], order["refunded_amount"]) == (4, Decimal(p.amount_text)), order
+    assert [r["state"] for r in order["refunds"]] == ["succeeded"], order

@@ -134,9 +134,9 @@ enum PaymentHandlers {
     /// README "Refunds"): recorded with outcome `refund_matched` when (`trade_no`, `out_biz_no`)
     /// names one of our refunds, `refund_external` otherwise (a refund made outside the service,
     /// e.g. in Alipay's merchant console: the row is the record to reconcile it from). It never
-    /// settles and never creates a refund. A matched `unknown` refund is asked about on the worker's
-    /// next pass instead of at its scheduled time (an event with the notification as its gateway
-    /// answer): the worker's refund query confirms it and applies the success, once.
+    /// settles and never creates a refund. A signed report of our refund number is Alipay saying
+    /// the money moved: a matched refund still `processing` or `unknown` succeeds through
+    /// `RefundSettlement` (once, whoever learns of it first; the event keeps the notification).
     private static func recordRefund(
         _ params: [(String, String)], orderNumber: String, orderID: Int64?, tradeNo: String, status: String, amount: Fen,
         outBizNo: String?, db: Database
@@ -151,17 +151,14 @@ enum PaymentHandlers {
         try insertNotification(
             params, orderNumber: orderNumber, orderID: orderID, tradeNo: tradeNo, status: status, amount: amount,
             outcome: outcome, db: db)
-        if let refund = matched, refund.state == .unknown {
+        if let refund = matched, refund.state.isInFlight {
             let fee = params.first { $0.0 == "refund_fee" }?.1 ?? ""
             let evidence = RefundGatewayAnswer(
                 subCode: refund.subCode, subMsg: refund.subMsg, fundChange: refund.fundChange, raw: rawParams(params))
-            // false: the worker moved it meanwhile, and its own answer decides.
-            try RefundStore.transition(
-                id: refund.id, from: .unknown, to: .unknown, actor: "notify",
-                change: RefundChange(
-                    gateway: evidence, nextAttemptIn: .zero,
-                    note: "refund notification (\(status), refund_fee \(fee)): query now"),
-                db: db)
+            // false: the worker recorded its outcome meanwhile.
+            try RefundSettlement.succeed(
+                refundID: refund.id, from: refund.state, actor: "notify",
+                change: RefundChange(gateway: evidence, note: "refund notification (\(status), refund_fee \(fee))"), db: db)
         }
         return outcome
     }
