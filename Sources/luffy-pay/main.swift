@@ -32,7 +32,7 @@ func fail(_ message: String) -> Never {
     exit(arguments.first == "audit" ? 2 : 1)
 }
 
-let refundsUsage = "usage: luffy-pay refunds list [--state S] | show ID | approve ID | deny ID --reason R"
+let refundsUsage = "usage: luffy-pay refunds run | list [--state S] | show ID | approve ID | deny ID --reason R"
 
 /// `luffy-pay refunds …`: the staff's actions of `/admin/refunds` (RefundDesk) from a shell.
 func refunds(_ words: [String], db: Database) throws {
