@@ -11,6 +11,7 @@ PACKAGES=(
     wrk curl openssl procps                            # bench, checks, secrets, pgrep
     shellcheck                                         # make lint
     chromium                                           # headless browser of the return-page test
+    jq                                                 # the README's API examples read answers with it
 )
 
 installed() {
