@@ -627,11 +627,14 @@ EOF
 EOF
 }
 
+# A stack that is down is said in one line (README, "Two commands"): the token needs its MariaDB.
 stack_token() {
-    local user=${1:-}
+    local user=${1:-} start="make up"
+    [ "$STACK" = dev ] || start="scripts/stack.sh $STACK up"
     [[ "$user" =~ ^[0-9]+$ ]] || die "usage: stack.sh $STACK token USER_ID (a number)"
-    [ -f "$ENV_FILE" ] || die "stack $STACK has no settings yet: start it first (make up)"
-    [ -x "$APP_BIN" ] || die "no ${APP_BIN#"$ROOT"/}: build it first (make up)"
+    [ -f "$ENV_FILE" ] || die "the $STACK stack was never started: start it with $start"
+    [ -x "$APP_BIN" ] || die "no ${APP_BIN#"$ROOT"/}: build it first ($start)"
+    svc_pid mariadb >/dev/null || die "the $STACK stack is down (its MariaDB is not running): start it with $start"
     "$APP_BIN" token "$user"
 }
 
