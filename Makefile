@@ -9,6 +9,7 @@
 #   make bench              wrk through nginx against the dev stack
 #   make fuzz               each libFuzzer target in Fuzz/ for FUZZ_SECONDS (default 300)
 #   make deps               install missing Debian packages
+#   make deploy-check       deploy/README.md's static build against its package and ldd lists
 
 SHELL := /bin/bash
 
@@ -24,10 +25,10 @@ TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),1)
 STACK_NAME := $(if $(filter command line,$(origin STACK)),$(STACK),dev)
 
 .DEFAULT_GOAL := help
-.PHONY: help up down status token test lint format bench fuzz deps
+.PHONY: help up down status token test lint format bench fuzz deps deploy-check
 
 help:
-	@sed -n '2,11s/^# \{0,1\}//p' Makefile
+	@sed -n '2,12s/^# \{0,1\}//p' Makefile
 
 up:
 	@scripts/stack.sh dev up
@@ -60,3 +61,6 @@ fuzz:
 
 deps:
 	@scripts/deps.sh
+
+deploy-check:
+	@scripts/deploy-check.sh
