@@ -270,6 +270,8 @@ EOF
     # more threads than the app's workers and sweeper can hold in a brownout (docs/SANDBOX.md)
     env_default LUFFY_SANDBOX_THREADS 16
     env_default LUFFY_SANDBOX_NOTIFY_DELAYS 1,2,4,8,16
+    # its trades and refunds survive a restart (docs/SANDBOX.md, "Refunds")
+    env_set LUFFY_SANDBOX_STATE_FILE "$STACK_DIR/sandbox-trades.json"
 
     # The shop's front end (README, "CORS" and "The return page"): the origin allowed to call the
     # API from a browser, and the pages the return page's buttons lead to (the stand-ins in
@@ -437,13 +439,13 @@ app_stop() { svc_stop app TERM 15; }
 
 # ---------------------------------------------------------------- the Alipay sandbox
 # alipay-sandbox is a FastCGI app like luffy-pay (docs/SANDBOX.md): it listens on
-# run/sandbox.sock, nginx serves it on 127.0.0.1:$SANDBOX_PORT. Its trades live in memory: a
-# restart (also after a rebuild) forgets them.
+# run/sandbox.sock, nginx serves it on 127.0.0.1:$SANDBOX_PORT. Its trades and refunds are kept
+# in sandbox-trades.json of the stack folder: a restart (also after a rebuild) keeps them.
 sandbox_start() {
     LUFFY_SANDBOX_LOG_FILE="$LOG_DIR/sandbox.log" fcgi_start sandbox alipay-sandbox "$SANDBOX_SOCKET" 12 "$SANDBOX_BIN"
 }
 
-# TERM: requests in flight finish; pending notifications and all trades are lost.
+# TERM: requests in flight finish; pending notifications are lost (trades are in sandbox-trades.json).
 sandbox_stop() { svc_stop sandbox TERM 12; }
 
 # ---------------------------------------------------------------- nginx

@@ -4,16 +4,20 @@ import Foundation
 public import Logging
 public import LuffyCore
 
-/// Sends paid trades' asynchronous notifications (`trade_status_sync`) to their notify_url, on a
-/// thread of its own: the first attempt at once, then a retry after each of `delays` for as long as the answer's body is not exactly `success` (Alipay's 4m,10m,10m,1h,2h,6h,15h,
-/// compressed). Every attempt is logged and recorded on the trade. Pending notifications live in
-/// memory, like the trades.
+/// Sends paid trades' asynchronous notifications (`trade_status_sync`) to their notify_url, and
+/// refund notifications (when on: docs/SANDBOX.md, "Refund notifications") to the same URL, on a
+/// thread of its own: the first attempt at once, then a retry after each of `delays` for as long
+/// as the answer's body is not exactly `success` (Alipay's 4m,10m,10m,1h,2h,6h,15h, compressed).
+/// Every attempt is logged and recorded on the trade (or its refund). Pending notifications live
+/// in memory only: a restart forgets them.
 public final class Notifier: Service, @unchecked Sendable {
     /// POSTs a form; returns the answer's status and body, throws when there is no answer.
     public typealias Sender = @Sendable (_ url: String, _ form: [(String, String)]) throws -> (status: Int, body: [UInt8])
 
     struct Job {
         let outTradeNo: String
+        /// The refund's out_request_no for a refund notification; nil: the payment's.
+        var refund: String?
         let notifyID: String
         /// Attempts made so far.
         var attempts: Int
@@ -60,9 +64,10 @@ public final class Notifier: Service, @unchecked Sendable {
         }
     }
 
-    /// Queues the first attempt for a trade just paid.
-    public func schedule(outTradeNo: String) {
-        let job = Job(outTradeNo: outTradeNo, notifyID: Notifier.newNotifyID(), attempts: 0, due: .now)
+    /// Queues the first attempt for a trade just paid, or (`refund`: its out_request_no) for a
+    /// refund just applied.
+    public func schedule(outTradeNo: String, refund: String? = nil) {
+        let job = Job(outTradeNo: outTradeNo, refund: refund, notifyID: Notifier.newNotifyID(), attempts: 0, due: .now)
         condition.lock()
         jobs.append(job)
         condition.signal()
@@ -120,19 +125,21 @@ public final class Notifier: Service, @unchecked Sendable {
         var job = job
         job.attempts += 1
         let now = clock()
-        guard let trade = store.find(outTradeNo: job.outTradeNo, now: now), trade.status == .success,
-            let url = trade.order.notifyURL
-        else { return }
-        let fields: Logger.Metadata = [
+        guard let trade = store.find(outTradeNo: job.outTradeNo, now: now), let url = trade.order.notifyURL else { return }
+        // a payment's notification only while paid; a refund's whatever the trade became since
+        let refund = job.refund.flatMap { trade.refund($0) }
+        guard job.refund == nil ? trade.status == .success : refund != nil else { return }
+        var fields: Logger.Metadata = [
             "out_trade_no": "\(trade.outTradeNo)", "trade_no": "\(trade.tradeNo ?? "")",
             "attempt": "\(job.attempts)", "notify_id": "\(job.notifyID)", "url": "\(url)",
         ]
+        if let refund { fields["out_biz_no"] = "\(refund.outRequestNo)" }
         let answer: String
         var delivered = false
         var status = "-"
         do {
             let form = try SandboxProtocol.notificationParameters(
-                trade: trade, appID: appID, sellerID: sellerID, notifyID: job.notifyID,
+                trade: trade, refund: refund, appID: appID, sellerID: sellerID, notifyID: job.notifyID,
                 notifyTime: time.format(now), time: time, key: keys.alipayPrivate)
             let reply = try send(url, form)
             status = String(reply.status)
@@ -141,7 +148,7 @@ public final class Notifier: Service, @unchecked Sendable {
         } catch {
             answer = String(describing: error)
         }
-        store.recordNotification(outTradeNo: trade.outTradeNo, delivered: delivered, answer: answer)
+        store.recordNotification(outTradeNo: trade.outTradeNo, refund: job.refund, delivered: delivered, answer: answer)
         var outcome = fields
         outcome["status"] = "\(status)"
         outcome["answer"] = "\(answer.prefix(80))"

@@ -9,12 +9,15 @@ public import LuffyCore
 /// read-only).
 ///
 ///   GET|POST /gateway.do   method=alipay.trade.page.pay → the cashier page (HTML);
-///                          alipay.trade.query / alipay.trade.close → signed JSON
+///                          alipay.trade.query / alipay.trade.close / alipay.trade.refund /
+///                          alipay.trade.fastpay.refund.query → signed JSON
 ///   POST /cashier/pay      the buyer pays: 302 to return_url with the signed return parameters,
 ///                          and the asynchronous notification to notify_url (unless notify=0)
 ///   POST /cashier/cancel   the buyer leaves; the trade keeps waiting for payment
 ///   GET  /sandbox/trades/<out_trade_no>   the sandbox's record of a trade (JSON, for tests)
+///   POST /sandbox/trades/<out_trade_no>/finish   its refund period ends (TRADE_FINISHED)
 ///   GET|POST /sandbox/brownout             a slow gateway on demand (`delay_ms`, for tests)
+///   GET|POST /sandbox/refund-settings      refund faults, notifications, minimum gap (for tests)
 ///   GET  /                 what this is
 public final class Sandbox: Sendable {
     public let appID: String
@@ -23,6 +26,8 @@ public final class Sandbox: Sendable {
     public let notifier: Notifier
     /// Off at start; switched by `POST /sandbox/brownout`.
     public let brownout = Brownout()
+    /// From `LUFFY_SANDBOX_REFUND_*`; switched by `POST /sandbox/refund-settings`.
+    public let refunds: RefundSettings
     let keys: SandboxKeys
     let time: ShopClock
     let log: Logger
@@ -32,7 +37,8 @@ public final class Sandbox: Sendable {
 
     public init(
         appID: String, sellerID: String, keys: SandboxKeys, time: ShopClock, notifyDelays: [Duration],
-        log: Logger, send: @escaping Notifier.Sender, clock: @escaping @Sendable () -> Int64 = ShopClock.epochNow
+        log: Logger, send: @escaping Notifier.Sender, clock: @escaping @Sendable () -> Int64 = ShopClock.epochNow,
+        store: TradeStore? = nil, refunds: RefundSettings = RefundSettings()
     ) {
         self.appID = appID
         self.sellerID = sellerID
@@ -40,22 +46,34 @@ public final class Sandbox: Sendable {
         self.time = time
         self.log = log
         self.clock = clock
+        self.refunds = refunds
         router = Sandbox.router(log: log)
-        store = TradeStore(time: time)
+        let store = store ?? TradeStore(time: time)
+        self.store = store
         notifier = Notifier(
             store: store, keys: keys, appID: appID, sellerID: sellerID, time: time,
             delays: notifyDelays, log: log, send: send, clock: clock)
     }
 
-    /// From the settings: loads the keys (missing or unreadable keys stop start-up).
+    /// From the settings: loads the keys and the trades file (missing or unreadable keys, or a
+    /// damaged trades file, stop start-up).
     public convenience init(settings: SandboxSettings, log: Logger) throws {
         guard let appID = settings.appID else {
             throw SandboxSetupError.missing(key: "LUFFY_ALIPAY_APP_ID", what: "the app id the sandbox accepts requests from")
         }
+        let time = ShopClock(zone: settings.timeZone)
+        var store: TradeStore?
+        if let path = settings.stateFile {
+            do { store = try TradeStore(time: time, file: TradeFile(path: path, log: log)) } catch {
+                throw SandboxSetupError.key(key: "LUFFY_SANDBOX_STATE_FILE", underlying: String(describing: error))
+            }
+            log.info("trades loaded", metadata: ["file": "\(path)", "trades": "\(store?.count ?? 0)"])
+        }
         self.init(
             appID: appID, sellerID: settings.sellerID, keys: try SandboxKeys.load(settings),
-            time: ShopClock(zone: settings.timeZone), notifyDelays: settings.notifyDelays.map { .seconds($0) },
-            log: log, send: Notifier.httpSender(timeout: .seconds(settings.notifyTimeout)))
+            time: time, notifyDelays: settings.notifyDelays.map { .seconds($0) },
+            log: log, send: Notifier.httpSender(timeout: .seconds(settings.notifyTimeout)), store: store,
+            refunds: RefundSettings(settings.refunds, delayMilliseconds: settings.refundDelayMilliseconds))
     }
 
     /// For `FastCGIServer`: every worker answers with this same sandbox.
@@ -90,8 +108,13 @@ public final class Sandbox: Sendable {
         router.get("/sandbox/trades/:out_trade_no") { request, sandbox in
             sandbox.handleTradeRecord(try request.parameters.require("out_trade_no", as: String.self))
         }
+        router.post("/sandbox/trades/:out_trade_no/finish") { request, sandbox in
+            sandbox.handleFinish(try request.parameters.require("out_trade_no", as: String.self))
+        }
         router.get("/sandbox/brownout") { request, sandbox in sandbox.handleBrownout(request) }
         router.post("/sandbox/brownout") { request, sandbox in sandbox.handleBrownout(request) }
+        router.get("/sandbox/refund-settings") { request, sandbox in sandbox.handleRefundSettings(request) }
+        router.post("/sandbox/refund-settings") { request, sandbox in sandbox.handleRefundSettings(request) }
         router.get("/") { _, _ in Response.text(Sandbox.help) }
         router.notFound = { request, sandbox in sandbox.handleUnknown(request) }
         // Only the gateway and the cashier's buttons tell a wrong method apart; the test helpers'
@@ -148,6 +171,8 @@ public final class Sandbox: Sendable {
         switch method {
         case SandboxProtocol.queryMethod: return query(params)
         case SandboxProtocol.closeMethod: return close(params)
+        case SandboxProtocol.refundMethod: return refund(params)
+        case SandboxProtocol.refundQueryMethod: return refundQuery(params)
         default: return signedJSON(method: method, content: SandboxProtocol.refusalContent(.invalidMethod))
         }
     }
@@ -179,7 +204,7 @@ public final class Sandbox: Sendable {
         case .waitBuyerPay:
             log.info("cashier shown", metadata: ["out_trade_no": "\(trade.outTradeNo)", "total_amount": "\(trade.totalAmount)"])
             return html(CashierPages.cashier(trade, time: time))
-        case .success:
+        case .success, .finished:
             return html(CashierPages.alreadyPaid(trade, time: time))
         case .closed:
             return errorPage(.tradeHasClosed)
@@ -221,6 +246,77 @@ public final class Sandbox: Sendable {
         } catch {
             return signedJSON(
                 method: method, content: SandboxProtocol.refusalContent(.tradeStatusError, outTradeNo: found.outTradeNo))
+        }
+    }
+
+    // MARK: Refunds (docs/SANDBOX.md, "Refunds")
+
+    /// `alipay.trade.refund`: the faults in force first (a SYSTEM_ERROR refunds nothing), then
+    /// `RefundRules` in the store; an applied refund may be notified, its answer held
+    /// (`LUFFY_SANDBOX_REFUND_DELAY_MS`) or lost (status 444: the stacks' nginx then closes the
+    /// connection without an answer).
+    func refund(_ params: [(String, String)]) -> Response {
+        let method = SandboxProtocol.refundMethod
+        let fault = refunds.takeFault()
+        let settings = refunds.current
+        if fault == .systemErrorOnce {
+            log.warning("refund fault: system error", metadata: ["fault": "\(fault.rawValue)"])
+            return signedJSON(method: method, content: SandboxProtocol.refusalContent(.systemError))
+        }
+        let done: (trade: Trade, outcome: RefundRules.Outcome)
+        do {
+            let request = try RefundRules.request(params)
+            done = try store.refund(
+                request, now: clock(), minimumGap: Int64(settings.minimumGap),
+                refusing: fault == .balanceNotEnough ? .sellerBalanceNotEnough : nil)
+        } catch {
+            let refusal = error as? GatewayRefusal ?? .invalidParameter("biz_content")
+            log.warning("refund refused", metadata: ["sub_code": "\(refusal.subCode)", "fault": "\(fault.rawValue)"])
+            return signedJSON(method: method, content: SandboxProtocol.refusalContent(refusal))
+        }
+        let trade = done.trade
+        switch done.outcome {
+        case let .applied(record):
+            log.info(
+                "refund applied",
+                metadata: [
+                    "out_trade_no": "\(trade.outTradeNo)", "out_request_no": "\(record.outRequestNo)",
+                    "refund_amount": "\(record.amount)", "refund_fee": "\(record.refundFee)",
+                    "trade_status": "\(trade.status.rawValue)",
+                ])
+            if settings.notify, trade.order.notifyURL != nil {
+                notifier.schedule(outTradeNo: trade.outTradeNo, refund: record.outRequestNo)
+            }
+        case let .replayed(record):
+            log.info(
+                "refund replayed", metadata: ["out_trade_no": "\(trade.outTradeNo)", "out_request_no": "\(record.outRequestNo)"])
+        }
+        let answer = signedJSON(method: method, content: RefundRules.refundContent(trade, done.outcome, time: time))
+        if refunds.delay.delayMilliseconds > 0 {
+            let held = refunds.delay.hold()
+            log.info("refund answer held", metadata: ["held_ms": "\(Int(held * 1000))"])
+        }
+        if fault == .answerLostOnce {
+            log.warning("refund fault: answer lost", metadata: ["out_trade_no": "\(trade.outTradeNo)"])
+            return Response(status: 444, headers: [("X-Sandbox-Fault", RefundFault.answerLostOnce.rawValue)])
+        }
+        return answer
+    }
+
+    /// `alipay.trade.fastpay.refund.query`: the refund when applied, an empty success when not.
+    func refundQuery(_ params: [(String, String)]) -> Response {
+        let method = SandboxProtocol.refundQueryMethod
+        do {
+            let ref = try RefundRules.queryReference(params)
+            guard let trade = store.find(outTradeNo: ref.outTradeNo, tradeNo: ref.tradeNo, now: clock()) else {
+                return signedJSON(method: method, content: SandboxProtocol.refusalContent(.tradeNotExist))
+            }
+            return signedJSON(
+                method: method, content: RefundRules.refundQueryContent(trade, outRequestNo: ref.outRequestNo, time: time))
+        } catch {
+            return signedJSON(
+                method: method,
+                content: SandboxProtocol.refusalContent(error as? GatewayRefusal ?? .invalidParameter("biz_content")))
         }
     }
 
@@ -311,15 +407,84 @@ public final class Sandbox: Sendable {
                 ("time_expire", text(trade.order.timeExpire.map { time.format($0) })),
                 ("return_url", text(trade.order.returnURL)),
                 ("notify_url", text(trade.order.notifyURL)),
+                ("notification", trade.notification.json),
+                ("refunded_amount", .string(trade.refundedAmount.description)),
                 (
-                    "notification",
-                    .object([
-                        ("enabled", .bool(trade.notification.enabled)),
-                        ("attempts", .int(Int64(trade.notification.attempts))),
-                        ("delivered", .bool(trade.notification.delivered)),
-                        ("last_answer", text(trade.notification.lastAnswer)),
-                    ])
+                    "refunds",
+                    .array(
+                        trade.refunds.map { r in
+                            .object([
+                                ("out_request_no", .string(r.outRequestNo)), ("refund_amount", .string(r.amount.description)),
+                                ("refund_reason", text(r.reason)), ("gmt_refund_pay", .string(time.format(r.refundedAt))),
+                                ("refund_fee", .string(r.refundFee.description)), ("notification", r.notification.json),
+                            ])
+                        })
                 ),
+            ]))
+    }
+
+    /// `POST /sandbox/trades/<n>/finish`: a paid trade's refund period ends, as Alipay's does
+    /// months after payment; 404 unknown, 409 not TRADE_SUCCESS.
+    func handleFinish(_ outTradeNo: String) -> Response {
+        do {
+            let trade = try store.finish(outTradeNo: outTradeNo)
+            log.info("trade finished", metadata: ["out_trade_no": "\(trade.outTradeNo)"])
+            return handleTradeRecord(outTradeNo)
+        } catch TradeError.notFound {
+            return .json(["errmsg": "交易不存在", "code": "trade_not_found"], status: 404)
+        } catch {
+            return .json(["errmsg": "只有 TRADE_SUCCESS 的交易可以完结", "code": "trade_not_success"], status: 409)
+        }
+    }
+
+    /// `GET /sandbox/refund-settings`: the refund settings in force; `POST` changes those given
+    /// (`fault`, `notify` 0|1, `min_gap_s`, `delay_ms`), all or nothing: one invalid value is a 400
+    /// `invalid_refund_setting` naming it, nothing changed.
+    func handleRefundSettings(_ request: Request) -> Response {
+        if request.method == "POST" {
+            let form = Sandbox.parameters(request)
+            var values = refunds.current
+            var delay = refunds.delay.delayMilliseconds
+            var seen = Set<String>()
+            for (key, raw) in form {
+                var valid = seen.insert(key).inserted
+                switch key {
+                case "fault":
+                    if let fault = RefundFault(rawValue: raw) { values.fault = fault } else { valid = false }
+                case "notify":
+                    if raw == "0" || raw == "1" { values.notify = raw == "1" } else { valid = false }
+                case "min_gap_s":
+                    if let v = Int(raw), (0...RefundSettings.maxMinimumGap).contains(v) {
+                        values.minimumGap = v
+                    } else {
+                        valid = false
+                    }
+                case "delay_ms":
+                    if let v = Int(raw), (0...Brownout.maxMilliseconds).contains(v) { delay = v } else { valid = false }
+                default:
+                    valid = false
+                }
+                guard valid else {
+                    let message =
+                        "\(key) 无效：fault 为 \(RefundFault.allCases.map(\.rawValue).joined(separator: "|"))，notify 为 0|1，"
+                        + "min_gap_s 为 0 到 \(RefundSettings.maxMinimumGap)，delay_ms 为 0 到 \(Brownout.maxMilliseconds)"
+                    return .json(["errmsg": .string(message), "code": "invalid_refund_setting"], status: 400)
+                }
+            }
+            refunds.set { $0 = values }
+            if delay != refunds.delay.delayMilliseconds { refunds.delay.set(milliseconds: delay) }
+            log.warning(
+                "refund settings set",
+                metadata: [
+                    "fault": "\(values.fault.rawValue)", "notify": "\(values.notify)", "min_gap_s": "\(values.minimumGap)",
+                    "delay_ms": "\(delay)",
+                ])
+        }
+        let values = refunds.current
+        return .json(
+            .object([
+                ("fault", .string(values.fault.rawValue)), ("notify", .bool(values.notify)),
+                ("min_gap_s", .int(Int64(values.minimumGap))), ("delay_ms", .int(Int64(refunds.delay.delayMilliseconds))),
             ]))
     }
 
@@ -372,13 +537,15 @@ public final class Sandbox: Sendable {
         alipay-sandbox: a local stand-in for Alipay's gateway (luffy-pay, docs/SANDBOX.md).
 
         GET|POST /gateway.do  method=alipay.trade.page.pay            cashier page (HTML)
-        POST     /gateway.do  method=alipay.trade.query|alipay.trade.close  signed JSON
+        POST     /gateway.do  method=alipay.trade.query|close|refund, alipay.trade.fastpay.refund.query  signed JSON
         POST     /cashier/pay     out_trade_no, notify=1|0   pay: 302 to return_url (+ notification)
         POST     /cashier/cancel  out_trade_no               leave the cashier (trade keeps waiting)
         GET      /sandbox/trades/<out_trade_no>              the sandbox's record of a trade (JSON)
+        POST     /sandbox/trades/<out_trade_no>/finish       end its refund period (TRADE_FINISHED)
         GET|POST /sandbox/brownout  delay_ms=N   hold every /gateway.do answer N ms (0 = off)
+        GET|POST /sandbox/refund-settings  fault, notify, min_gap_s, delay_ms   refund faults (tests)
 
-        Trades live in memory only: a restart forgets them. See docs/SANDBOX.md.
+        Trades survive a restart when LUFFY_SANDBOX_STATE_FILE is set. See docs/SANDBOX.md.
 
         """
 }

@@ -54,8 +54,12 @@ public struct GatewayRefusal: Error, Equatable, Sendable {
 public enum SandboxProtocol {
     public static let queryMethod = "alipay.trade.query"
     public static let closeMethod = "alipay.trade.close"
+    public static let refundMethod = "alipay.trade.refund"
+    public static let refundQueryMethod = "alipay.trade.fastpay.refund.query"
     public static let returnMethod = "alipay.trade.page.pay.return"
-    public static let methods: Set<String> = [AlipayParameters.pagePayMethod, queryMethod, closeMethod]
+    public static let methods: Set<String> = [
+        AlipayParameters.pagePayMethod, queryMethod, closeMethod, refundMethod, refundQueryMethod,
+    ]
 
     // MARK: Requests from the app
 
@@ -87,7 +91,7 @@ public enum SandboxProtocol {
         return method
     }
 
-    /// `biz_content` as a JSON object.
+    /// `biz_content` as a JSON object (also of refunds: `RefundRules`).
     static func bizContent(_ params: [(String, String)]) throws -> JSON {
         guard let text = params.first(where: { $0.0 == "biz_content" })?.1, !text.isEmpty else {
             throw GatewayRefusal.invalidParameter("缺少 biz_content")
@@ -195,14 +199,20 @@ public enum SandboxProtocol {
         return returnURL + separator + URLCoding.encodeForm(parameters)
     }
 
-    /// The asynchronous notification's form (`trade_status_sync`) for a paid trade.
+    /// The asynchronous notification's form (`trade_status_sync`) for a paid trade; with a
+    /// `refund`, Alipay's refund notification of it: the same form with the trade's status after
+    /// that refund (TRADE_SUCCESS partial, TRADE_CLOSED full), `refund_fee` (the refunded total
+    /// then), `gmt_refund` (with milliseconds, as Alipay writes it), `out_biz_no` (the refund's
+    /// out_request_no) and, when closed, `gmt_close`.
     public static func notificationParameters(
-        trade: Trade, appID: String, sellerID: String, notifyID: String,
+        trade: Trade, refund: RefundRecord? = nil, appID: String, sellerID: String, notifyID: String,
         notifyTime: String, time: ShopClock,
         key: RSAPrivateKey
     ) throws -> [(String, String)] {
         let amount = trade.totalAmount.description
-        let params: [(String, String)] = [
+        let status: TradeStatus =
+            if let refund { refund.refundFee == trade.totalAmount ? .closed : .success } else { trade.status }
+        var params: [(String, String)] = [
             ("gmt_create", time.format(trade.createdAt)),
             ("charset", "utf-8"),
             ("seller_id", sellerID),
@@ -217,7 +227,7 @@ public enum SandboxProtocol {
                     as: UTF8.self)
             ),
             ("notify_type", "trade_status_sync"),
-            ("trade_status", trade.status.rawValue),
+            ("trade_status", status.rawValue),
             ("receipt_amount", amount),
             ("buyer_pay_amount", amount),
             ("app_id", appID),
@@ -231,6 +241,15 @@ public enum SandboxProtocol {
             ("gmt_payment", trade.paidAt.map { time.format($0) } ?? ""),
             ("version", "1.0"),
         ]
+        if let refund {
+            var extra: [(String, String)] = [
+                ("refund_fee", refund.refundFee.description),
+                ("gmt_refund", time.format(refund.refundedAt) + ".000"),
+                ("out_biz_no", refund.outRequestNo),
+            ]
+            if status == .closed { extra.append(("gmt_close", time.format(refund.refundedAt))) }
+            params.insert(contentsOf: extra, at: params.count - 1)
+        }
         return try signedForVerification(params, signAt: 13, key: key)
     }
 
@@ -270,7 +289,8 @@ public enum SandboxProtocol {
         if let tradeNo = trade.tradeNo { fields.append(("trade_no", .string(tradeNo))) }
         fields.append(("trade_status", .string(trade.status.rawValue)))
         fields.append(("total_amount", .string(trade.totalAmount.description)))
-        let paid = trade.status == .success
+        // paid: also once refunded in full (closed) or finished
+        let paid = trade.paidAt != nil
         fields.append(("buyer_pay_amount", .string(paid ? trade.totalAmount.description : "0.00")))
         if paid {
             fields.append(("receipt_amount", .string(trade.totalAmount.description)))

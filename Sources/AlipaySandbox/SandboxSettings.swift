@@ -31,6 +31,14 @@ public struct SandboxSettings: Sendable {
     public var logLevel = Logger.Level.info
     /// `LUFFY_SANDBOX_LOG_FILE`: append logs here; empty: stderr. (Not `LUFFY_LOG_FILE`: that is the app's.)
     public var logFile: String?
+    /// `LUFFY_SANDBOX_STATE_FILE`: the trades and refunds on disk (they survive a restart); empty:
+    /// in memory only.
+    public var stateFile: String?
+    /// `LUFFY_SANDBOX_REFUND_NOTIFY`, `LUFFY_SANDBOX_REFUND_MIN_GAP`, `LUFFY_SANDBOX_REFUND_FAULT`:
+    /// the refund settings at start (tests change them with `POST /sandbox/refund-settings`).
+    public var refunds = RefundSettings.Values()
+    /// `LUFFY_SANDBOX_REFUND_DELAY_MS`: every refund answer held this long (0: off).
+    public var refundDelayMilliseconds = 0
 
     public static let defaultSellerID = "2088000000000001"
 
@@ -63,6 +71,18 @@ public struct SandboxSettings: Sendable {
         if let zone = try reader.timeZone("LUFFY_TIMEZONE") { timeZone = zone }
         if let level = try reader.logLevel("LUFFY_LOG_LEVEL") { logLevel = level }
         logFile = text("LUFFY_SANDBOX_LOG_FILE")
+        stateFile = text("LUFFY_SANDBOX_STATE_FILE")
+        if let v = try reader.int("LUFFY_SANDBOX_REFUND_NOTIFY", 0...1) { refunds.notify = v == 1 }
+        if let v = try reader.int("LUFFY_SANDBOX_REFUND_MIN_GAP", 0...RefundSettings.maxMinimumGap) { refunds.minimumGap = v }
+        if let raw = text("LUFFY_SANDBOX_REFUND_FAULT") {
+            guard let fault = RefundFault(rawValue: raw) else {
+                throw ConfigError.invalid(
+                    key: "LUFFY_SANDBOX_REFUND_FAULT", value: raw,
+                    expected: RefundFault.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            refunds.fault = fault
+        }
+        if let v = try reader.int("LUFFY_SANDBOX_REFUND_DELAY_MS", 0...Brownout.maxMilliseconds) { refundDelayMilliseconds = v }
     }
 
     /// `1,2,4,8,16` → `[1, 2, 4, 8, 16]`; `none` → no retries.

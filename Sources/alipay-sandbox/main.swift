@@ -17,9 +17,14 @@ let usage = """
       LUFFY_SANDBOX_NOTIFY_DELAYS   seconds between notification retries (1,2,4,8,16; none)
       LUFFY_SANDBOX_NOTIFY_TIMEOUT  seconds for one notification POST (5)
       LUFFY_SANDBOX_LOG_FILE        log file (default: stderr)
+      LUFFY_SANDBOX_STATE_FILE      trades and refunds kept here across restarts (default: memory only)
+      LUFFY_SANDBOX_REFUND_NOTIFY   1: refund notifications to the payment's notify_url (0)
+      LUFFY_SANDBOX_REFUND_MIN_GAP  seconds between two refunds of one trade (3)
+      LUFFY_SANDBOX_REFUND_FAULT    none | system_error_once | answer_lost_once | balance_not_enough
+      LUFFY_SANDBOX_REFUND_DELAY_MS refund answers held this long after applying (0)
       LUFFY_ALIPAY_APP_ID           the app it serves (required), LUFFY_ALIPAY_SELLER_ID,
       LUFFY_TIMEZONE, LUFFY_LOG_LEVEL  shared with luffy-pay
-    Trades and pending notifications live in memory only: a restart forgets them.
+    Pending notifications live in memory only: a restart forgets them.
     """
 
 func fail(_ message: String) -> Never {

@@ -210,7 +210,8 @@ import Testing
         #expect(
             String(decoding: refusal.serialized, as: UTF8.self)
                 == #"{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature","sub_msg":"验签出错"}"#)
-        var params = try Fixtures.apiParameters(keys: h.keys, method: "alipay.trade.refund", biz: ["out_trade_no": "x"])
+        // (alipay.trade.refund was the unknown method here until the sandbox learned refunds)
+        var params = try Fixtures.apiParameters(keys: h.keys, method: "alipay.trade.cancel", biz: ["out_trade_no": "x"])
         var response = h.sandbox.respond(to: Fixtures.post("/gateway.do", form: params))
         let unknown = try AlipayResponse.verified(body: response.body, method: "error", publicKey: h.keys.alipayPublic)
         #expect(unknown["sub_code"] == "isv.invalid-method")

@@ -58,7 +58,7 @@ import Testing
         #expect(check(replacing("sign_type", nil)) == .missingSignType)
         #expect(check(replacing("app_id", "2021000000000002")) == .invalidAppID)
         #expect(check(replacing("app_id", nil)) == .missingAppID)
-        #expect(check(replacing("method", "alipay.trade.refund")) == .invalidMethod)
+        #expect(check(replacing("method", "alipay.trade.cancel")) == .invalidMethod)
         #expect(check(replacing("method", nil)) == .missingMethod)
         #expect(check(replacing("charset", "GBK")) == .invalidCharset)
         #expect(check(good + [("app_id", Fixtures.appID)]) == .duplicateParameter)
@@ -195,7 +195,11 @@ import Testing
     @Test func responseKeys() {
         #expect(SandboxProtocol.responseKey(method: "alipay.trade.query") == "alipay_trade_query_response")
         #expect(SandboxProtocol.responseKey(method: "alipay.trade.close") == "alipay_trade_close_response")
-        #expect(SandboxProtocol.responseKey(method: "alipay.trade.refund") == "error_response")
+        #expect(SandboxProtocol.responseKey(method: "alipay.trade.refund") == "alipay_trade_refund_response")
+        #expect(
+            SandboxProtocol.responseKey(method: "alipay.trade.fastpay.refund.query")
+                == "alipay_trade_fastpay_refund_query_response")
+        #expect(SandboxProtocol.responseKey(method: "alipay.trade.cancel") == "error_response")
         #expect(SandboxProtocol.responseKey(method: nil) == "error_response")
     }
 
