@@ -8,6 +8,7 @@
 #   make format             swift format the Swift sources in place (fixes make lint's layout findings)
 #   make bench              wrk through nginx against the dev stack
 #   make fuzz               each libFuzzer target in Fuzz/ for FUZZ_SECONDS (default 300)
+#   make fuzz-api           schemathesis against the test stack, FUZZ_API_EXAMPLES (default 500) per operation
 #   make deps               install missing Debian packages
 
 SHELL := /bin/bash
@@ -21,10 +22,10 @@ endif
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),1)
 
 .DEFAULT_GOAL := help
-.PHONY: help up down status token test lint format bench fuzz deps
+.PHONY: help up down status token test lint format bench fuzz fuzz-api deps
 
 help:
-	@sed -n '2,11s/^# \{0,1\}//p' Makefile
+	@sed -n '2,12s/^# \{0,1\}//p' Makefile
 
 up:
 	@scripts/stack.sh dev up
@@ -54,6 +55,10 @@ bench:
 FUZZ_SECONDS ?= 300
 fuzz:
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+FUZZ_API_EXAMPLES ?= 500
+fuzz-api:
+	@scripts/fuzz-api.sh $(FUZZ_API_EXAMPLES)
 
 deps:
 	@scripts/deps.sh

@@ -419,7 +419,7 @@ sandbox_start() {
 sandbox_stop() { svc_stop sandbox TERM 12; }
 
 # ---------------------------------------------------------------- nginx
-# nginx/luffy-pay.conf rewritten for this stack: its listen lines, socket, html root, logs.
+# nginx/luffy-pay.conf rewritten for this stack: its listen lines, socket, html root, API contract, logs.
 render_server_block() {
     local text
     text=$(sed -e '/^[[:space:]]*listen[[:space:]]*\[::\]/d' \
@@ -427,6 +427,7 @@ render_server_block() {
                "$ROOT/nginx/luffy-pay.conf")
     text=${text//unix:\/run\/luffy-pay\/luffy-pay.sock/unix:$APP_SOCKET}
     text=${text//\/usr\/local\/share\/luffy-pay\/html/$ROOT/nginx/html}
+    text=${text//\/usr\/local\/share\/luffy-pay\/openapi.yaml/$ROOT/docs/openapi.yaml}
     text=${text//\/var\/log\/nginx\/luffy-pay.access.log/$LOG_DIR/nginx-access.log}
     text=${text//\/var\/log\/nginx\/luffy-pay.error.log/$LOG_DIR/nginx-error.log}
     printf '%s\n' "$text"
