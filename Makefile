@@ -8,6 +8,7 @@
 #   make format             swift format the Swift sources in place (fixes make lint's layout findings)
 #   make bench              wrk through nginx against the dev stack
 #   make fuzz               each libFuzzer target in Fuzz/ for FUZZ_SECONDS (default 300)
+#   make fuzz-api           schemathesis against the test stack, FUZZ_API_EXAMPLES (default 500) per operation
 #   make deps               install missing Debian packages
 #   make deploy-check       deploy/README.md's static build against its package and ldd lists
 
@@ -25,7 +26,7 @@ TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),1)
 STACK_NAME := $(if $(filter command line,$(origin STACK)),$(STACK),dev)
 
 .DEFAULT_GOAL := help
-.PHONY: help up down status token test lint format bench fuzz deps deploy-check
+.PHONY: help up down status token test lint format bench fuzz fuzz-api deps deploy-check
 
 help:
 	@sed -n '2,12s/^# \{0,1\}//p' Makefile
@@ -58,6 +59,10 @@ bench:
 FUZZ_SECONDS ?= 300
 fuzz:
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+FUZZ_API_EXAMPLES ?= 500
+fuzz-api:
+	@scripts/fuzz-api.sh $(FUZZ_API_EXAMPLES)
 
 deps:
 	@scripts/deps.sh

@@ -449,8 +449,8 @@ sandbox_start() {
 sandbox_stop() { svc_stop sandbox TERM 12; }
 
 # ---------------------------------------------------------------- nginx
-# nginx/luffy-pay.conf rewritten for this stack: its listen lines, socket, html root, logs, and the
-# shop's pages of the return page's buttons.
+# nginx/luffy-pay.conf rewritten for this stack: its listen lines, socket, html root, API contract,
+# logs, and the shop's pages of the return page's buttons.
 render_server_block() {
     local text
     text=$(sed -e '/^[[:space:]]*listen[[:space:]]*\[::\]/d' \
@@ -462,6 +462,7 @@ render_server_block() {
     text=${text//'set $luffy_shop_home_url   "/shop/";'/"set \$luffy_shop_home_url \"$(env_get LUFFY_SHOP_HOME_URL)\";"}
     text=${text//unix:\/run\/luffy-pay\/luffy-pay.sock/unix:$APP_SOCKET}
     text=${text//\/usr\/local\/share\/luffy-pay\/html/$ROOT/nginx/html}
+    text=${text//\/usr\/local\/share\/luffy-pay\/openapi.yaml/$ROOT/docs/openapi.yaml}
     text=${text//\/var\/log\/nginx\/luffy-pay.access.log/$LOG_DIR/nginx-access.log}
     text=${text//\/var\/log\/nginx\/luffy-pay.error.log/$LOG_DIR/nginx-error.log}
     printf '%s\n' "$text"
