@@ -1,14 +1,16 @@
 # luffy-pay — developer entry points. The work is done by scripts/*.sh; see docs/ARCHITECTURE.md.
 #   make up                 start the dev stack (http://127.0.0.1:8080), idempotent
 #   make down               stop the dev stack (data in var/dev stays)
-#   make status             what runs in the dev stack
-#   make token [USER=<id>]  print a JWT for a user of the dev stack (default 1)
+#   make status             what runs in the dev stack (fails when a part of it is down)
+#   make token [USER=<id>]  print a JWT for a user of the dev stack (default 1); STACK=test: the test stack
 #   make test               lint, unit tests, a fuzz smoke, then integration tests against a fresh private stack
 #   make lint               swift format lint (.swift-format) and shellcheck on scripts/
 #   make format             swift format the Swift sources in place (fixes make lint's layout findings)
 #   make bench              wrk through nginx against the dev stack
 #   make fuzz               each libFuzzer target in Fuzz/ for FUZZ_SECONDS (default 300)
+#   make fuzz-api           schemathesis against the test stack, FUZZ_API_EXAMPLES (default 500) per operation
 #   make deps               install missing Debian packages
+#   make deploy-check       deploy/README.md's static build against its package and ldd lists
 
 SHELL := /bin/bash
 
@@ -19,12 +21,15 @@ endif
 
 # USER is also the login name in the environment: only a USER= given to make counts.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),1)
+# status and token: the dev stack, or the one named by STACK= on the command line (the tests use the
+# test stack's; an environment variable STACK does not count either).
+STACK_NAME := $(if $(filter command line,$(origin STACK)),$(STACK),dev)
 
 .DEFAULT_GOAL := help
-.PHONY: help up down status token test lint format bench fuzz deps
+.PHONY: help up down status token test lint format bench fuzz fuzz-api deps deploy-check
 
 help:
-	@sed -n '2,11s/^# \{0,1\}//p' Makefile
+	@sed -n '2,12s/^# \{0,1\}//p' Makefile
 
 up:
 	@scripts/stack.sh dev up
@@ -34,10 +39,10 @@ down:
 	@scripts/stack.sh dev down
 
 status:
-	@scripts/stack.sh dev status || true
+	@scripts/stack.sh $(STACK_NAME) status
 
 token:
-	@scripts/stack.sh dev token $(TOKEN_USER)
+	@scripts/stack.sh $(STACK_NAME) token $(TOKEN_USER)
 
 test:
 	@scripts/test.sh
@@ -55,5 +60,12 @@ FUZZ_SECONDS ?= 300
 fuzz:
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
+FUZZ_API_EXAMPLES ?= 500
+fuzz-api:
+	@scripts/fuzz-api.sh $(FUZZ_API_EXAMPLES)
+
 deps:
 	@scripts/deps.sh
+
+deploy-check:
+	@scripts/deploy-check.sh

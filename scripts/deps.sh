@@ -12,6 +12,7 @@ PACKAGES=(
     shellcheck                                         # make lint
     chromium                                           # headless browser of the return-page test
     fonts-noto-cjk                                     # Chinese text in that browser's screenshots
+    jq                                                 # the README's API examples read answers with it
 )
 
 installed() {

@@ -452,8 +452,8 @@ sandbox_start() {
 sandbox_stop() { svc_stop sandbox TERM 12; }
 
 # ---------------------------------------------------------------- nginx
-# nginx/luffy-pay.conf rewritten for this stack: its listen lines, socket, html root, logs, and the
-# shop's pages of the return page's buttons.
+# nginx/luffy-pay.conf rewritten for this stack: its listen lines, socket, html root, API contract,
+# logs, and the shop's pages of the return page's buttons.
 render_server_block() {
     local text
     text=$(sed -e '/^[[:space:]]*listen[[:space:]]*\[::\]/d' \
@@ -465,6 +465,7 @@ render_server_block() {
     text=${text//'set $luffy_shop_home_url   "/shop/";'/"set \$luffy_shop_home_url \"$(env_get LUFFY_SHOP_HOME_URL)\";"}
     text=${text//unix:\/run\/luffy-pay\/luffy-pay.sock/unix:$APP_SOCKET}
     text=${text//\/usr\/local\/share\/luffy-pay\/html/$ROOT/nginx/html}
+    text=${text//\/usr\/local\/share\/luffy-pay\/openapi.yaml/$ROOT/docs/openapi.yaml}
     text=${text//\/var\/log\/nginx\/luffy-pay.access.log/$LOG_DIR/nginx-access.log}
     text=${text//\/var\/log\/nginx\/luffy-pay.error.log/$LOG_DIR/nginx-error.log}
     printf '%s\n' "$text"
@@ -632,11 +633,14 @@ EOF
 EOF
 }
 
+# A stack that is down is said in one line (README, "Two commands"): the token needs its MariaDB.
 stack_token() {
-    local user=${1:-}
+    local user=${1:-} start="make up"
+    [ "$STACK" = dev ] || start="scripts/stack.sh $STACK up"
     [[ "$user" =~ ^[0-9]+$ ]] || die "usage: stack.sh $STACK token USER_ID (a number)"
-    [ -f "$ENV_FILE" ] || die "stack $STACK has no settings yet: start it first (make up)"
-    [ -x "$APP_BIN" ] || die "no ${APP_BIN#"$ROOT"/}: build it first (make up)"
+    [ -f "$ENV_FILE" ] || die "the $STACK stack was never started: start it with $start"
+    [ -x "$APP_BIN" ] || die "no ${APP_BIN#"$ROOT"/}: build it first ($start)"
+    svc_pid mariadb >/dev/null || die "the $STACK stack is down (its MariaDB is not running): start it with $start"
     "$APP_BIN" token "$user"
 }
 

@@ -3,6 +3,8 @@
 #   1. scripts/lint.sh: swift format lint and shellcheck (`make lint`)
 #   2. swift build + swift test (unit tests)
 #   3. the fuzz smoke: scripts/fuzz.sh, every target for LUFFY_FUZZ_SMOKE_SECONDS (15) s, 2 at a time
+#   3b. scripts/deploy-check.sh: deploy/README.md's static release build (var/deploy-build, kept
+#      between runs) against the README's package and library lists
 #   4. a fresh private `test` stack (var/test, nginx 18080, MariaDB 13307; see stack.sh)
 #   5. the in-process tests (LuffyPayTests' InProcessTests) against the stack's MariaDB
 #   6. the pytest suite in tests/integration, in the project venv .venv
@@ -18,6 +20,7 @@
 #                            app-start, app-pid
 #   LUFFY_TEST_APP_BIN       .build/release/luffy-pay (absolute), e.g. for `token` or `sweep`
 #   LUFFY_TEST_SANDBOX_URL   http://127.0.0.1:18090 (the Alipay sandbox, when it exists)
+#   LUFFY_TEST_DEPLOY_BIN    var/deploy-build/release/luffy-pay (absolute): the static build of 3b
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -80,6 +83,7 @@ swift build
 step "swift test --skip InProcess"
 swift test --skip InProcess
 FUZZ_JOBS=2 "$ROOT/scripts/fuzz.sh" "${LUFFY_FUZZ_SMOKE_SECONDS:-15}"
+"$ROOT/scripts/deploy-check.sh"
 
 # A leftover test stack (an interrupted run) is stopped before its folder goes away.
 "$STACK_SH" test down >/dev/null 2>&1 || true
@@ -102,6 +106,7 @@ export LUFFY_TEST_STACK_SCRIPT=$STACK_SH
 export LUFFY_TEST_STACK=$STACK
 export LUFFY_TEST_APP_BIN=$APP_BIN
 export LUFFY_TEST_SANDBOX_URL=http://127.0.0.1:$SANDBOX_PORT
+export LUFFY_TEST_DEPLOY_BIN=$ROOT/var/deploy-build/release/luffy-pay
 
 step "swift test --filter InProcess (the application called directly, on the stack's MariaDB)"
 swift test --filter InProcess

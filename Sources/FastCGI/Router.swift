@@ -8,8 +8,9 @@ import LuffyCore
 /// through the router's middleware (in the order added, the first outermost), around every
 /// request, matched or not; then through its group's middleware to its handler. Paths match with
 /// or without a trailing slash; `:name` segments capture a path parameter; literal routes win over
-/// parameter routes; `HEAD` is answered by the `GET` route. A matched request carries its route's
-/// pattern (`request.route`), also to a 405.
+/// parameter routes (a path a literal route has is that route's path, for every method);
+/// `HEAD` is answered by the `GET` route; a 405 carries `Allow`. A matched request carries its
+/// route's pattern (`request.route`), also to a 405.
 ///
 /// Handlers are named `handle<Action>` and take `(_ request: Request, _ context: <the group's
 /// context>)`.
@@ -105,7 +106,7 @@ public struct Router<Context>: Sendable {
             responder = responders[route.responder]
         case let .methodNotAllowed(pattern):
             request.route = pattern
-            responder = methodNotAllowed
+            responder = Router.allowing(RouteEntry.allowedMethods(table, pattern: pattern), methodNotAllowed)
         case .notFound:
             responder = notFound
         }
@@ -116,6 +117,23 @@ public struct Router<Context>: Sendable {
         guard index < middlewares.count else { return try responder(request, context) }
         return try middlewares[index].handle(request, context: context) { request, context in
             try run(from: index + 1, request, context, responder)
+        }
+    }
+
+    /// `answer` with the `Allow` header a 405 must carry (RFC 9110 §15.5.6), whether it returns
+    /// its response or throws its error.
+    private static func allowing(_ methods: String, _ answer: @escaping Handler) -> Handler {
+        { request, context in
+            do {
+                var response = try answer(request, context)
+                response.headers.append(("Allow", methods))
+                return response
+            } catch let error as any HTTPResponseError {
+                let refusal = error.answer
+                throw APIError(
+                    refusal.status, refusal.code, refusal.message, details: refusal.details,
+                    headers: refusal.headers + [("Allow", methods)])
+            }
         }
     }
 }
@@ -160,19 +178,34 @@ struct RouteEntry: Sendable {
     /// Its handler's position in the router's responders.
     let responder: Int
 
+    /// The path belongs to the first pattern that has it, the one with the fewest parameters (the
+    /// table's order): only that pattern's routes answer it, as OpenAPI matches concrete paths
+    /// before templated ones. So `PUT /orders/list` is a 405 of `/orders/list`, not a cancel of
+    /// an order named `list`.
     static func match(_ table: [RouteEntry], method: HTTPMethod, path: String) -> RouteMatch {
         var path = path
         return path.withUTF8 { bytes in
             let count = PathSegments(bytes).reduce(0) { n, _ in n + 1 }
             var pathMatched: RoutePattern?
             for route in table where route.segments.count == count && route.matches(bytes) {
+                if let pathMatched, route.pattern != pathMatched { continue }
                 if route.method == method || (method == .head && route.method == .get) {
                     return .found(route, route.parameters(bytes))
                 }
-                if pathMatched == nil { pathMatched = route.pattern }
+                pathMatched = route.pattern
             }
             return pathMatched.map { .methodNotAllowed($0) } ?? .notFound
         }
+    }
+
+    /// The methods of the routes of `pattern`, `HEAD` after `GET`: the `Allow` of its 405.
+    static func allowedMethods(_ table: [RouteEntry], pattern: RoutePattern) -> String {
+        var methods: [HTTPMethod] = []
+        for route in table where route.pattern == pattern && !methods.contains(route.method) {
+            methods.append(route.method)
+            if route.method == .get && !methods.contains(.head) { methods.append(.head) }
+        }
+        return methods.map(\.rawValue).joined(separator: ", ")
     }
 
     /// `path`: a path with as many segments as this route.

@@ -132,7 +132,8 @@ do {
         var config = DatabaseConfig(settings: settings)
         config.multiStatements = true
         let db = Database(config: config)
-        let ran = try Migrator(db: db, log: log).migrate(try Migrator.load(directory: settings.sqlDir))
+        let ran = try Migrator(db: db, log: log, prechecks: Migrator.Precheck.luffyPay).migrate(
+            try Migrator.load(directory: settings.sqlDir))
         print(ran.isEmpty ? "migrate: nothing to apply" : "migrate: applied \(ran.joined(separator: ", "))")
     case "sweep":
         let sweeper = OrderSweeper(settings: settings, log: log, gateway: try AlipayGateway(settings: settings))

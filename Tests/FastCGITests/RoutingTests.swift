@@ -38,8 +38,10 @@ import Testing
         #expect(route(.get, "/payments/alipay/result") == "/payments/alipay/result ")
         #expect(route(.get, "/payments/alipay/2026") == "/payments/alipay/:number number=2026")
         #expect(try answer(.get, "/payments/alipay/result") == "result")
-        // The literal path's route is for POST: a GET falls through to the parameter route.
-        #expect(route(.get, "/payments/alipay/notify") == "/payments/alipay/:number number=notify")
+        // The literal path's route is for POST: a GET is its 405, not the parameter route's (OpenAPI:
+        // concrete paths before templated ones).
+        #expect(route(.get, "/payments/alipay/notify") == "405 /payments/alipay/notify")
+        #expect(route(.put, "/orders/list") == "405 /orders/list")
     }
 
     @Test func answers405WithThePatternAnd404WithNone() {
@@ -83,6 +85,25 @@ import Testing
         #expect(missing.status == .notFound && String(decoding: missing.body, as: UTF8.self) == "nothing")
         let wrong = try router.respond(to: Request(method: .post, path: "/orders/7"), context: ())
         #expect(wrong.status == 405 && String(decoding: wrong.body, as: UTF8.self) == "not here: /orders/:id")
+    }
+
+    /// RFC 9110 §15.5.6: a 405 says which methods the path takes (`Allow`), HEAD with GET; a 404 does not.
+    @Test func a405NamesTheMethodsOfThePath() throws {
+        func allow(_ method: HTTPMethod, _ path: String, router: Router<Void>) throws -> [String] {
+            do {
+                let response = try router.respond(to: Request(method: method, path: path), context: ())
+                return response.headers.filter { $0.0 == "Allow" }.map(\.1)
+            } catch let error as APIError {
+                return error.headers.filter { $0.0 == "Allow" }.map(\.1)
+            }
+        }
+        #expect(try allow(.delete, "/orders/list", router: router) == ["GET, HEAD"])
+        #expect(try allow(.get, "/orders/7/", router: router) == ["PUT"])
+        #expect(try allow(.put, "/payments/alipay/notify", router: router) == ["POST"])
+        #expect(try allow(.get, "/nothing", router: router) == [])
+        var replaced = router
+        replaced.methodNotAllowed = { _, _ in .text("no", status: .methodNotAllowed) }
+        #expect(try allow("BREW", "/orders/7", router: replaced) == ["PUT"])
     }
 
     @Test func patternsAreListedOnceInRegistrationOrder() {

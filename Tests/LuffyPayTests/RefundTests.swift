@@ -160,7 +160,7 @@ import Testing
             ("20000", "isp.unknow-error", nil, .unknown),
             (nil, nil, nil, .unknown),  // time-out, lost answer
             ("40004", "ACQ.SELLER_BALANCE_NOT_ENOUGH", nil, .retryLater),
-            ("40004", "ACQ.REFUND_FREQUENCY_LIMIT", nil, .retryLater),  // the sandbox's 3 s gap
+            ("40004", "ACQ.REFUND_FREQUENCY_LIMIT", nil, .retryLater),
             ("40004", "ACQ.TRADE_HAS_FINISHED", nil, .failed),
             ("40004", "ACQ.TRADE_STATUS_ERROR", nil, .failed),
             ("40004", "ACQ.TRADE_NOT_EXIST", nil, .failed),

@@ -28,6 +28,10 @@ public enum RefundOutcome: Sendable, Equatable {
         "ACQ.TRADE_NOT_ALLOW_REFUND", "ACQ.DISCORDANT_REPEAT_REQUEST",
     ]
 
+    /// Sub-codes after which the same refund is sent again later: the merchant's balance is short,
+    /// or two refunds of one trade came closer than Alipay allows (docs/SANDBOX.md).
+    public static let laterRefusals: Set<String> = ["ACQ.SELLER_BALANCE_NOT_ENOUGH", "ACQ.REFUND_FREQUENCY_LIMIT"]
+
     /// An `alipay.trade.refund` answer whose signature verified; nil `code`: no answer at all (a
     /// time-out, a lost connection, an answer that did not verify).
     public static func ofRefund(code: String?, subCode: String?, fundChange: String?) -> RefundOutcome {
@@ -37,9 +41,7 @@ public enum RefundOutcome: Sendable, Equatable {
             return fundChange == "Y" ? .succeeded : .unknown
         }
         if code == "20000" || subCode == "ACQ.SYSTEM_ERROR" { return .unknown }
-        // Refused before anything moved: the balance is short, or the trade's last refund was
-        // under 3 s ago (Alipay documents no code for that; the sandbox answers this one).
-        if subCode == "ACQ.SELLER_BALANCE_NOT_ENOUGH" || subCode == "ACQ.REFUND_FREQUENCY_LIMIT" { return .retryLater }
+        if let subCode, laterRefusals.contains(subCode) { return .retryLater }
         // The listed refusals, and any other error answer: Alipay refused the request, so nothing
         // moved under the number; retrying blindly would only repeat the refusal.
         return .failed
