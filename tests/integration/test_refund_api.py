@@ -14,9 +14,10 @@ import uuid
 from decimal import Decimal
 
 import pytest
+import schemathesis
 
 from alipay import assert_notify_answer, fake_trade_no, notification, post_notify, shop  # noqa: F401 - fixture
-from conftest import ENV, assert_error, assert_json_response, auth, db_rows
+from conftest import ENV, ROOT, assert_error, assert_json_response, auth, db_rows
 from ordering import at_once, loads, new_key, post_order
 
 REFUND_KEYS = {"id", "refund_number", "order_id", "order_number", "amount", "state", "source", "reason",
@@ -459,3 +460,36 @@ def test_refund_notification_is_evidence_for_a_refund_in_flight(shop, client, st
     (order,) = [o for o in listed if o["id"] == p.id]
     assert (order["order_status"], order["refunded_amount"]) == (4, Decimal(p.amount_text)), order
     assert [r["state"] for r in order["refunds"]] == ["succeeded"], order
+
+
+# ---------------------------------------------------------------- the contract, as staff
+def test_refund_answers_conform_to_the_spec(shop, client):
+    """docs/openapi.yaml's refund operations as a staff user and a buyer meet them (schemathesis'
+    own run signs in as a user who is not staff, so it sees the 403s)."""
+    schema = schemathesis.openapi.from_path(str(ROOT / "docs" / "openapi.yaml"))
+    p = pay(shop, prices=("120.00", "80.50", "10.00"))
+    staff = staff_user(shop)
+    a, b, c = p.course_ids
+    answers = []
+    created = request_refund(client, p.user_id, p.id, {"course_ids": [a], "reason": "不想学了"})
+    answers.append(("/orders/{id}/refund", "POST", created))
+    answers.append(("/orders/{id}/refund", "POST", request_refund(client, p.user_id, p.id, {"course_ids": [a]})))
+    rid = created.json()["id"]
+    answers.append(("/admin/refunds", "GET", client.get("/admin/refunds?state=requested&size=20", headers=auth(staff))))
+    answers.append(("/admin/refunds/{id}", "GET", client.get(f"/admin/refunds/{rid}", headers=auth(staff))))
+    answers.append(("/admin/refunds/{id}/deny", "POST", post_json(client, staff, f"/admin/refunds/{rid}/deny", {})))
+    answers.append(("/admin/refunds/{id}/approve", "POST", post_json(client, staff, f"/admin/refunds/{rid}/approve")))
+    answers.append(("/admin/refunds/{id}/approve", "POST", post_json(client, staff, f"/admin/refunds/{rid}/approve")))
+    answers.append(("/admin/refunds/{id}/retry", "POST", post_json(client, staff, "/admin/refunds/999999999/retry")))
+    staff_created = post_json(client, staff, f"/admin/orders/{p.id}/refund", {"course_ids": [b]})
+    answers.append(("/admin/orders/{id}/refund", "POST", staff_created))
+    answers.append(("/admin/refunds/{id}", "GET", client.get(f"/admin/refunds/{staff_created.json()['id']}",
+                                                              headers=auth(staff))))
+    second = post_json(client, staff, f"/admin/orders/{p.id}/refund", {"course_ids": [c]})
+    answers.append(("/admin/refunds/{id}/deny", "POST",
+                    post_json(client, staff, f"/admin/refunds/{second.json()['id']}/deny", {"reason": "x"})))
+    answers.append(("/user/order", "GET", client.get("/user/order?size=20", headers=auth(p.user_id))))
+    assert [r.status_code for _, _, r in answers] == [201, 400, 200, 200, 400, 200, 409, 404, 201, 200, 409, 200]
+    for path, method, r in answers:
+        # raises with the schema's complaint when the answer does not conform (status, body, headers)
+        schema[path][method].validate_response(r)

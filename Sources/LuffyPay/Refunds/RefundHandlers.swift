@@ -41,7 +41,8 @@ public struct RefundRequest: Sendable, Equatable {
         switch json["reason"] {
         case nil, .null?: break
         case let .string(text)?:
-            guard text.count <= maxReasonLength else { throw RefundRequestError.reasonInvalid }
+            // Characters as MariaDB's varchar and JSON Schema's maxLength count them: code points.
+            guard text.unicodeScalars.count <= maxReasonLength else { throw RefundRequestError.reasonInvalid }
             reason = text.trimmingWhitespace()
         default: throw RefundRequestError.reasonInvalid
         }
