@@ -33,7 +33,8 @@ mkdir -p "$WORK_DIR"
 ORDERS_TSV=$WORK_DIR/refund-orders.tsv
 TRADES_TSV=$WORK_DIR/refund-trades.tsv
 RUN_LOG=$LOG_DIR/bench-refund-worker.txt
-bench_sql() { mariadb --defaults-file="$CLIENT_CNF" luffycity -N -B -e "$1"; }
+# (the statements on stdin: the orders are one INSERT of BENCH_REFUNDS rows, too long for argv)
+bench_sql() { mariadb --defaults-file="$CLIENT_CNF" luffycity -N -B <<<"$1"; }
 BENCH_ORDERS="SELECT id FROM ly_order WHERE user_id = $BENCH_USER"
 
 cleanup() {
@@ -52,11 +53,11 @@ cleanup
 busy=$(pgrep -x wrk || true; pgrep -f pytest || true)
 [ -z "$busy" ] || warn "other wrk or pytest processes are running (pids $(echo "$busy" | tr '\n' ' ')): the figures will be disturbed"
 
-# Order numbers as the app makes them (YYYYMMDD + %08d user + %08d sequence), the sequence from
-# 93000000 (scripts/bench.sh's ranges end below it); amounts 1.00 … 99.99.
-DAY=$(bench_sql "SELECT DATE_FORMAT(NOW(), '%Y%m%d')")
-awk -v n="$REFUNDS" -v prefix="$DAY$(printf '%08d' $BENCH_USER)" 'BEGIN {
-    for (i = 0; i < n; i++) printf "%s%08d\t%d.%02d\n", prefix, 93000000 + i, 1 + i % 99, i % 100 }' >"$ORDERS_TSV"
+# Order numbers: YYYYMMDD + %08d user, as the app's, then the run's HHMMSS and %05d: the sandbox
+# keeps its trades across runs (and refuses to pay one twice). Amounts 1.00 … 99.99.
+RUN=$(bench_sql "SELECT DATE_FORMAT(NOW(), '%Y%m%d')")$(printf '%08d' $BENCH_USER)$(bench_sql "SELECT DATE_FORMAT(NOW(), '%H%i%s')")
+awk -v n="$REFUNDS" -v prefix="$RUN" 'BEGIN {
+    for (i = 0; i < n; i++) printf "%s%05d\t%d.%02d\n", prefix, i, 1 + i % 99, i % 100 }' >"$ORDERS_TSV"
 
 step "refund bench: $REFUNDS trades opened and paid at the sandbox (127.0.0.1:$SANDBOX_PORT)"
 "$VENV/bin/python" "$BENCH_DIR/open-trades.py" --key "$(setting LUFFY_ALIPAY_APP_PRIVATE_KEY)" \
@@ -66,7 +67,7 @@ step "refund bench: $REFUNDS trades opened and paid at the sandbox (127.0.0.1:$S
 step "refund bench: $REFUNDS paid orders of user $BENCH_USER, one approved full refund each"
 values=$(paste "$ORDERS_TSV" "$TRADES_TSV" | awk -F'\t' -v u="$BENCH_USER" '{
     printf "%s(\"购买课程\", 0, 0, 1, NOW(6), NOW(6), %s, %s, \"%s\", 1, 0, NULL, NOW(6), 0, %s, \"%s\")",
-           NR > 1 ? "," : "", $2, $2, $1, u, $4 }')
+           (NR > 1 ? "," : ""), $2, $2, $1, u, $4 }')
 bench_sql "
     START TRANSACTION;
     INSERT INTO ly_users (id, password, last_login, is_superuser, username, first_name, last_name, email, is_staff,
