@@ -3,7 +3,8 @@
 # alipay-sandbox (README "Refund worker"): BENCH_REFUNDS (1000) trades opened and paid at the
 # sandbox (scripts/bench/open-trades.py, no notification), as many paid orders of a bench user
 # (902) and one approved full refund of each, then `luffy-pay refunds run` passes (each claims,
-# sends and records every due refund) until all have succeeded: refunds/s = refunds / wall time.
+# sends and records every due refund; BENCH_REFUND_WORKERS (1) of them at once) until all have
+# succeeded: refunds/s = refunds / wall time.
 # The stack's `serve` runs its own worker every LUFFY_REFUND_INTERVAL s (dev) and may take a share:
 # any number of workers is safe. Checked: every refund succeeded with one gateway call, every order
 # is status 4 with its amount refunded, and the sandbox shows the first and the last trade refunded.
@@ -16,12 +17,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 STACK=${1:-dev}
 REFUNDS=${BENCH_REFUNDS:-1000}
+WORKERS=${BENCH_REFUND_WORKERS:-1}
 STACK_SH=$ROOT/scripts/stack.sh
 BENCH_DIR=$ROOT/scripts/bench
 VENV=$ROOT/.venv
 BENCH_USER=902        # scripts/bench.sh uses 900, brownout.sh 901
 case "$STACK" in dev|test) ;; *) die "usage: scripts/bench/refund-worker.sh [dev|test]" ;; esac
 [[ "$REFUNDS" =~ ^[1-9][0-9]{0,4}$ ]] || die "BENCH_REFUNDS must be 1..99999"
+[[ "$WORKERS" =~ ^[1-8]$ ]] || die "BENCH_REFUND_WORKERS must be 1..8"
 [ -x "$VENV/bin/python" ] || die "no project venv .venv (make test creates it)"
 pip_install_pinned "$BENCH_DIR/requirements.txt" || die "pip could not install scripts/bench/requirements.txt into .venv"
 
@@ -94,11 +97,16 @@ deadline=$(( $(date +%s) + 60 + REFUNDS / 5 ))
 passes=0
 while [ "$(succeeded)" -lt "$REFUNDS" ]; do
     [ "$(date +%s)" -lt "$deadline" ] || die "refund bench: $(succeeded) of $REFUNDS refunds succeeded before the deadline ($RUN_LOG)"
-    (
-        for v in $(compgen -v LUFFY_ || true); do unset "$v"; done
-        LUFFY_CONFIG=$ENV_FILE exec "$APP_BIN" refunds run
-    ) >>"$RUN_LOG" 2>&1
-    passes=$((passes + 1))
+    pids=()
+    for _ in $(seq "$WORKERS"); do
+        (
+            for v in $(compgen -v LUFFY_ || true); do unset "$v"; done
+            LUFFY_CONFIG=$ENV_FILE exec "$APP_BIN" refunds run
+        ) >>"$RUN_LOG" 2>&1 &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do wait "$pid" || die "luffy-pay refunds run failed ($RUN_LOG)"; done
+    passes=$((passes + WORKERS))
 done
 ended=$(date +%s.%N)
 
@@ -120,5 +128,5 @@ for number in "$(head -n1 "$ORDERS_TSV" | cut -f1)" "$(tail -n1 "$ORDERS_TSV" | 
 done
 echo "refund worker: $REFUNDS approved refunds sent and recorded in $(awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.1f", b - a }') s," \
      "$(awk -v n="$REFUNDS" -v a="$started" -v b="$ended" 'BEGIN { printf "%.0f", n / (b - a) }') refunds/s" \
-     "($passes \`luffy-pay refunds run\` pass(es), $(nproc) cores; each: claim, alipay.trade.refund at the sandbox, success transaction)"
+     "($passes \`luffy-pay refunds run\` pass(es), $WORKERS at a time, $(nproc) cores; each: claim, alipay.trade.refund at the sandbox, success transaction)"
 exit $rc
