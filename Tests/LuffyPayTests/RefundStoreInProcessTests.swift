@@ -156,6 +156,39 @@ private final class RefundOutcomes: Sendable {
         }
     }
 
+    /// `RefundSettlement` (README, "Refund worker"): the success applies once, whoever records it
+    /// second (a worker's query after a refund notification, two workers) changes nothing.
+    @Test func aSuccessAppliesOnce() throws {
+        let books = try Books()
+        let db = books.db
+        try books.withOrder(prices: [12000, 8050]) { order in
+            let first = try RefundStore.create(
+                orderID: order.id, courseIDs: [order.courseIDs[0]], reason: "r", source: .staff, by: 3, actor: "staff:3", db: db)
+            let id = first.refund.id
+            func refunded() throws -> [String] {
+                try db.query(
+                    "SELECT order_status, refunded_amount FROM ly_order WHERE id = \(order.id)", decoding: (Int64, Fen).self
+                ).map { "\($0.0) \($0.1)" }
+            }
+            #expect(try RefundStore.transition(id: id, from: .approved, to: .processing, actor: "worker", db: db))
+            #expect(
+                try RefundSettlement.succeed(refundID: id, from: .processing, actor: "worker", change: RefundChange(), db: db))
+            #expect(
+                try !RefundSettlement.succeed(refundID: id, from: .processing, actor: "worker", change: RefundChange(), db: db))
+            #expect(try !RefundSettlement.succeed(refundID: id, from: .unknown, actor: "notify", change: RefundChange(), db: db))
+            #expect(try refunded() == ["1 120.00"])
+            #expect(try RefundStore.find(id: id, db: db)?.events.map(\.toState) == [.approved, .processing, .succeeded])
+            // the rest: the order is refunded in full
+            let rest = try RefundStore.create(
+                orderID: order.id, courseIDs: nil, reason: "r", source: .staff, by: 3, actor: "staff:3", db: db)
+            #expect(try RefundStore.transition(id: rest.refund.id, from: .approved, to: .processing, actor: "worker", db: db))
+            #expect(
+                try RefundSettlement.succeed(
+                    refundID: rest.refund.id, from: .processing, actor: "worker", change: RefundChange(), db: db))
+            #expect(try refunded() == ["4 \(order.paid)"])
+        }
+    }
+
     @Test func refusalsWriteNothing() throws {
         let books = try Books()
         try books.withOrder(prices: [9900, 100]) { order in

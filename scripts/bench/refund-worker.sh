@@ -3,7 +3,8 @@
 # alipay-sandbox (README "Refund worker"): BENCH_REFUNDS (1000) trades opened and paid at the
 # sandbox (scripts/bench/open-trades.py, no notification), as many paid orders of a bench user
 # (902) and one approved full refund of each, then `luffy-pay refunds run` passes (each claims,
-# sends and records every due refund) until all have succeeded: refunds/s = refunds / wall time.
+# sends and records every due refund; BENCH_REFUND_WORKERS (1) of them at once) until all have
+# succeeded: refunds/s = refunds / wall time.
 # The stack's `serve` runs its own worker every LUFFY_REFUND_INTERVAL s (dev) and may take a share:
 # any number of workers is safe. Checked: every refund succeeded with one gateway call, every order
 # is status 4 with its amount refunded, and the sandbox shows the first and the last trade refunded.
@@ -16,12 +17,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 STACK=${1:-dev}
 REFUNDS=${BENCH_REFUNDS:-1000}
+WORKERS=${BENCH_REFUND_WORKERS:-1}
 STACK_SH=$ROOT/scripts/stack.sh
 BENCH_DIR=$ROOT/scripts/bench
 VENV=$ROOT/.venv
 BENCH_USER=902        # scripts/bench.sh uses 900, brownout.sh 901
 case "$STACK" in dev|test) ;; *) die "usage: scripts/bench/refund-worker.sh [dev|test]" ;; esac
 [[ "$REFUNDS" =~ ^[1-9][0-9]{0,4}$ ]] || die "BENCH_REFUNDS must be 1..99999"
+[[ "$WORKERS" =~ ^[1-8]$ ]] || die "BENCH_REFUND_WORKERS must be 1..8"
 [ -x "$VENV/bin/python" ] || die "no project venv .venv (make test creates it)"
 pip_install_pinned "$BENCH_DIR/requirements.txt" || die "pip could not install scripts/bench/requirements.txt into .venv"
 
@@ -33,7 +36,8 @@ mkdir -p "$WORK_DIR"
 ORDERS_TSV=$WORK_DIR/refund-orders.tsv
 TRADES_TSV=$WORK_DIR/refund-trades.tsv
 RUN_LOG=$LOG_DIR/bench-refund-worker.txt
-bench_sql() { mariadb --defaults-file="$CLIENT_CNF" luffycity -N -B -e "$1"; }
+# (the statements on stdin: the orders are one INSERT of BENCH_REFUNDS rows, too long for argv)
+bench_sql() { mariadb --defaults-file="$CLIENT_CNF" luffycity -N -B <<<"$1"; }
 BENCH_ORDERS="SELECT id FROM ly_order WHERE user_id = $BENCH_USER"
 
 cleanup() {
@@ -52,11 +56,11 @@ cleanup
 busy=$(pgrep -x wrk || true; pgrep -f pytest || true)
 [ -z "$busy" ] || warn "other wrk or pytest processes are running (pids $(echo "$busy" | tr '\n' ' ')): the figures will be disturbed"
 
-# Order numbers as the app makes them (YYYYMMDD + %08d user + %08d sequence), the sequence from
-# 93000000 (scripts/bench.sh's ranges end below it); amounts 1.00 … 99.99.
-DAY=$(bench_sql "SELECT DATE_FORMAT(NOW(), '%Y%m%d')")
-awk -v n="$REFUNDS" -v prefix="$DAY$(printf '%08d' $BENCH_USER)" 'BEGIN {
-    for (i = 0; i < n; i++) printf "%s%08d\t%d.%02d\n", prefix, 93000000 + i, 1 + i % 99, i % 100 }' >"$ORDERS_TSV"
+# Order numbers: YYYYMMDD + %08d user, as the app's, then the run's HHMMSS and %05d: the sandbox
+# keeps its trades across runs (and refuses to pay one twice). Amounts 1.00 … 99.99.
+RUN=$(bench_sql "SELECT DATE_FORMAT(NOW(), '%Y%m%d')")$(printf '%08d' $BENCH_USER)$(bench_sql "SELECT DATE_FORMAT(NOW(), '%H%i%s')")
+awk -v n="$REFUNDS" -v prefix="$RUN" 'BEGIN {
+    for (i = 0; i < n; i++) printf "%s%05d\t%d.%02d\n", prefix, i, 1 + i % 99, i % 100 }' >"$ORDERS_TSV"
 
 step "refund bench: $REFUNDS trades opened and paid at the sandbox (127.0.0.1:$SANDBOX_PORT)"
 "$VENV/bin/python" "$BENCH_DIR/open-trades.py" --key "$(setting LUFFY_ALIPAY_APP_PRIVATE_KEY)" \
@@ -66,7 +70,7 @@ step "refund bench: $REFUNDS trades opened and paid at the sandbox (127.0.0.1:$S
 step "refund bench: $REFUNDS paid orders of user $BENCH_USER, one approved full refund each"
 values=$(paste "$ORDERS_TSV" "$TRADES_TSV" | awk -F'\t' -v u="$BENCH_USER" '{
     printf "%s(\"购买课程\", 0, 0, 1, NOW(6), NOW(6), %s, %s, \"%s\", 1, 0, NULL, NOW(6), 0, %s, \"%s\")",
-           NR > 1 ? "," : "", $2, $2, $1, u, $4 }')
+           (NR > 1 ? "," : ""), $2, $2, $1, u, $4 }')
 bench_sql "
     START TRANSACTION;
     INSERT INTO ly_users (id, password, last_login, is_superuser, username, first_name, last_name, email, is_staff,
@@ -93,11 +97,16 @@ deadline=$(( $(date +%s) + 60 + REFUNDS / 5 ))
 passes=0
 while [ "$(succeeded)" -lt "$REFUNDS" ]; do
     [ "$(date +%s)" -lt "$deadline" ] || die "refund bench: $(succeeded) of $REFUNDS refunds succeeded before the deadline ($RUN_LOG)"
-    (
-        for v in $(compgen -v LUFFY_ || true); do unset "$v"; done
-        LUFFY_CONFIG=$ENV_FILE exec "$APP_BIN" refunds run
-    ) >>"$RUN_LOG" 2>&1
-    passes=$((passes + 1))
+    pids=()
+    for _ in $(seq "$WORKERS"); do
+        (
+            for v in $(compgen -v LUFFY_ || true); do unset "$v"; done
+            LUFFY_CONFIG=$ENV_FILE exec "$APP_BIN" refunds run
+        ) >>"$RUN_LOG" 2>&1 &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do wait "$pid" || die "luffy-pay refunds run failed ($RUN_LOG)"; done
+    passes=$((passes + WORKERS))
 done
 ended=$(date +%s.%N)
 
@@ -119,5 +128,5 @@ for number in "$(head -n1 "$ORDERS_TSV" | cut -f1)" "$(tail -n1 "$ORDERS_TSV" | 
 done
 echo "refund worker: $REFUNDS approved refunds sent and recorded in $(awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.1f", b - a }') s," \
      "$(awk -v n="$REFUNDS" -v a="$started" -v b="$ended" 'BEGIN { printf "%.0f", n / (b - a) }') refunds/s" \
-     "($passes \`luffy-pay refunds run\` pass(es), $(nproc) cores; each: claim, alipay.trade.refund at the sandbox, success transaction)"
+     "($passes \`luffy-pay refunds run\` pass(es), $WORKERS at a time, $(nproc) cores; each: claim, alipay.trade.refund at the sandbox, success transaction)"
 exit $rc
