@@ -2,7 +2,7 @@ public import Alipay
 import CoreMetrics
 public import FastCGI
 public import Logging
-public import LuffyCore
+import LuffyCore
 public import MariaDB
 
 /// The refund worker (README, "Refund worker"; docs/REFUNDS.md): sends approved refunds through
