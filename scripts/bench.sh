@@ -15,6 +15,8 @@
 #       courses — so that every settlement grants its course (a course the buyer owns already is
 #       refunded, not granted), signed with the sandbox's ("Alipay's") private key
 #       (scripts/bench/gen-notify.py, scripts/bench/notify.lua); settlements and grants counted afterwards
+#   POST /orders/<id>/refund  the buyers of the orders the notify run paid ask for their refunds,
+#       one request per order (scripts/bench/refund-request.lua); every answer must be 201
 # then the gateway brownout (scripts/bench/brownout.sh: /healthz and /user/order latency while
 # 32 connections query a gateway slower than the app's time-out), with its own table, the refund
 # worker's throughput (scripts/bench/refund-worker.sh: 1,000 approved refunds sent to the sandbox,
@@ -194,7 +196,8 @@ bench_cleanup() {
     if [ -n "${USERS_AUTO_INCREMENT:-}" ]; then
         bench_sql "ALTER TABLE ly_users AUTO_INCREMENT = $USERS_AUTO_INCREMENT"
     fi
-    rm -f "$WORK_DIR"/notify-bodies.txt "$WORK_DIR"/notify-orders.tsv "$WORK_DIR"/order-tokens.txt
+    rm -f "$WORK_DIR"/notify-bodies.txt "$WORK_DIR"/notify-orders.tsv "$WORK_DIR"/order-tokens.txt \
+          "$WORK_DIR"/refund-tokens.txt "$WORK_DIR"/refund-pool.txt
 }
 
 users_auto_increment() {
@@ -476,9 +479,43 @@ notify_run() {
     fi
 }
 
+# ---------------------------------------------------------------- POST /orders/<id>/refund
+# The buyers of the orders the notify run settled ask for their refund, each order once (a second
+# request would be refund_in_progress): each request is a real refund request (201, state
+# requested; nothing reaches the gateway before staff approve it).
+refund_request_run() {
+    local label='/orders/<id>/refund (POST)' tokens=$WORK_DIR/refund-tokens.txt pool=$WORK_DIR/refund-pool.txt
+    local created not201 repeats written extra
+    if [ "$NOTIFY_USERS" -lt 1 ] || [ "$(bench_query "SELECT COUNT(*) FROM ly_order WHERE user_id BETWEEN $NOTIFY_USERS_FIRST AND $((NOTIFY_USERS_FIRST + NOTIFY_USERS - 1)) AND order_status = 1")" = 0 ]; then
+        skip "$label" "no paid orders: the notify run did not settle any"
+        return 0
+    fi
+    python3 "$BENCH_DIR/gen-tokens.py" --env-file "$ENV_FILE" --first "$NOTIFY_USERS_FIRST" --count "$NOTIFY_USERS" \
+        --out "$tokens" || die "scripts/bench/gen-tokens.py failed"
+    # "order_id token": line k of the tokens file is user NOTIFY_USERS_FIRST + k.
+    bench_query "SELECT id, user_id - $NOTIFY_USERS_FIRST FROM ly_order
+                 WHERE user_id BETWEEN $NOTIFY_USERS_FIRST AND $((NOTIFY_USERS_FIRST + NOTIFY_USERS - 1)) AND order_status = 1
+                 ORDER BY id" |
+        awk 'NR == FNR { token[NR - 1] = $0; next } { print $1, token[$2] }' "$tokens" - >"$pool"
+    export BENCH_REFUND_POOL=$pool
+    wrk_run refund-request "$label ($(wc -l <"$pool") paid orders)" /orders/0/refund -s "$BENCH_DIR/refund-request.lua"
+    sleep 1   # requests in flight when wrk stopped finish
+    created=$(check_value created) not201=$(check_value not_201) repeats=$(check_value repeats)
+    written=$(bench_query "SELECT COUNT(*) FROM ly_refund WHERE state = 'requested' AND $(bench_numbers order_number)")
+    extra="one refund per paid order: ${created:-?} answers 201, $written refunds requested"
+    [ "${repeats:-0}" = 0 ] || extra+="; REPEATED orders: $repeats (raise BENCH_NOTIFY_ORDERS)"
+    if [ "${not201:-?}" != 0 ] && [ "${repeats:-0}" = 0 ]; then
+        extra+="; answers ≠ 201: ${not201:-?}"
+        check_failed "POST /orders/<id>/refund: ${not201:-?} answers were not 201 (first: $(bench_check | sed -n 's/^first answer not 201: //p'))"
+    fi
+    [ "$written" = "${created:-x}" ] || check_failed "POST /orders/<id>/refund: ${created:-?} answers 201 but $written refunds requested"
+    RESULTS+=("$(row "$label" "$extra")")
+}
+
 students_now >"$STUDENTS_BEFORE"
 paylink_run
 notify_run
+refund_request_run
 
 step "removing the bench users' data"
 bench_cleanup
