@@ -24,7 +24,7 @@ public final class TradeFile: Sendable {
         guard FileManager.default.fileExists(atPath: path) else { return [] }
         guard let data = FileManager.default.contents(atPath: path) else { throw TradeFileError.unreadable(path) }
         do {
-            return try TradeFile.decode(try JSON.parse(Array(data)))
+            return try TradeFile.decode(try JSON.parseOwnFile(Array(data)))
         } catch {
             throw TradeFileError.invalid(path, String(describing: error))
         }

@@ -174,6 +174,12 @@ extension JSON {
     public static func parse(_ bytes: [UInt8]) throws -> JSON {
         try JSONParser.parse(bytes, limits: .service)
     }
+
+    /// A file this program wrote itself (the sandbox's trades): as strict and as deeply capped, but
+    /// as many members and elements as it holds — its size grows with its data, not with a request.
+    public static func parseOwnFile(_ bytes: [UInt8]) throws -> JSON {
+        try JSONParser.parse(bytes, limits: .ownFile)
+    }
 }
 
 struct JSONParser {
@@ -187,6 +193,7 @@ struct JSONParser {
         /// gateway responses about 60 documented members nested 5 deep; JWTs four claims. Beyond
         /// this nothing is legitimate, and one request's parse stays small.
         static let service = Limits(maxDepth: 16, maxMembers: 256, maxElements: 1024)
+        static let ownFile = Limits(maxDepth: service.maxDepth, maxMembers: .max, maxElements: .max)
     }
 
     let bytes: [UInt8]

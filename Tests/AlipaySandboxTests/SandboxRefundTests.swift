@@ -220,6 +220,22 @@ import Testing
         #expect(again.find(outTradeNo: "B2", now: 10)?.status == .closed)
     }
 
+    /// More trades than a request's JSON may hold elements (the service's cap is 1,024): the file is
+    /// the sandbox's own, and a dev stack's sandbox holds thousands after a few `make bench` runs.
+    @Test func aFileOfManyTradesLoads() throws {
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let trades = (0..<1_500).map { n in
+            Trade(
+                order: PagePayOrder(
+                    outTradeNo: "T\(n)", totalAmount: Fen(100), subject: "课", timeExpire: nil, returnURL: nil, notifyURL: nil),
+                status: .waitBuyerPay, createdAt: Fixtures.start)
+        }
+        TradeFile(path: path, log: Fixtures.logger()).save(trades, version: 1)
+        let again = try TradeStore(time: Fixtures.time, file: TradeFile(path: path, log: Fixtures.logger()))
+        #expect(again.count == 1_500)
+    }
+
     @Test func aDamagedFileStopsStartUp() throws {
         let path = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: path) }
