@@ -53,10 +53,6 @@ mapfile -t RUNTIME_LIBRARIES < <(listed_libraries luffy-pay)
 [ ${#RUNTIME_PACKAGES[@]} -gt 0 ] || die "$README: no apt-get install line after <!-- deploy-check: runtime-packages -->"
 [ ${#RUNTIME_LIBRARIES[@]} -gt 0 ] || die "$README: no library list after <!-- deploy-check: runtime-libraries -->"
 
-installed() {
-    [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
-}
-
 # The listed packages and everything they depend on (Depends, Pre-Depends), as installed here.
 closure() {
     apt-cache depends --recurse --installed --no-recommends --no-suggests --no-conflicts \
@@ -70,15 +66,7 @@ for pkg in "${BUILD_PACKAGES[@]}"; do
     installed "$pkg" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-    step "deploy/README.md's build packages: installing ${missing[*]}"
-    sudo=()
-    if [ "$(id -u)" -ne 0 ]; then
-        command -v sudo >/dev/null 2>&1 || die "not root and no sudo: install ${missing[*]} by hand"
-        sudo=(sudo)
-    fi
-    "${sudo[@]}" apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt_install "deploy/README.md's build packages" "${missing[@]}"
 fi
 
 # ---------------------------------------------------------------- 2. the build

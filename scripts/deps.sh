@@ -15,10 +15,6 @@ PACKAGES=(
     jq                                                 # the README's API examples read answers with it
 )
 
-installed() {
-    [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
-}
-
 missing=()
 for pkg in "${PACKAGES[@]}"; do
     installed "$pkg" || missing+=("$pkg")
@@ -31,15 +27,7 @@ if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && ! installed python3-
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
-    step "installing missing packages: ${missing[*]}"
-    sudo=()
-    if [ "$(id -u)" -ne 0 ]; then
-        command -v sudo >/dev/null 2>&1 || die "not root and no sudo: install ${missing[*]} by hand"
-        sudo=(sudo)
-    fi
-    "${sudo[@]}" apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt_install "missing packages" "${missing[@]}"
 fi
 
 command -v swift >/dev/null 2>&1 || die "swift not found (expected in /opt/swift/usr/bin)"

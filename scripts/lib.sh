@@ -16,6 +16,26 @@ step() { printf '==> %s\n' "$*" >&2; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
 die()  { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# installed PACKAGE — whether dpkg has the Debian package installed.
+installed() {
+    [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
+}
+
+# apt_install WHAT PACKAGE… — apt-get update once, then install the packages (as root, or through
+# sudo); WHAT names them in the step line.
+apt_install() {
+    local what=$1 sudo=()
+    shift
+    step "$what: installing $*"
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || die "not root and no sudo: install $* by hand"
+        sudo=(sudo)
+    fi
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 # pip_install_pinned REQUIREMENTS_FILE — install a pinned requirements file into the project venv
 # .venv (which must exist), skipped when the file is unchanged since its last install there: the
 # file's sha256 is kept in .venv, so a run that needs nothing new does not start pip at all.
