@@ -24,15 +24,15 @@ extension Router where Context == RequestContext {
                 payments.get("/query/:number", use: PaymentHandlers.handleQuery)
                 payments.get("/:number", use: PaymentHandlers.handlePayLink)
             }
-        }
-        // The staff's refund desk (README, "Refunds"): 403 for any user who is not staff.
-        router.group("/admin", context: StaffContext.self) { staff in
-            staff.get("/refunds", use: RefundHandlers.handleList)
-            staff.get("/refunds/:id", use: RefundHandlers.handleShow)
-            staff.post("/refunds/:id/approve", use: RefundHandlers.handleApprove)
-            staff.post("/refunds/:id/deny", use: RefundHandlers.handleDeny)
-            staff.post("/refunds/:id/retry", use: RefundHandlers.handleRetry)
-            staff.post("/orders/:id/refund", use: RefundHandlers.handleStaffCreate)
+            // The staff's refund desk (README, "Refunds"): 403 for any user who is not staff.
+            signedIn.group("/admin", context: StaffContext.self) { staff in
+                staff.get("/refunds", use: RefundHandlers.handleList)
+                staff.get("/refunds/:id", use: RefundHandlers.handleShow)
+                staff.post("/refunds/:id/approve", use: RefundHandlers.handleApprove)
+                staff.post("/refunds/:id/deny", use: RefundHandlers.handleDeny)
+                staff.post("/refunds/:id/retry", use: RefundHandlers.handleRetry)
+                staff.post("/orders/:id/refund", use: RefundHandlers.handleStaffCreate)
+            }
         }
         return router
     }

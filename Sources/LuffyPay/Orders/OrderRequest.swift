@@ -12,15 +12,7 @@ public struct OrderRequest: Sendable, Equatable {
     public var expectedRealPrice: Fen?
 
     public static func parse(_ body: [UInt8]) throws -> OrderRequest {
-        let json: JSON
-        do {
-            json = try JSON.parse(body)
-        } catch let error as JSONParseError where error.reason == .tooManyMembers {
-            throw APIError.tooManyMembers
-        } catch {
-            throw OrderError.invalidBody
-        }
-        guard case .object = json else { throw OrderError.invalidBody }
+        let json = try JSON.requestObject(body)
 
         var ids: [Int64] = []
         switch json["course_ids"] {
@@ -71,5 +63,22 @@ public struct OrderRequest: Sendable, Equatable {
             "course_ids=\(courseIDs.map(String.init).joined(separator: ","));pay_type=\(payType);"
             + "user_coupon_id=\(userCouponID ?? -1);credit=\(credit);expected_real_price=\(expectedRealPrice?.description ?? "")"
         return Hex.encode(Digest.sha256(Array(text.utf8)))
+    }
+}
+
+extension JSON {
+    /// A request's JSON body, which must be an object: 400 `too_many_members` past the parser's
+    /// caps, 400 `invalid_body` for anything else that is not a JSON object.
+    static func requestObject(_ body: [UInt8]) throws -> JSON {
+        let json: JSON
+        do {
+            json = try JSON.parse(body)
+        } catch let error as JSONParseError where error.reason == .tooManyMembers {
+            throw APIError.tooManyMembers
+        } catch {
+            throw OrderError.invalidBody
+        }
+        guard case .object = json else { throw OrderError.invalidBody }
+        return json
     }
 }

@@ -16,15 +16,7 @@ public struct RefundRequest: Sendable, Equatable {
 
     /// `reasonRequired`: a deny must say why.
     public static func parse(_ body: [UInt8], reasonRequired: Bool = false) throws -> RefundRequest {
-        let json: JSON
-        do {
-            json = try JSON.parse(body)
-        } catch let error as JSONParseError where error.reason == .tooManyMembers {
-            throw APIError.tooManyMembers
-        } catch {
-            throw OrderError.invalidBody
-        }
-        guard case .object = json else { throw OrderError.invalidBody }
+        let json = try JSON.requestObject(body)
         var courseIDs: [Int64]?
         switch json["course_ids"] {
         case nil, .null?: break
