@@ -1,7 +1,7 @@
 public import LuffyCore
 
 /// `alipay.trade.refund` and `alipay.trade.fastpay.refund.query` (docs/REFUNDS.md). The gateway
-/// reports facts; what they mean for a refund's state is the shop's rule. Only a verified answer
+/// reports facts; what they mean for a refund's state is the shop's rule (`RefundOutcome`). Only a verified answer
 /// is ever returned: anything else (no answer, a time-out, a bad signature, an answer about
 /// another trade) throws `GatewayError.unavailable`, which for a refund means "unknown: ask
 /// later", and `GatewayError.busy`, which means it was not sent.
@@ -56,9 +56,6 @@ public struct RefundAnswer: Sendable, Equatable {
         refundFee = response["refund_fee"]?.stringValue.flatMap { Fen(decimal: $0) }
         self.body = body
     }
-
-    /// Money moved by this call: the only proof a refund succeeded from its own answer.
-    public var movedFunds: Bool { code == "10000" && fundChange == "Y" }
 }
 
 /// A verified answer to `alipay.trade.fastpay.refund.query`.
@@ -78,12 +75,6 @@ public struct RefundQueryAnswer: Sendable, Equatable {
         refundStatus = response["refund_status"]?.stringValue
         refundAmount = response["refund_amount"]?.stringValue.flatMap { Fen(decimal: $0) }
         self.body = body
-    }
-
-    /// The refund was made; `false` with `code` 10000 means Alipay holds no such refund (retry it
-    /// with the same number and amount).
-    public var refunded: Bool {
-        code == "10000" && (refundStatus == "REFUND_SUCCESS" || (refundStatus == nil && refundAmount != nil))
     }
 
     /// Whether a successful answer is about this trade and refund number: fields it gives must match.
