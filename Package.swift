@@ -31,6 +31,8 @@ let package = Package(
         .systemLibrary(name: "CFastCGI"),
         .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
+        .systemLibrary(name: "CIconv"),
 
         // Layers, each depending only on the ones below it (docs/ARCHITECTURE.md, "Modules").
         .target(name: "LuffyCore", dependencies: [logging, metrics], swiftSettings: strict),
@@ -38,7 +40,8 @@ let package = Package(
             name: "FastCGI", dependencies: ["LuffyCore", "CFastCGI", logging, metrics, metricsConveniences],
             swiftSettings: strict),
         .target(name: "MariaDB", dependencies: ["LuffyCore", "CMariaDB", logging, metrics], swiftSettings: strict),
-        .target(name: "Alipay", dependencies: ["LuffyCore", "COpenSSL", metrics], swiftSettings: strict),
+        .target(
+            name: "Alipay", dependencies: ["LuffyCore", "COpenSSL", "CZip", "CIconv", metrics], swiftSettings: strict),
         // The shop: users, orders, coupons, payments, audit and its routes.
         .target(
             name: "LuffyPay", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", logging, metrics],

@@ -7,6 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PACKAGES=(
     pkg-config libmariadb-dev libssl-dev               # build: Connector/C, OpenSSL 3
+    libzip-dev                                         # build: libzip (Alipay's bill zips)
     mariadb-server nginx                               # the local stacks
     wrk curl openssl procps                            # bench, checks, secrets, pgrep
     shellcheck                                         # make lint

@@ -50,6 +50,14 @@ public final class HTTPClient: Sendable {
         return try send(request)
     }
 
+    /// GETs `url` and waits for the whole answer (a bill file: read in memory, as libzip reads it).
+    public func get(_ url: String) throws -> Reply {
+        guard let target = URL(string: url) else { throw Failure.unreachable("bad URL \(url)") }
+        var request = URLRequest(url: target)
+        request.httpMethod = "GET"
+        return try send(request)
+    }
+
     private func send(_ request: URLRequest) throws -> Reply {
         let done = DispatchSemaphore(value: 0)
         let box = ReplyBox()
