@@ -49,8 +49,8 @@ public struct Settings: Sendable {
     /// `LUFFY_RECONCILE_RETRY` (seconds): how long `serve` waits before asking again for a bill that
     /// is not ready or could not be fetched.
     public var reconcileRetry = 600
-    /// `LUFFY_RECONCILE_MAX_BYTES`: the largest bill zip downloaded, and the most its entries may
-    /// unpack to (a zip bomb is refused).
+    /// `LUFFY_RECONCILE_MAX_BYTES`: the largest bill zip downloaded (what it may unpack to is the
+    /// bill parser's own limit).
     public var reconcileMaxBytes = 256 << 20
 
     public init() {}
