@@ -6,14 +6,19 @@ extension AlipayBill {
     /// carry (CRLF or LF, blank lines, trailing commas, tab or space padding on any field, footer
     /// wording `商家实收：X元` or `商家实收共X元`); strict on what the reconciliation relies on.
     public static func parse(zip: [UInt8]) throws(BillError) -> AlipayBill {
+        try parse(zip: zip, maxBytes: maxBytes)
+    }
+
+    /// `maxBytes`: for the zip and for what it unpacks to (tests use small ones).
+    static func parse(zip: [UInt8], maxBytes: Int) throws(BillError) -> AlipayBill {
         guard zip.count <= maxBytes else { throw .tooLarge }
-        let text = try detailText(zip)
+        let text = try detailText(zip, maxBytes: maxBytes)
         var parser = DetailParser(text: text)
         return try parser.parse()
     }
 
     /// The detail entry as text; the unpacked bytes are gone when this returns.
-    private static func detailText(_ zip: [UInt8]) throws(BillError) -> Substring {
+    private static func detailText(_ zip: [UInt8], maxBytes: Int) throws(BillError) -> Substring {
         let entries = try ZipArchive.entries(of: zip, maxTotalBytes: maxBytes)
         let details = entries.filter { isDetailName($0.name) }
         guard let detail = details.first else { throw .noDetailEntry }

@@ -23,6 +23,8 @@ public enum ZipArchive {
     /// `maxTotalBytes` together, whatever their headers declare, reading stops with `.notZip`.
     /// libzip checks each entry's CRC and size as it is read to its end.
     public static func entries(of zip: [UInt8], maxTotalBytes: Int) throws(BillError) -> [Entry] {
+        // libzip takes an empty buffer for a new, empty archive.
+        guard !zip.isEmpty else { throw .notZip("no bytes") }
         let result: Result<[Entry], BillError> = zip.withUnsafeBytes { bytes in
             var error = zip_error_t()
             zip_error_init(&error)
