@@ -78,9 +78,7 @@ public enum RefundRules {
     public static func request(_ params: [(String, String)]) throws -> RefundRequest {
         let ref = try SandboxProtocol.tradeReference(params)
         let biz = try SandboxProtocol.bizContent(params)
-        guard let amountText = biz["refund_amount"]?.stringValue, let amount = Fen(decimal: amountText),
-            amount.description == amountText, amount >= Fen(1), amount <= Fen(100_000_000_00)
-        else {
+        guard let amount = biz["refund_amount"]?.stringValue.flatMap(SandboxProtocol.amount) else {
             throw GatewayRefusal.invalidParameter("refund_amount 须为两位小数的字符串，0.01 至 100000000.00")
         }
         let number = try outRequestNo(biz)

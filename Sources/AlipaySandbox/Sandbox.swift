@@ -10,7 +10,9 @@ public import LuffyCore
 ///
 ///   GET|POST /gateway.do   method=alipay.trade.page.pay → the cashier page (HTML);
 ///                          alipay.trade.query / alipay.trade.close / alipay.trade.refund /
-///                          alipay.trade.fastpay.refund.query → signed JSON
+///                          alipay.trade.fastpay.refund.query /
+///                          alipay.data.dataservice.bill.downloadurl.query → signed JSON
+///   GET  /downloadBillFile.resource?…&token=T   a day's bill (zip), once per URL
 ///   POST /cashier/pay      the buyer pays: 302 to return_url with the signed return parameters,
 ///                          and the asynchronous notification to notify_url (unless notify=0)
 ///   POST /cashier/cancel   the buyer leaves; the trade keeps waiting for payment
@@ -18,6 +20,8 @@ public import LuffyCore
 ///   POST /sandbox/trades/<out_trade_no>/finish   its refund period ends (TRADE_FINISHED)
 ///   GET|POST /sandbox/brownout             a slow gateway on demand (`delay_ms`, for tests)
 ///   GET|POST /sandbox/refund-settings      refund faults, notifications, minimum gap (for tests)
+///   GET|POST /sandbox/bill-settings        the bills' today, URL lifetime, damage, planted changes
+///   POST /sandbox/trades/<out_trade_no>/move   its times move to another day (for tests)
 ///   GET  /                 what this is
 public final class Sandbox: Sendable {
     public let appID: String
@@ -28,6 +32,10 @@ public final class Sandbox: Sendable {
     public let brownout = Brownout()
     /// From `LUFFY_SANDBOX_REFUND_*`; switched by `POST /sandbox/refund-settings`.
     public let refunds: RefundSettings
+    /// Defaults at start; switched by `POST /sandbox/bill-settings`.
+    public let bills = BillSettings()
+    /// The bill download URLs given and not yet used.
+    public let downloads = BillDownloads()
     let keys: SandboxKeys
     let time: ShopClock
     let log: Logger
@@ -111,6 +119,12 @@ public final class Sandbox: Sendable {
         router.post("/sandbox/trades/:out_trade_no/finish") { request, sandbox in
             sandbox.handleFinish(try request.parameters.require("out_trade_no", as: String.self))
         }
+        router.post("/sandbox/trades/:out_trade_no/move") { request, sandbox in
+            sandbox.handleMove(try request.parameters.require("out_trade_no", as: String.self), request)
+        }
+        router.get("/downloadBillFile.resource") { request, sandbox in sandbox.handleBillDownload(request) }
+        router.get("/sandbox/bill-settings") { request, sandbox in sandbox.handleBillSettings(request) }
+        router.post("/sandbox/bill-settings") { request, sandbox in sandbox.handleBillSettings(request) }
         router.get("/sandbox/brownout") { request, sandbox in sandbox.handleBrownout(request) }
         router.post("/sandbox/brownout") { request, sandbox in sandbox.handleBrownout(request) }
         router.get("/sandbox/refund-settings") { request, sandbox in sandbox.handleRefundSettings(request) }
@@ -173,6 +187,7 @@ public final class Sandbox: Sendable {
         case SandboxProtocol.closeMethod: return close(params)
         case SandboxProtocol.refundMethod: return refund(params)
         case SandboxProtocol.refundQueryMethod: return refundQuery(params)
+        case SandboxProtocol.billURLMethod: return billURL(params, request: request)
         default: return signedJSON(method: method, content: SandboxProtocol.refusalContent(.invalidMethod))
         }
     }
@@ -537,13 +552,17 @@ public final class Sandbox: Sendable {
         alipay-sandbox: a local stand-in for Alipay's gateway (luffy-pay, docs/SANDBOX.md).
 
         GET|POST /gateway.do  method=alipay.trade.page.pay            cashier page (HTML)
-        POST     /gateway.do  method=alipay.trade.query|close|refund, alipay.trade.fastpay.refund.query  signed JSON
+        POST     /gateway.do  method=alipay.trade.query|close|refund, alipay.trade.fastpay.refund.query,
+                              alipay.data.dataservice.bill.downloadurl.query  signed JSON
+        GET      /downloadBillFile.resource?…&token=T   a day's bill (GBK csv.zip), one download per URL
         POST     /cashier/pay     out_trade_no, notify=1|0   pay: 302 to return_url (+ notification)
         POST     /cashier/cancel  out_trade_no               leave the cashier (trade keeps waiting)
         GET      /sandbox/trades/<out_trade_no>              the sandbox's record of a trade (JSON)
         POST     /sandbox/trades/<out_trade_no>/finish       end its refund period (TRADE_FINISHED)
         GET|POST /sandbox/brownout  delay_ms=N   hold every /gateway.do answer N ms (0 = off)
         GET|POST /sandbox/refund-settings  fault, notify, min_gap_s, delay_ms   refund faults (tests)
+        GET|POST /sandbox/bill-settings    {"today","url_ttl_s","corrupt","changes"}   bills (tests)
+        POST     /sandbox/trades/<out_trade_no>/move  {"day":"yyyy-MM-dd"}   move a paid trade's times (tests)
 
         Trades survive a restart when LUFFY_SANDBOX_STATE_FILE is set. See docs/SANDBOX.md.
 

@@ -47,6 +47,10 @@ public struct GatewayRefusal: Error, Equatable, Sendable {
     public static let tradeHasChanged = business("ACQ.TRADE_HAS_CHANGE", "交易信息被篡改（同一订单号的金额不一致）")
     public static let tradeHasClosed = business("ACQ.TRADE_HAS_CLOSE", "交易已经关闭")
     public static let tradeHasSucceeded = business("ACQ.TRADE_HAS_SUCCESS", "交易已被支付")
+    public static let invalidBillType = invalid("isv.invalid-bill-type", "账单类型不正确")
+    public static let invalidBillDate = invalid("isv.invalid-bill-date", "账单时间格式不正确")
+    /// Today's, a later day's, or a bill not made yet: try again later.
+    public static let billNotExist = business("isp.bill_not_exist", "账单不存在")
 }
 
 /// Alipay's protocol rules (docs/SANDBOX.md) as the gateway's side sees them. Pure: no I/O, no
@@ -57,8 +61,9 @@ public enum SandboxProtocol {
     public static let refundMethod = "alipay.trade.refund"
     public static let refundQueryMethod = "alipay.trade.fastpay.refund.query"
     public static let returnMethod = "alipay.trade.page.pay.return"
+    public static let billURLMethod = "alipay.data.dataservice.bill.downloadurl.query"
     public static let methods: Set<String> = [
-        AlipayParameters.pagePayMethod, queryMethod, closeMethod, refundMethod, refundQueryMethod,
+        AlipayParameters.pagePayMethod, queryMethod, closeMethod, refundMethod, refundQueryMethod, billURLMethod,
     ]
 
     // MARK: Requests from the app
@@ -111,9 +116,7 @@ public enum SandboxProtocol {
         guard let outTradeNo = biz["out_trade_no"]?.stringValue, isOutTradeNo(outTradeNo) else {
             throw GatewayRefusal.invalidParameter("out_trade_no 须为 1 到 64 位字母、数字或下划线")
         }
-        guard let amountText = biz["total_amount"]?.stringValue, let amount = Fen(decimal: amountText),
-            amount.description == amountText, amount >= Fen(1), amount <= Fen(100_000_000_00)
-        else {
+        guard let amount = biz["total_amount"]?.stringValue.flatMap(SandboxProtocol.amount) else {
             throw GatewayRefusal.invalidParameter("total_amount 须为两位小数的字符串，0.01 至 100000000.00")
         }
         guard let subject = biz["subject"]?.stringValue, !subject.isEmpty, subject.count <= 256 else {
@@ -147,6 +150,25 @@ public enum SandboxProtocol {
             throw GatewayRefusal.invalidParameter("out_trade_no 与 trade_no 不能同时为空")
         }
         return (outTradeNo, tradeNo)
+    }
+
+    /// An amount as Alipay takes it: a string with exactly two decimals, 0.01 to 100000000.00.
+    static func amount(_ text: String) -> Fen? {
+        guard let amount = Fen(decimal: text), amount.description == text, amount >= Fen(1), amount <= Fen(100_000_000_00)
+        else { return nil }
+        return amount
+    }
+
+    /// `biz_content` of `alipay.data.dataservice.bill.downloadurl.query`: `bill_type` "trade" (the
+    /// only kind the sandbox makes) and `bill_date` `yyyy-MM-dd` (Alipay's monthly `yyyy-MM` is
+    /// not made either). Returns the day.
+    public static func billDate(_ params: [(String, String)], time: ShopClock) throws -> String {
+        let biz = try bizContent(params)
+        guard biz["bill_type"]?.stringValue == "trade" else { throw GatewayRefusal.invalidBillType }
+        guard let day = biz["bill_date"]?.stringValue, BillDays.isDay(day, time: time) else {
+            throw GatewayRefusal.invalidBillDate
+        }
+        return day
     }
 
     static func isOutTradeNo(_ text: String) -> Bool {

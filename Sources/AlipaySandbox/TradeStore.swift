@@ -64,7 +64,7 @@ public struct RefundRecord: Sendable, Equatable {
     public let outRequestNo: String
     public let amount: Fen
     public let reason: String?
-    public let refundedAt: Int64
+    public internal(set) var refundedAt: Int64
     /// The trade's refunded total once this refund was applied (`refund_fee` of its notification).
     public let refundFee: Fen
     /// Its refund notification (only when refund notifications are on).
@@ -78,7 +78,7 @@ public struct Trade: Sendable {
     /// Alipay's trade number, given when the buyer pays.
     public internal(set) var tradeNo: String?
     public internal(set) var buyerID: String?
-    public let createdAt: Int64
+    public internal(set) var createdAt: Int64
     public internal(set) var paidAt: Int64?
     public internal(set) var closedAt: Int64?
     public internal(set) var notification = NotificationRecord()
@@ -102,6 +102,10 @@ public enum TradeError: Error, Equatable {
     case expired
     case closed
     case alreadyPaid
+    /// Not paid: it has no day in the bills.
+    case notPaid
+    /// The day to move to is not a date (or its time of day does not exist there).
+    case invalidDay
 }
 
 /// The trades, in memory behind one lock, and with a `TradeFile` also on disk after every change
@@ -281,6 +285,31 @@ public final class TradeStore: Sendable {
             return trade
         }
     }
+
+    /// `POST /sandbox/trades/<n>/move` (docs/SANDBOX.md, "Daily bills"), a test stand-in's time
+    /// travel: every time of the trade and of its refunds moves by the same amount, so that the
+    /// payment falls on `day` at the same time of day.
+    public func move(outTradeNo: String, to day: String) throws -> Trade {
+        try change { books in
+            guard var trade = books.trades[outTradeNo] else { throw TradeError.notFound }
+            guard let paidAt = trade.paidAt else { throw TradeError.notPaid }
+            guard BillDays.isDay(day, time: time), let target = time.parse(day + time.format(paidAt).dropFirst(10)) else {
+                throw TradeError.invalidDay
+            }
+            let shift = target - paidAt
+            trade.createdAt += shift
+            trade.paidAt = target
+            trade.closedAt = trade.closedAt.map { $0 + shift }
+            for i in trade.refunds.indices { trade.refunds[i].refundedAt += shift }
+            books.keep(trade)
+            return trade
+        }
+    }
+
+    /// Every trade as it is now, for reading without the lock (a day's bill of 100,000 trades is
+    /// made from this): the dictionary is copied on write, so taking it costs nothing here and the
+    /// next change pays for one copy.
+    public func snapshot() -> [String: Trade] { books.withLock { $0.trades } }
 
     public var count: Int { books.withLock { $0.trades.count } }
 
