@@ -1,5 +1,6 @@
 import Alipay
 import FastCGI
+import Logging
 import LuffyCore
 
 /// The daily bill (docs/SANDBOX.md, "Daily bills"): the URL query on /gateway.do, the one-time
@@ -77,7 +78,8 @@ extension Sandbox {
         return Response(
             status: 200,
             headers: [
-                ("Content-Type", "application/octet-stream"), ("Content-Disposition", "attachment; filename=\"\(bill.fileName)\""),
+                ("Content-Type", "application/octet-stream"),
+                ("Content-Disposition", "attachment; filename=\"\(bill.fileName)\""),
                 ("Cache-Control", "no-store"),
             ],
             body: bytes)
@@ -87,7 +89,7 @@ extension Sandbox {
     /// (`{}`: the defaults); anything malformed is a 400 `invalid_bill_setting`, nothing changed.
     func handleBillSettings(_ request: Request) -> Response {
         if request.method == "POST" {
-            do {
+            do throws(BillSettingsError) {
                 guard let json = try? JSON.parse(request.body) else { throw BillSettingsError("the body must be a JSON object") }
                 let values = try BillSettings.Values(json: json, time: time)
                 bills.set(values)
