@@ -71,7 +71,8 @@ enum ReconcileMetrics {
             "SELECT kind, COUNT(*) FROM ly_reconcile_item WHERE state = 'open' GROUP BY kind", decoding: (String, Int64).self)
         let counts = Dictionary(open, uniquingKeysWith: +)
         for kind in ReconcileKind.allCases {
-            Gauge(label: "luffy_reconciliation_open_items", dimensions: [("kind", kind.rawValue)]).record(counts[kind.rawValue] ?? 0)
+            Gauge(label: "luffy_reconciliation_open_items", dimensions: [("kind", kind.rawValue)]).record(
+                counts[kind.rawValue] ?? 0)
         }
     }
 }

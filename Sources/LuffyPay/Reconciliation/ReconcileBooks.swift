@@ -19,7 +19,9 @@ enum ReconcileBooks {
         let tradeRows = bill.filter { $0.kind == .trade }
         let refundRows = bill.filter { $0.kind == .refund }
         for numbers in chunks(Set(tradeRows.map(\.outTradeNo))) {
-            for row in try db.query("SELECT \(orderColumns) FROM ly_order WHERE order_number IN \(list(numbers))", decoding: OrderRow.self) {
+            for row in try db.query(
+                "SELECT \(orderColumns) FROM ly_order WHERE order_number IN \(list(numbers))", decoding: OrderRow.self)
+            {
                 books.orders[row.1] = order(row)
             }
         }
@@ -98,6 +100,8 @@ enum ReconcileBooks {
 
     /// `(?, ?, …)` with the keys bound, for `IN`.
     static func list(_ keys: [String]) -> SQLQuery {
-        SQLQuery(unsafeSQL: "(" + Array(repeating: "?", count: keys.count).joined(separator: ", ") + ")", binds: keys.map { .text($0) })
+        SQLQuery(
+            unsafeSQL: "(" + Array(repeating: "?", count: keys.count).joined(separator: ", ") + ")", binds: keys.map { .text($0) }
+        )
     }
 }

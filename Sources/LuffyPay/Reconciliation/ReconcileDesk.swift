@@ -27,7 +27,8 @@ public struct ReconcileItem: Sendable, Equatable, RowDecodable {
 
     public init(row: Row) throws {
         (
-            id, date, kind, state, key, orderNumber, tradeNo, outRequestNo, alipayAmount, localAmount, evidence, action, resolvedBy,
+            id, date, kind, state, key, orderNumber, tradeNo, outRequestNo, alipayAmount, localAmount, evidence, action,
+            resolvedBy,
             note, createdTime, resolvedTime
         ) = try row.decode(
             (
@@ -47,7 +48,8 @@ public struct ReconcileItem: Sendable, Equatable, RowDecodable {
             "alipay_amount": alipayAmount.map { .string($0.description) } ?? .null,
             "local_amount": localAmount.map { .string($0.description) } ?? .null, "evidence": evidence,
             "action": action.map(JSON.string) ?? .null, "resolved_by": resolvedBy.map(JSON.string) ?? .null,
-            "note": note.map(JSON.string) ?? .null, "created_time": shopTime(createdTime), "resolved_time": shopTime(resolvedTime),
+            "note": note.map(JSON.string) ?? .null, "created_time": shopTime(createdTime),
+            "resolved_time": shopTime(resolvedTime),
         ]
     }
 
@@ -85,7 +87,10 @@ public enum ReconcileDesk {
             byKind.append(
                 (
                     kind.rawValue,
-                    .object(ReconcileItemState.allCases.map { state in (state.rawValue, .int(of.first { $0.1 == state.rawValue }?.2 ?? 0)) })
+                    .object(
+                        ReconcileItemState.allCases.map { state in
+                            (state.rawValue, .int(of.first { $0.1 == state.rawValue }?.2 ?? 0))
+                        })
                 ))
         }
         func side(_ trades: Int64, _ tradeAmount: Fen, _ refunds: Int64, _ refundAmount: Fen) -> JSON {
@@ -125,7 +130,10 @@ public enum ReconcileDesk {
     }
 
     public static func find(_ id: Int64, db: Database) throws -> ReconcileItem {
-        guard let item = try db.query("SELECT \(ReconcileItem.columns) FROM ly_reconcile_item WHERE id = \(id)", as: ReconcileItem.self).first
+        guard
+            let item = try db.query(
+                "SELECT \(ReconcileItem.columns) FROM ly_reconcile_item WHERE id = \(id)", as: ReconcileItem.self
+            ).first
         else { throw ReconcileRequestError.itemNotFound }
         return item
     }

@@ -46,7 +46,9 @@ enum ReconcileHandlers {
         let json = try JSON.requestObject(body)
         guard case let .string(text)? = json["note"] else { throw ReconcileRequestError.invalidNote }
         let note = text.trimmingWhitespace()
-        guard !note.isEmpty, note.unicodeScalars.count <= ReconcileDesk.maxNoteLength else { throw ReconcileRequestError.invalidNote }
+        guard !note.isEmpty, note.unicodeScalars.count <= ReconcileDesk.maxNoteLength else {
+            throw ReconcileRequestError.invalidNote
+        }
         return note
     }
 }

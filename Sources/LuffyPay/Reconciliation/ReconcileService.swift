@@ -45,7 +45,9 @@ public struct ReconcileService: Service {
         let db = Database(config: DatabaseConfig(settings: settings))
         defer { db.disconnect() }
         // The gauges from the database at start: the same in every instance, whichever ran a date.
-        do { try ReconcileMetrics.refresh(db: db) } catch { log.warning("reconcile metrics not read", metadata: ["error": "\(error)"]) }
+        do { try ReconcileMetrics.refresh(db: db) } catch {
+            log.warning("reconcile metrics not read", metadata: ["error": "\(error)"])
+        }
         repeat {
             do {
                 try tick(db: db)

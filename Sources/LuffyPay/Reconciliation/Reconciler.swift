@@ -152,7 +152,8 @@ public struct Reconciler: Sendable {
             BillEntry(
                 line: index + 1, kind: row.kind == .trade ? .trade : .refund, tradeNo: row.tradeNo, outTradeNo: row.outTradeNo,
                 outRequestNo: row.refundRequestNo, amount: row.amount, received: row.received, serviceFee: row.serviceFee,
-                createdTime: row.createdTime, finishedTime: row.finishedTime, columns: row.columns.map { BillEntry.Column($0.0, $0.1) })
+                createdTime: row.createdTime, finishedTime: row.finishedTime,
+                columns: row.columns.map { BillEntry.Column($0.0, $0.1) })
         }
     }
 
@@ -176,7 +177,8 @@ public struct Reconciler: Sendable {
         return try db.transaction {
             guard
                 try db.query(
-                    "SELECT claim_token FROM ly_reconcile_run WHERE bill_date = \(date.description) FOR UPDATE", decoding: String?.self
+                    "SELECT claim_token FROM ly_reconcile_run WHERE bill_date = \(date.description) FOR UPDATE",
+                    decoding: String?.self
                 ).first == token
             else { throw ReconcileError.runInProgress }
             try storeBill(date, bill: bill, entries: entries, zip: zip, db: db)
@@ -201,7 +203,8 @@ public struct Reconciler: Sendable {
             }
             outcome.open =
                 try db.query(
-                    "SELECT COUNT(*) FROM ly_reconcile_item WHERE bill_date = \(date.description) AND state = 'open'", decoding: Int64.self
+                    "SELECT COUNT(*) FROM ly_reconcile_item WHERE bill_date = \(date.description) AND state = 'open'",
+                    decoding: Int64.self
                 ).first.map(Int.init) ?? 0
             let (a, l) = (result.alipay, result.local)
             try db.execute(
