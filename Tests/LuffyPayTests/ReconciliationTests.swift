@@ -1,3 +1,4 @@
+import FastCGI
 import Foundation
 import LuffyCore
 import Testing
@@ -221,5 +222,49 @@ import Testing
         ] {
             #expect(throws: ConfigError.self) { try Settings(values: [key: value]) }
         }
+    }
+}
+
+/// The staff API's refusals (HTTPErrors.swift) byte for byte, and the note's rules.
+@Suite struct ReconciliationAnswerTests {
+    static func wire(_ error: any HTTPResponseError) -> String {
+        let response = Response.error(error.answer)
+        return "\(response.status) \(String(decoding: response.body, as: UTF8.self))"
+    }
+
+    @Test func everyRefusalAnswersWithItsCode() {
+        let answers: [(ReconcileRequestError, String)] = [
+            (.invalidDate, #"400 {"errmsg":"日期格式必须是yyyy-MM-dd","code":"invalid_date"}"#),
+            (.reconciliationNotFound, #"404 {"errmsg":"该日期尚未对账","code":"reconciliation_not_found"}"#),
+            (
+                .invalidState,
+                #"400 {"errmsg":"对账差异状态必须是以下之一: open, resolved, auto_resolved, carried","code":"invalid_state"}"#
+            ),
+            (
+                .invalidKind,
+                #"400 {"errmsg":"对账差异类型必须是以下之一: paid_at_alipay_only, paid_here_only, amount_mismatch, second_trade_for_order, refund_at_alipay_only, refund_here_only, refund_amount_mismatch","code":"invalid_kind"}"#
+            ),
+            (.itemNotFound, #"404 {"errmsg":"对账差异不存在","code":"item_not_found"}"#),
+            (
+                .itemNotOpen(state: .resolved),
+                #"409 {"errmsg":"只有未处理的对账差异可以标记为已处理","code":"item_not_open","state":"resolved"}"#
+            ),
+            (.invalidNote, #"400 {"errmsg":"处理说明必须是1到500个字符的字符串","code":"invalid_note"}"#),
+        ]
+        for (error, expected) in answers {
+            #expect(Self.wire(error) == expected)
+        }
+    }
+
+    @Test func aNoteIsOneToFiveHundredCharactersTrimmed() throws {
+        #expect(try ReconcileHandlers.parseNote(Array(#"{"note":"  查过了 "}"#.utf8)) == "查过了")
+        #expect(try ReconcileHandlers.parseNote(Array("{\"note\":\"\(String(repeating: "长", count: 500))\"}".utf8)).count == 500)
+        for body in [
+            #"{}"#, #"{"note":null}"#, #"{"note":1}"#, #"{"note":""}"#, #"{"note":"   "}"#, #"{"note":["a"]}"#,
+            "{\"note\":\"\(String(repeating: "x", count: 501))\"}",
+        ] {
+            #expect(throws: ReconcileRequestError.invalidNote) { try ReconcileHandlers.parseNote(Array(body.utf8)) }
+        }
+        #expect(throws: OrderError.invalidBody) { try ReconcileHandlers.parseNote(Array("[1]".utf8)) }
     }
 }
