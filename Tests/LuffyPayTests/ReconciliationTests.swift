@@ -149,7 +149,11 @@ import Testing
         let row = Self.trade(1, "T9", "NOPE", "1.00")
         var twice = row
         twice.line = 2
-        #expect(Comparison.compare(bill: [row, twice], books: LocalBooks()).findings.count == 1)
+        #expect(Comparison.compare(bill: [row, twice], books: LocalBooks()).findings.map(\.kind) == [.paidAtAlipayOnly])
+        var books = LocalBooks()
+        books.orders["C3"] = Self.order(3, "C3", trade: nil, "9.90", status: 0)
+        let again = [Self.trade(1, "T3", "C3", "9.90"), Self.trade(2, "T3", "C3", "9.90")]
+        #expect(Comparison.compare(bill: again, books: books).findings.map(\.kind) == [.paidAtAlipayOnly])
     }
 
     @Test func carriedItemsAreFoundInTheNextBillOrOpened() {

@@ -235,6 +235,9 @@ public enum Comparison {
 
         // Payments: each trade row by its trade_no, then its order number.
         let billedTrades = Set(trades.map(\.tradeNo))
+        // The first trade of each order number (rows are in the bill's order).
+        var firstTrade: [String: String] = [:]
+        for row in trades where firstTrade[row.outTradeNo] == nil { firstTrade[row.outTradeNo] = row.tradeNo }
         for row in trades {
             let order = books.orders[row.outTradeNo]
             if let order, order.tradeNo == row.tradeNo {
@@ -248,7 +251,7 @@ public enum Comparison {
                 }
             } else if let order, order.tradeNo != nil {
                 add(finding(.secondTradeForOrder, row, order: order, local: orderJSON(order), localAmount: order.realPrice))
-            } else if let order, trades.contains(where: { $0.outTradeNo == row.outTradeNo && $0.line < row.line }) {
+            } else if let order, firstTrade[row.outTradeNo] != row.tradeNo {
                 // Two trades in the bill for an order that recorded neither: the first is the lost
                 // payment, the other a second one.
                 add(finding(.secondTradeForOrder, row, order: order, local: orderJSON(order), localAmount: order.realPrice))
