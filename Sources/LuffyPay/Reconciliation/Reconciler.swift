@@ -84,12 +84,16 @@ public struct Reconciler: Sendable {
     func claim(_ date: BillDate, token: String, db: Database) throws -> Bool {
         let day = date.description
         let lease = Self.lease.wholeSecondsRoundedUp
-        let inserted = try db.execute(
-            """
-            INSERT IGNORE INTO ly_reconcile_run (bill_date, state, claim_token, lease_until, attempts, started_time, created_time, updated_time)
-            VALUES (\(day), 'running', \(token), NOW(6) + INTERVAL \(lease) SECOND, 1, NOW(6), NOW(6), NOW(6))
-            """)
-        if inserted.affectedRows == 1 { return true }
+        do {
+            try db.execute(
+                """
+                INSERT INTO ly_reconcile_run (bill_date, state, claim_token, lease_until, attempts, started_time, created_time, updated_time)
+                VALUES (\(day), 'running', \(token), NOW(6) + INTERVAL \(lease) SECOND, 1, NOW(6), NOW(6), NOW(6))
+                """)
+            return true
+        } catch let error as DatabaseError where error.isDuplicateKey {
+            // Run before: taken only if nobody holds it now.
+        }
         let taken = try db.execute(
             """
             UPDATE ly_reconcile_run SET state = 'running', claim_token = \(token), lease_until = NOW(6) + INTERVAL \(lease) SECOND,
@@ -261,22 +265,27 @@ public struct Reconciler: Sendable {
     func store(_ finding: ReconcileFinding, date: BillDate, action: String?, db: Database) throws -> Int {
         let state = action == nil ? finding.initialState : .autoResolved
         let evidence = String(decoding: finding.evidence.serialized, as: UTF8.self)
-        let inserted = try db.execute(
-            """
-            INSERT IGNORE INTO ly_reconcile_item (bill_date, kind, item_key, state, order_number, trade_no, out_request_no, alipay_amount,
-                                                  local_amount, evidence, action, created_time, resolved_time)
-            VALUES (\(date.description), \(finding.kind.rawValue), \(finding.key), \(state.rawValue), \(finding.orderNumber),
-                    \(finding.tradeNo), \(finding.outRequestNo), \(finding.alipayAmount), \(finding.localAmount), \(evidence), \(action),
-                    NOW(6), IF(\(action != nil), NOW(6), NULL))
-            """)
-        if inserted.affectedRows == 0, let action {
+        do {
+            try db.execute(
+                """
+                INSERT INTO ly_reconcile_item (bill_date, kind, item_key, state, order_number, trade_no, out_request_no, alipay_amount,
+                                           local_amount, evidence, action, created_time, resolved_time)
+                VALUES (\(date.description), \(finding.kind.rawValue), \(finding.key), \(state.rawValue), \(finding.orderNumber),
+                        \(finding.tradeNo), \(finding.outRequestNo), \(finding.alipayAmount), \(finding.localAmount), \(evidence),
+                        \(action), NOW(6), IF(\(action != nil), NOW(6), NULL))
+                """)
+            return 1
+        } catch let error as DatabaseError where error.isDuplicateKey {
+            // Recorded by an earlier run (a duplicate key rolls back only its statement).
+        }
+        if let action {
             try db.execute(
                 """
                 UPDATE ly_reconcile_item SET state = 'auto_resolved', action = \(action), resolved_time = NOW(6)
                 WHERE bill_date = \(date.description) AND kind = \(finding.kind.rawValue) AND item_key = \(finding.key) AND state = 'open'
                 """)
         }
-        return Int(inserted.affectedRows)
+        return 0
     }
 
     // MARK: - healing
