@@ -25,7 +25,7 @@ JOBS=${FUZZ_JOBS:-1}
 
 OUT=$ROOT/.build-fuzz
 # Longest input per target: a little above its largest seed (json: the 88 KB quadratic-keys seed).
-declare -A MAX_LEN=([json]=131072 [urlform]=4096 [alipay-notify]=4096 [alipay-response]=8192
+declare -A MAX_LEN=([json]=131072 [urlform]=4096 [alipay-notify]=4096 [alipay-response]=8192 [alipay-bill]=8192
                     [jwt]=2048 [fastcgi]=4096 [pricing]=64)
 
 if [ -n "${FUZZ_TARGETS:-}" ]; then
@@ -41,10 +41,10 @@ for target in "${TARGETS[@]}"; do
     [[ -d "Fuzz/$target" && -n "${MAX_LEN[$target]:-}" ]] || die "unknown fuzz target '$target'"
 done
 
-C_MODULES=(-I Sources/CFastCGI -I Sources/CMariaDB -I Sources/COpenSSL)
+C_MODULES=(-I Sources/CFastCGI -I Sources/CMariaDB -I Sources/COpenSSL -I Sources/CZip -I Sources/CIconv)
 PKG_FLAGS=()
-for flag in $(pkg-config --cflags libmariadb openssl); do PKG_FLAGS+=(-Xcc "$flag"); done
-read -r -a PKG_LIBS <<<"$(pkg-config --libs libmariadb openssl)"
+for flag in $(pkg-config --cflags libmariadb openssl libzip); do PKG_FLAGS+=(-Xcc "$flag"); done
+read -r -a PKG_LIBS <<<"$(pkg-config --libs libmariadb openssl libzip)"
 SWIFT_FLAGS=(-parse-as-library -swift-version 6 -O -suppress-warnings "-sanitize=fuzzer,address")
 
 # A digest of the files and flags a product is made of: unchanged digest, no rebuild.

@@ -34,10 +34,11 @@ extension Sandbox {
             method: method, content: .object([("code", "10000"), ("msg", "Success"), ("bill_download_url", .string(url))]))
     }
 
-    /// The Host the app called the gateway by (behind nginx: the sandbox's port), so that the URL
-    /// leads back here; anything that is not a plain host[:port] falls back to the loopback.
+    /// The host and port the app called the gateway by, so that the URL leads back here: the
+    /// stacks' nginx passes them as X-Forwarded-Host (its Host has no port: nginx/stack.conf.in),
+    /// else the Host header; anything that is not a plain host[:port] falls back to the loopback.
     static func host(_ request: Request) -> String {
-        guard let host = request.header("host"), !host.isEmpty, host.utf8.count <= 255,
+        guard let host = request.header("x-forwarded-host") ?? request.header("host"), !host.isEmpty, host.utf8.count <= 255,
             host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == ":") })
         else { return "127.0.0.1" }
         return host

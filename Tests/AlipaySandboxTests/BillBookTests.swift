@@ -205,6 +205,27 @@ import Testing
         #expect(downloads.count == 1)
     }
 
+    /// A state file as the sandbox wrote it before bills existed (format 1, unchanged) loads, and
+    /// its times make the bill: they were kept all along.
+    @Test func anEarlierStateFileMakesBills() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-old-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let notification = #"{"enabled":false,"attempts":0,"delivered":false,"last_answer":null}"#
+        let text = """
+            {"format":1,"trades":[{"out_trade_no":"OLD1","total_amount":"998.00","subject":"购买课程","time_expire":null,\
+            "return_url":null,"notify_url":null,"trade_status":"TRADE_SUCCESS","trade_no":"2026112222000000000001",\
+            "buyer_id":"2088000000001234","created_at":\(at("2026-11-22 09:59:00")),"paid_at":\(at("2026-11-22 10:00:00")),\
+            "closed_at":null,"notification":\(notification),"refunds":[{"out_request_no":"R1","refund_amount":"1.00",\
+            "refund_reason":null,"refunded_at":\(at("2026-11-23 08:00:00")),"refund_fee":"1.00","notification":\(notification)}]}]}
+            """
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        let store = try TradeStore(time: time, file: TradeFile(path: path, log: Fixtures.logger()))
+        #expect(summary(lines(store, "2026-11-22")) == ["交易 OLD1 998.00"])
+        #expect(summary(lines(store, "2026-11-23")) == ["退款 R1 -1.00"])
+        #expect(lines(store, "2026-11-22").first?.createdAt == at("2026-11-22 09:59:00"))
+        #expect(lines(store, "2026-11-22").first?.buyer == "208****1234")
+    }
+
     @Test func moveShiftsEveryTimeOfTheTradeByWholeDays() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-move-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }

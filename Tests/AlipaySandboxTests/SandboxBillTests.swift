@@ -77,9 +77,13 @@ import Testing
         // the Host the app called: the URL leads back to the same sandbox
         let params = try Fixtures.apiParameters(
             keys: h.keys, method: SandboxProtocol.billURLMethod, biz: ["bill_type": "trade", "bill_date": "2026-11-20"])
-        for (host, expected) in [("127.0.0.1:18290", "127.0.0.1:18290"), ("evil.example/x?", "127.0.0.1"), ("", "127.0.0.1")] {
+        for (host, forwarded, expected) in [
+            ("127.0.0.1:18290", nil, "127.0.0.1:18290"), ("127.0.0.1", "127.0.0.1:18290", "127.0.0.1:18290"),
+            ("evil.example/x?", nil, "127.0.0.1"), ("", nil, "127.0.0.1"), ("127.0.0.1", "a b", "127.0.0.1"),
+        ] {
             var request = Fixtures.post("/gateway.do", form: params)
             request.headers["host"] = host
+            request.headers["x-forwarded-host"] = forwarded
             let response = h.sandbox.respond(to: request)
             let content = try AlipayResponse.verified(
                 body: response.body, method: SandboxProtocol.billURLMethod, publicKey: h.keys.alipayPublic)

@@ -256,7 +256,12 @@ import Testing
         #expect(try refusal(row: Self.trade.replacing(",交易,", with: ",转账,")) == .malformed(line: 7, "unknown 业务类型 '转账'"))
         #expect(try refusal(row: "1,2,交易") == .malformed(line: 7, "3 columns, not 25"))
         #expect(try refusal(row: Self.trade + ",extra") == .malformed(line: 7, "26 columns, not 25"))
-        #expect(try refusal(row: Self.trade.replacing("2026112922001400001\t,", with: "\t,")) == .malformed(line: 7, "no 支付宝交易号"))
+        #expect(
+            try refusal(row: Self.trade.replacing("2026112922001400001\t,", with: "\t,")) == .malformed(line: 7, "bad 支付宝交易号 ''"))
+        // A # would make the row a comment line when written again.
+        #expect(
+            try refusal(row: Self.trade.replacing("2026112922001400001\t,", with: "\"#2026\","))
+                == .malformed(line: 7, "bad 支付宝交易号 '#2026'"))
         let long = String(repeating: "长", count: 2000)
         #expect(
             try refusal(row: Self.trade.replacing("\"Swift, 从入门到精通\"", with: long))
@@ -281,6 +286,12 @@ import Testing
         #expect(
             try refusal(full.replacing("1笔，商家实收：1249.00元", with: "一笔，商家实收：1249.00元"))
                 == .malformed(line: 9, "bad totals line #交易合计：一笔，商家实收：1249.00元，商家优惠：0.00元"))
+        #expect(
+            try refusal(full.replacing("[2026年11月29日 00:00", with: "[2026年02月30日 00:00"))
+                == .malformed(line: 3, "bad 起始日期 2026年02月30日 00:00:00"))
+        // Header values are read by the line they are on, whatever they hold.
+        let odd = try AlipayBill.parse(zip: Self.zip(full.replacing("[2088102177846880]", with: "[业务明细列表结束 起始日期：[x]")))
+        #expect(odd.account == "业务明细列表结束 起始日期：[x" && odd.date == "2026-11-29" && odd.rows.count == 2)
         #expect(try refusal(full + Self.trade + "\r\n") == .malformed(line: 12, "a row after the end of the list"))
     }
 

@@ -5,7 +5,8 @@ import Testing
 @testable import Alipay
 
 /// A day of the benchmark size (100,000 trades and 5,000 refunds) parses in seconds, one
-/// row at a time (README "Performance" states the figures).
+/// row at a time, with the text and the rows as the only large copies (release build, 2026-11-30:
+/// 0.5 s and 58 MB above the resident peak before the parse; debug: about 3 s).
 @Suite struct BillPerformanceTests {
     static func largeBill() -> AlipayBill {
         var rows: [AlipayBill.Row] = []

@@ -1,3 +1,4 @@
+import Foundation
 import LuffyCore
 
 extension AlipayBill {
@@ -99,16 +100,17 @@ private struct DetailParser {
 
     mutating func take(comment: String, phase: inout Phase) throws(BillError) {
         let line = reader.line
-        if comment.contains("业务明细列表结束") {
+        // Each kind of # line by how it starts: a value in one (an account, a name) cannot pass for another.
+        if comment.hasPrefix("#-"), comment.contains("业务明细列表结束") {
             guard phase == .rows else { throw .malformed(line: line, "业务明细列表结束 before the column header") }
             phase = .footer
             return
         }
         switch phase {
         case .header:
-            if let value = bracketed(after: "账号", in: comment) {
+            if comment.hasPrefix("#账号"), let value = bracketed(after: "账号", in: comment) {
                 account = value
-            } else if let value = bracketed(after: "起始日期", in: comment) {
+            } else if comment.hasPrefix("#起始日期"), let value = bracketed(after: "起始日期", in: comment) {
                 guard let day = Self.day(value) else { throw .malformed(line: line, "bad 起始日期 \(value)") }
                 date = day
             }
@@ -151,7 +153,10 @@ private struct DetailParser {
             }
             values.append(String(trimmed(field)))
         }
-        guard !values[0].isEmpty else { throw .malformed(line: line, "no 支付宝交易号") }
+        // Alipay's trade numbers are digits; letters are allowed, nothing else (a `#` would start a comment).
+        guard !values[0].isEmpty, values[0].utf8.count <= 64,
+            values[0].utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0 & 0xDF) })
+        else { throw .malformed(line: line, "bad 支付宝交易号 '\(values[0])'") }
         guard let kind = AlipayBill.Kind(rawValue: values[2]) else {
             throw .malformed(line: line, "unknown 业务类型 '\(values[2])'")
         }
@@ -184,13 +189,13 @@ private struct DetailParser {
         return (count, received)
     }
 
-    /// `2026年11月29日 00:00:00` → `2026-11-29`.
+    /// `2026年11月29日 00:00:00` → `2026-11-29`, a real day.
     static func day(_ text: String) -> String? {
-        let digits = text.split(whereSeparator: { "年月日 ".contains($0) })
-        guard digits.count >= 3, digits[0].count == 4, digits[1].count == 2, digits[2].count == 2,
-            digits[0...2].allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } })
-        else { return nil }
-        return "\(digits[0])-\(digits[1])-\(digits[2])"
+        let parts = text.split(whereSeparator: { "年月日 ".contains($0) })
+        guard parts.count >= 3 else { return nil }
+        let day = "\(parts[0])-\(parts[1])-\(parts[2])"
+        guard ShopClock(zone: .gmt).parse(day + " 00:00:00") != nil else { return nil }
+        return day
     }
 }
 

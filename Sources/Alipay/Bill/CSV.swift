@@ -15,16 +15,24 @@ public enum CSV {
     /// One record, without its line break; a field is quoted only when it must be (a comma, a
     /// quote or a line break in it).
     public static func line(_ fields: [String]) -> String {
-        var out = ""
+        // On bytes: a quote followed by a combining mark is one Character, which a replace by
+        // Characters would miss.
+        var out: [UInt8] = []
         for (index, field) in fields.enumerated() {
-            if index > 0 { out += "," }
-            if field.utf8.contains(where: { $0 == comma || $0 == quote || $0 == lf || $0 == cr }) {
-                out += "\"" + field.replacing("\"", with: "\"\"") + "\""
+            if index > 0 { out.append(comma) }
+            let utf8 = field.utf8
+            if utf8.contains(where: { $0 == comma || $0 == quote || $0 == lf || $0 == cr }) {
+                out.append(quote)
+                for byte in utf8 {
+                    if byte == quote { out.append(quote) }
+                    out.append(byte)
+                }
+                out.append(quote)
             } else {
-                out += field
+                out.append(contentsOf: utf8)
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Reads one record at a time, so that a large file is never held as rows and text at once.

@@ -96,13 +96,18 @@ public enum ZipArchive {
                 zip_discard(archive)
                 throw .notZip("bad entry name")
             }
-            // libzip frees the copy (freep = 1) once the archive is written.
-            let copy = malloc(max(entry.data.count, 1))!
-            entry.data.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            guard let source = zip_source_buffer(archive, copy, UInt64(entry.data.count), 1) else {
+            // libzip frees the copy (freep = 1) once the archive is written; an empty entry has none
+            // (libzip keeps no pointer to zero bytes, and would not free one).
+            var copy: UnsafeMutableRawPointer?
+            if !entry.data.isEmpty {
+                copy = malloc(entry.data.count)!
+                entry.data.withUnsafeBytes { copy!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            }
+            guard let source = zip_source_buffer(archive, copy, UInt64(entry.data.count), copy == nil ? 0 : 1) else {
                 free(copy)
+                let detail = archiveMessage(archive)
                 zip_discard(archive)
-                throw .notZip(archiveMessage(archive))
+                throw .notZip(detail)
             }
             let index = (entry.name + [0]).withUnsafeBufferPointer { name in
                 name.withMemoryRebound(to: CChar.self) {
