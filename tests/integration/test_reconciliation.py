@@ -10,11 +10,11 @@ by the same whole number of days) and `to_day` below moves the service's own row
 by SQL: a stand-in for days passing, used only to isolate the tests from each other.
 """
 
+import hashlib
 import json
+import os
 import random
 import subprocess
-import time
-import os
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -22,7 +22,7 @@ import requests
 
 from alipay import Buyer, SANDBOX_URL, pay_link, sandbox_open_trade, sandbox_trade, shop, \
     wait_for  # noqa: F401  (shop: the fixture)
-from conftest import BASE_URL, ENV, assert_audit_clean, assert_error, assert_json_response, auth, db_rows
+from conftest import ENV, assert_audit_clean, assert_error, assert_json_response, auth, db_rows
 from ordering import SHOP_TZ
 from test_metrics import scrape, value
 
@@ -204,7 +204,6 @@ def test_a_day_of_payments_a_partial_and_a_full_refund_reconciles_to_nothing(cli
     (name, size, sha, content), = db_rows(db, "SELECT file_name, bytes, sha256, content FROM ly_reconcile_bill "
                                               "WHERE bill_date = %s", (day,))
     assert name.endswith(f"_{day.replace('-', '')}.csv.zip") and size == len(content) and content[:4] == b"PK\x03\x04"
-    import hashlib
     assert hashlib.sha256(content).hexdigest() == sha
     rows = db_rows(db, "SELECT kind, trade_no, out_trade_no, out_request_no, amount FROM ly_bill_row "
                        "WHERE bill_date = %s ORDER BY line", (day,))
@@ -401,6 +400,9 @@ def test_the_service_retries_until_the_bill_is_ready(db):
     assert value(families, "luffy_reconciliation_last_date", "luffy_reconciliation_last_date") == \
         int(yesterday.replace("-", ""))
     assert value(families, "luffy_reconciliation_runs", "luffy_reconciliation_runs_total", result="done") >= 1
+    # the CLI's default date is the same yesterday (shop time)
+    out = reconcile()
+    assert out.returncode == 0 and out.stdout.startswith(f"reconcile {yesterday}: done "), (out.stdout, out.stderr)
 
 
 # ---------------------------------------------------------------- bad bills store nothing
