@@ -11,16 +11,19 @@ by SQL: a stand-in for days passing, used only to isolate the tests from each ot
 """
 
 import hashlib
+import http.server
 import json
 import os
 import random
 import subprocess
+import threading
+import time
 from datetime import date, datetime, timedelta
 
 import pytest
 import requests
 
-from alipay import Buyer, SANDBOX_URL, pay_link, sandbox_open_trade, sandbox_trade, shop, \
+from alipay import GATEWAY_URL, Buyer, SANDBOX_URL, pay_link, sandbox_open_trade, sandbox_trade, shop, \
     wait_for  # noqa: F401  (shop: the fixture)
 from conftest import ENV, assert_audit_clean, assert_error, assert_json_response, auth, db_rows
 from ordering import SHOP_TZ
@@ -135,8 +138,9 @@ def refunded(client, db, staff, p, course_ids=None):
 
 
 # ---------------------------------------------------------------- the reconciler as a process
-def reconcile(*args, timeout=120):
-    return subprocess.run([ENV["app_bin"], "reconcile", *args], env=dict(os.environ, LUFFY_CONFIG=ENV["config"]),
+def reconcile(*args, timeout=120, env=None):
+    return subprocess.run([ENV["app_bin"], "reconcile", *args],
+                          env=dict(os.environ, LUFFY_CONFIG=ENV["config"], **(env or {})),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -406,17 +410,61 @@ def test_the_service_retries_until_the_bill_is_ready(db):
 
 
 # ---------------------------------------------------------------- bad bills store nothing
+class SlowGateway:
+    """A relay in front of the sandbox's /gateway.do that hands each answer back `delay` seconds
+    late, unchanged (signed by the sandbox): a slow network between the shop and Alipay, so that a
+    download URL the sandbox made (valid `url_ttl_s`) has expired when the shop gets it."""
+
+    def __init__(self, delay):
+        relay = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                r = requests.post(GATEWAY_URL, data=body, timeout=30,
+                                  headers={"Content-Type": self.headers.get("Content-Type", "")})
+                relay.relayed += 1
+                time.sleep(delay)
+                self.send_response(r.status_code)
+                self.send_header("Content-Type", r.headers.get("Content-Type", "application/json"))
+                self.send_header("Content-Length", str(len(r.content)))
+                self.end_headers()
+                self.wfile.write(r.content)
+
+            def log_message(self, *args):
+                pass
+
+        self.relayed = 0
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/gateway.do"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.mark.parametrize("settings, error, words", [
     ({"corrupt": "zip"}, "bill_corrupt", "bill_corrupt: "),
     ({"corrupt": "footer"}, "bill_totals_mismatch", "bill_totals_mismatch: "),
-    ({"url_ttl_s": 0}, "bill_download_failed", "bill_download_failed: "),
+    ({"url_ttl_s": 1}, "bill_download_failed", "bill_download_failed: "),
 ])
 def test_a_bad_bill_is_a_clear_error_and_stores_nothing(client, db, shop, settings, error, words):
     day = a_day(db)
     p = paid(client, db, shop, prices=("41.00",))
     to_day(db, p, day)
     bill_settings(**settings)
-    out = reconcile("--date", day)
+    if error == "bill_download_failed":
+        # an expired URL: the answer naming it arrives after its second of validity (and then some)
+        slow = SlowGateway(delay=2.5)
+        try:
+            out = reconcile("--date", day, env={"LUFFY_ALIPAY_GATEWAY": slow.url})
+        finally:
+            slow.close()
+        assert slow.relayed == 1
+        assert "HTTP 404" in last_line(out.stderr), out.stderr
+    else:
+        out = reconcile("--date", day)
     assert out.returncode == 1, (out.returncode, out.stdout, out.stderr)
     assert last_line(out.stderr).startswith(f"luffy-pay: reconcile {day}: {words}"), out.stderr
     run = run_row(db, day)
