@@ -1,3 +1,4 @@
+import Alipay
 import FastCGI
 import Foundation
 import LuffyCore
@@ -270,5 +271,31 @@ import Testing
             #expect(throws: ReconcileRequestError.invalidNote) { try ReconcileHandlers.parseNote(Array(body.utf8)) }
         }
         #expect(throws: OrderError.invalidBody) { try ReconcileHandlers.parseNote(Array("[1]".utf8)) }
+    }
+}
+
+/// The bill's rows as the comparison sees them, from a zip made in the test (Alipay's format, by the
+/// Alipay module's writer) read back by its parser.
+@Suite struct ReconciliationBillRowTests {
+    @Test func billRowsBecomeEntriesWithEveryColumn() throws {
+        let rows = [
+            AlipayBill.Row(
+                tradeNo: "2026112922001", outTradeNo: "A1", kind: .trade, subject: "课程, 进阶", createdTime: "2026-11-29 10:00:00",
+                finishedTime: "2026-11-29 10:00:05", buyerAccount: "138****0000", amount: Fen(12000), received: Fen(12000)),
+            AlipayBill.Row(
+                tradeNo: "2026112922001", outTradeNo: "A1", kind: .refund, subject: "课程, 进阶", createdTime: "2026-11-29 11:00:00",
+                finishedTime: "2026-11-29 11:00:01", buyerAccount: "138****0000", amount: Fen(-3000), received: Fen(-3000),
+                refundRequestNo: "RA1-1"),
+        ]
+        let bill = try AlipayBill.parse(
+            zip: AlipayBill(account: "2088000000000001", date: "2026-11-29", rows: rows).zip(exportedAt: "2026-11-30 09:00:00"))
+        let entries = Reconciler.entries(bill)
+        #expect(entries.map(\.line) == [1, 2] && entries.map(\.kind) == [.trade, .refund])
+        #expect(entries[1].outRequestNo == "RA1-1" && entries[1].amount == Fen(-3000) && entries[1].magnitude == Fen(3000))
+        #expect(
+            entries[0].tradeNo == "2026112922001" && entries[0].outTradeNo == "A1"
+                && entries[0].finishedTime == "2026-11-29 10:00:05")
+        #expect(entries[0].columns.count == AlipayBill.columnNames.count)
+        #expect(entries[0].json["商品名称"] == .string("课程, 进阶") && entries[1].json["订单金额（元）"] == .string("-30.00"))
     }
 }
