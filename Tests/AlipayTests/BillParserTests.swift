@@ -208,6 +208,20 @@ import Testing
         }
     }
 
+    @Test func aDetailEntryNamedInUTF8IsFoundToo() throws {
+        let detail = try GBK.encode(Self.detail(rows: [Self.trade, Self.refund], footer: Self.footer))
+        let zip = try ZipArchive.make([
+            ZipArchive.Entry(name: Array("2088102177846880_20261129_业务明细(汇总).csv".utf8), data: []),
+            ZipArchive.Entry(name: Array("2088102177846880_20261129_业务明细.csv".utf8), data: detail),
+        ])
+        #expect(try AlipayBill.parse(zip: zip).rows.count == 2)
+        let twice = try ZipArchive.make([
+            ZipArchive.Entry(name: Array("a_业务明细.csv".utf8), data: detail),
+            ZipArchive.Entry(name: try GBK.encode("b_业务明细.csv"), data: detail),
+        ])
+        #expect(throws: BillError.notZip("2 _业务明细.csv entries")) { try AlipayBill.parse(zip: twice) }
+    }
+
     @Test func aZipWithoutTheDetailEntryIsRefused() throws {
         let summaryOnly = try Self.zip(
             Self.detail(rows: [], footer: []), name: "2088102177846880_20261129_业务明细(汇总).csv")
