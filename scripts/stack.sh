@@ -284,6 +284,12 @@ EOF
     # The tests run the refund worker themselves (`luffy-pay refunds run`), so that a refund stays
     # where a test left it; the dev stack's `serve` runs it (README, "Refund worker").
     if [ "$STACK" = test ]; then env_default LUFFY_REFUND_INTERVAL 0; fi
+    # The reconciliation service (docs/RECONCILIATION.md): the test stack's is due all day and asks
+    # again every second, so that its test sees it retry and complete within seconds.
+    if [ "$STACK" = test ]; then
+        env_default LUFFY_RECONCILE_AT 00:00
+        env_default LUFFY_RECONCILE_RETRY 1
+    fi
 
     # client settings for `mariadb --defaults-file=…` as the app's user
     (umask 077 && cat >"$CLIENT_CNF" <<EOF

@@ -150,3 +150,21 @@ extension StaffError: HTTPResponseError {
         }
     }
 }
+
+extension ReconcileRequestError: HTTPResponseError {
+    public var answer: APIError {
+        switch self {
+        case .invalidDate: APIError(400, "invalid_date", "日期格式必须是yyyy-MM-dd")
+        case .reconciliationNotFound: APIError(404, "reconciliation_not_found", "该日期尚未对账")
+        case .invalidState:
+            APIError(
+                400, "invalid_state", "对账差异状态必须是以下之一: \(ReconcileItemState.allCases.map(\.rawValue).joined(separator: ", "))")
+        case .invalidKind:
+            APIError(400, "invalid_kind", "对账差异类型必须是以下之一: \(ReconcileKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        case .itemNotFound: APIError(404, "item_not_found", "对账差异不存在")
+        case let .itemNotOpen(state):
+            APIError(409, "item_not_open", "只有未处理的对账差异可以标记为已处理", details: [("state", .string(state.rawValue))])
+        case .invalidNote: APIError(400, "invalid_note", "处理说明必须是1到\(ReconcileDesk.maxNoteLength)个字符的字符串")
+        }
+    }
+}

@@ -1,6 +1,7 @@
 import CoreMetrics
 import FastCGI
 public import LuffyCore
+import MariaDB
 
 /// `GET /metrics`: every metric of the process in the Prometheus text format (README, "Metrics").
 /// nginx serves it to 127.0.0.1 only. 404 when the process has no exporter (in-process tests).
@@ -51,6 +52,31 @@ enum ShopMetrics {
     }
 }
 
+/// The reconciliation's metrics (README, "Metrics"; docs/RECONCILIATION.md).
+enum ReconcileMetrics {
+    /// A run's end: `done`, or the error's stable name (`bill_not_ready`, `run_in_progress`, …).
+    static func run(result: String) {
+        Counter(label: "luffy_reconciliation_runs_total", dimensions: [("result", result)]).increment()
+    }
+
+    /// The last date done (yyyymmdd) and the open items by kind, as the database has them: the same
+    /// in every instance, whichever ran the date.
+    static func refresh(db: Database) throws {
+        let last = try db.query(
+            "SELECT DATE_FORMAT(MAX(bill_date), '%Y-%m-%d') FROM ly_reconcile_run WHERE state = 'done'", decoding: String?.self)
+        if let day = last.first.flatMap({ $0 }).flatMap({ BillDate($0) }) {
+            Gauge(label: "luffy_reconciliation_last_date").record(day.number)
+        }
+        let open = try db.query(
+            "SELECT kind, COUNT(*) FROM ly_reconcile_item WHERE state = 'open' GROUP BY kind", decoding: (String, Int64).self)
+        let counts = Dictionary(open, uniquingKeysWith: +)
+        for kind in ReconcileKind.allCases {
+            Gauge(label: "luffy_reconciliation_open_items", dimensions: [("kind", kind.rawValue)]).record(
+                counts[kind.rawValue] ?? 0)
+        }
+    }
+}
+
 extension PrometheusMetrics.Configuration {
     /// `luffy-pay serve`'s exporter: the `# HELP` line of every metric (README, "Metrics").
     public static var luffyPay: Self {
@@ -65,6 +91,9 @@ extension PrometheusMetrics.Configuration {
             "luffy_sweeper_closed_orders_total": "Orders the sweeper closed for their timeout.",
             "luffy_refunds_total": "Refund outcomes the refund worker recorded (succeeded, failed, unknown, retry_later).",
             "luffy_refund_worker_pass_duration_seconds": "Time one pass of the refund worker took.",
+            "luffy_reconciliation_last_date": "The last bill date reconciled, as yyyymmdd.",
+            "luffy_reconciliation_open_items": "Reconciliation items open (a difference for staff to resolve), by kind.",
+            "luffy_reconciliation_runs_total": "Reconciliation runs, by result (done, or the error's name).",
             "luffy_db_reconnects_total": "MariaDB connections made again after one was lost.",
             "luffy_db_deadlock_retries_total": "Transactions re-run after a deadlock or lock wait timeout.",
         ])

@@ -32,6 +32,10 @@ extension Router where Context == RequestContext {
                 staff.post("/refunds/:id/deny", use: RefundHandlers.handleDeny)
                 staff.post("/refunds/:id/retry", use: RefundHandlers.handleRetry)
                 staff.post("/orders/:id/refund", use: RefundHandlers.handleStaffCreate)
+                // The daily reconciliation against Alipay's bill (docs/RECONCILIATION.md).
+                staff.get("/reconciliation", use: ReconcileHandlers.handleSummary)
+                staff.get("/reconciliation/items", use: ReconcileHandlers.handleItems)
+                staff.post("/reconciliation/items/:id/resolve", use: ReconcileHandlers.handleResolve)
             }
         }
         return router

@@ -7,7 +7,7 @@ import LuffyCore
 import LuffyPay
 import MariaDB
 
-/// `luffy-pay serve | migrate | sweep | audit | refunds … | token USER_ID | version`: wiring only, the work is in LuffyPay.
+/// `luffy-pay serve | migrate | sweep | audit | refunds … | reconcile … | token USER_ID | version`: wiring only, the work is in LuffyPay.
 let usage = """
     usage: luffy-pay <command>
       serve            run the FastCGI responder (LUFFY_FCGI_SOCKET, or the socket on fd 0)
@@ -19,6 +19,11 @@ let usage = """
       refunds list [--state S] | show ID | approve ID | deny ID --reason R
                        the staff's refund desk (README, "Refunds"), actor `cli` in the events;
                        exit 1 when the refund is not found or not in a state the action leaves
+      reconcile [--date YYYY-MM-DD]
+                       reconcile a day against Alipay's bill now (default yesterday, shop time;
+                       docs/RECONCILIATION.md): exit 0 done, 3 bill not ready yet, 1 any other error
+      reconcile items [--open] [--date YYYY-MM-DD]
+                       the reconciliation's items (differences), --open: only those to resolve
       token USER_ID    print a JWT for that user, signed with LUFFY_JWT_SECRET
       version          print the version
     settings: environment variables LUFFY_*, or a KEY=VALUE file named by LUFFY_CONFIG
@@ -78,6 +83,47 @@ func refunds(_ words: [String], db: Database) throws {
     }
 }
 
+let reconcileUsage = "usage: luffy-pay reconcile [--date YYYY-MM-DD] | items [--open] [--date YYYY-MM-DD]"
+
+/// `luffy-pay reconcile …`: one run now (exit 0 done, 3 not ready, 1 any other error, with one line
+/// naming the error), or the items.
+func reconcile(_ words: [String], settings: Settings, log: Logger) throws {
+    var rest = words
+    let listing = rest.first == "items"
+    if listing { rest.removeFirst() }
+    var date: BillDate?
+    var openOnly = false
+    while let word = rest.first {
+        rest.removeFirst()
+        switch word {
+        case "--date":
+            guard let raw = rest.first, let value = BillDate(raw) else { fail("--date needs a day as YYYY-MM-DD") }
+            rest.removeFirst()
+            date = value
+        case "--open" where listing:
+            openOnly = true
+        default:
+            fail(reconcileUsage)
+        }
+    }
+    let db = Database(config: DatabaseConfig(settings: settings))
+    if listing {
+        let (count, items) = try ReconcileDesk.items(
+            state: openOnly ? .open : nil, date: date, kind: nil, page: 1, size: 1000, db: db)
+        for item in items { print(item.line) }
+        print("items: \(items.count) of \(count) shown")
+        return
+    }
+    let day = date ?? BillDate.today(ShopClock(zone: settings.timeZone)).adding(days: -1)
+    let reconciler = Reconciler(settings: settings, log: log, gateway: try AlipayGateway(settings: settings))
+    do {
+        print(try reconciler.run(date: day, db: db))
+    } catch let error as ReconcileError {
+        FileHandle.standardError.write(Data("luffy-pay: reconcile \(day): \(error)\n".utf8))
+        exit(error == .billNotReady ? 3 : 1)
+    }
+}
+
 func line(_ refund: Refund) -> String {
     "\(refund.id) \(refund.outRequestNo) \(refund.state.rawValue) \(refund.amount) order=\(refund.orderNumber) "
         + "source=\(refund.source.rawValue) created=\(refund.createdTime.prefix(19))"
@@ -127,6 +173,7 @@ do {
         runner.add("fastcgi", try FastCGIServer(options: options, log: log, makeResponder: application.makeWorker))
         runner.add("sweeper", OrderSweeper(settings: settings, log: log, gateway: gateway))
         runner.add("refund-worker", RefundWorker(settings: settings, log: log, gateway: gateway))
+        runner.add("reconcile", ReconcileService(settings: settings, log: log, gateway: gateway))
         exit(try runner.run())
     case "migrate":
         var config = DatabaseConfig(settings: settings)
@@ -155,6 +202,8 @@ do {
                 ? "audit: \(checked) invariants hold"
                 : "audit: \(violations.count) violation(s) of \(checked) invariants")
         exit(violations.isEmpty ? 0 : 1)
+    case "reconcile":
+        try reconcile(Array(arguments.dropFirst()), settings: settings, log: log)
     case "refunds":
         try refunds(Array(arguments.dropFirst()), db: Database(config: DatabaseConfig(settings: settings)))
     case "token":

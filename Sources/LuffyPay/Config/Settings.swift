@@ -43,6 +43,15 @@ public struct Settings: Sendable {
     /// `LUFFY_REFUND_WINDOW_DAYS`: days after payment in which a buyer may ask for a refund
     /// (README, "Refunds"); staff may refund at any time.
     public var refundWindowDays = 7
+    /// `LUFFY_RECONCILE_AT`: from this time of day (shop time) `serve` reconciles yesterday's bill
+    /// (README, "Reconciliation"); `off`: never.
+    public var reconcileAt = ReconcileAt(minutes: 10 * 60 + 30)
+    /// `LUFFY_RECONCILE_RETRY` (seconds): how long `serve` waits before asking again for a bill that
+    /// is not ready or could not be fetched.
+    public var reconcileRetry = 600
+    /// `LUFFY_RECONCILE_MAX_BYTES`: the largest bill zip downloaded (what it may unpack to is the
+    /// bill parser's own limit).
+    public var reconcileMaxBytes = 256 << 20
 
     public init() {}
 
@@ -91,6 +100,14 @@ public struct Settings: Sendable {
         alipay = try AlipaySettings(reader)
         if let v = text("LUFFY_CORS_ORIGINS") { corsOrigins = try CORSOrigins(parsing: v, key: "LUFFY_CORS_ORIGINS") }
         if let v = try int("LUFFY_REFUND_WINDOW_DAYS", 0...3650) { refundWindowDays = v }
+        if let raw = text("LUFFY_RECONCILE_AT") {
+            guard let v = ReconcileAt(parsing: raw) else {
+                throw ConfigError.invalid(key: "LUFFY_RECONCILE_AT", value: raw, expected: "HH:MM (shop time) or off")
+            }
+            reconcileAt = v
+        }
+        if let v = try int("LUFFY_RECONCILE_RETRY", 1...86_400) { reconcileRetry = v }
+        if let v = try int("LUFFY_RECONCILE_MAX_BYTES", (1 << 20)...(1 << 30)) { reconcileMaxBytes = v }
     }
 
     /// The JWT secret, or a clear start-up error: a service that verifies tokens must not run without one.

@@ -15,9 +15,10 @@ public enum Settlement {
         case closed(OrderStatus)
     }
 
-    /// Where a payment was learned of, kept with a refund record.
+    /// Where a payment was learned of, kept with a refund record. `reconcile`: from Alipay's daily
+    /// bill (a notification that never arrived, docs/RECONCILIATION.md).
     public enum Source: String, Sendable {
-        case notify, `return`, query, cancel, sweeper, free
+        case notify, `return`, query, cancel, sweeper, free, reconcile
     }
 
     /// `tradeNo`/`amount`: the Alipay trade that paid (nil for a zero-amount order).
