@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import AlipaySandbox
@@ -124,6 +125,30 @@ import Testing
         #expect(with(.foreignRefund(outTradeNo: "A", amount: Fen(1), outRequestNo: "X"), "2026-11-23").isEmpty)
         // changes follow the row: a trade moved to the next day is dropped there
         #expect(summary(lines(store, "2026-11-23", [.nextDay(outTradeNo: "C"), .dropTrade(outTradeNo: "C")])).isEmpty)
+    }
+
+    /// Bills are made from a snapshot while payments go on: every bill sees whole trades, and the
+    /// last one sees every payment.
+    @Test func billsWhilePaymentsGoOn() throws {
+        let store = store()
+        let time = self.time
+        let paidAt = at("2026-11-22 12:00:00")
+        let made = Mutex<[Int]>([])
+        DispatchQueue.concurrentPerform(iterations: 400) { i in
+            if i % 4 == 0 {
+                let rows = BillBook.lines(day: "2026-11-22", trades: store.snapshot().values, changes: [], time: time)
+                if rows.allSatisfy({ $0.kind == .trade && $0.amount == Fen(100) && !$0.tradeNo.isEmpty }) {
+                    made.withLock { $0.append(rows.count) }
+                }
+            } else {
+                let order = PagePayOrder(
+                    outTradeNo: "C\(i)", totalAmount: Fen(100), subject: "课", timeExpire: nil, returnURL: nil, notifyURL: nil)
+                _ = try? store.open(order, now: paidAt - 1)
+                _ = try? store.pay(outTradeNo: "C\(i)", now: paidAt, notify: false)
+            }
+        }
+        #expect(made.withLock { $0.count } == 100)
+        #expect(lines(store, "2026-11-22").count == 300)
     }
 
     @Test func settingsJSONIsStrict() throws {
