@@ -107,6 +107,7 @@ func reconcile(_ words: [String], settings: Settings, log: Logger) throws {
         }
     }
     let db = Database(config: DatabaseConfig(settings: settings))
+    defer { db.disconnect() }
     if listing {
         let (count, items) = try ReconcileDesk.items(
             state: openOnly ? .open : nil, date: date, kind: nil, page: 1, size: 1000, db: db)
@@ -120,6 +121,7 @@ func reconcile(_ words: [String], settings: Settings, log: Logger) throws {
         print(try reconciler.run(date: day, db: db))
     } catch let error as ReconcileError {
         FileHandle.standardError.write(Data("luffy-pay: reconcile \(day): \(error)\n".utf8))
+        db.disconnect()  // exit() skips the defer
         exit(error == .billNotReady ? 3 : 1)
     }
 }
