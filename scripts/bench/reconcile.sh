@@ -52,7 +52,7 @@ SANDBOX=http://127.0.0.1:$SANDBOX_PORT
 bench_sql() { mariadb --defaults-file="$CLIENT_CNF" --local-infile=1 --init-command="SET time_zone = '$SHOP_OFFSET'" luffycity -N -B <<<"$1"; }
 BENCH_ORDERS="SELECT id FROM ly_order WHERE user_id = $BENCH_USER"
 bill_settings() { curl -sf --max-time 10 -H 'Content-Type: application/json' -d "$1" "$SANDBOX/sandbox/bill-settings" >/dev/null; }
-gen() { "$ROOT/.venv/bin/python" "$BENCH_DIR/gen-bill-day.py" --state "$STATE_FILE" --date "$DAY" --user "$BENCH_USER" "$@"; }
+gen() { python3 "$BENCH_DIR/gen-bill-day.py" --state "$STATE_FILE" --date "$DAY" --user "$BENCH_USER" "$@"; }
 
 cleanup() {
     bill_settings '{}' || warn "resetting the sandbox's bill settings failed"
@@ -116,7 +116,7 @@ bill_settings "{\"changes\":[$changes]}" || die "the sandbox refused the bill se
 
 # measure CMD…: runs it (output appended to $LOG), prints "seconds peak_kib exit" (ru_maxrss of the child)
 measure() {
-    "$ROOT/.venv/bin/python" -c '
+    python3 -c '
 import resource, subprocess, sys, time
 started = time.monotonic()
 with open(sys.argv[1], "a") as log:
