@@ -40,8 +40,11 @@ eval "$("$STACK_SH" "$STACK" info)"
 setting() { sed -n "s/^$1=//p" "$ENV_FILE" | tail -n1; }
 STATE_FILE=$(setting LUFFY_SANDBOX_STATE_FILE)
 [ -n "$STATE_FILE" ] || die "the $STACK stack's sandbox keeps no trades file (LUFFY_SANDBOX_STATE_FILE)"
-SHOP_OFFSET=$(TZ=$(setting LUFFY_TIMEZONE) date +%:z)
-OFFSET_SECONDS=$(( $(TZ=$(setting LUFFY_TIMEZONE) date +%z | sed -E 's/^([+-])0?([0-9]+)([0-9]{2})$/\1(\2*3600+\3*60)/') ))
+# The shop's zone (the app's default when the settings leave it out), as the sessions' offset and in seconds.
+SHOP_TZ=$(setting LUFFY_TIMEZONE)
+SHOP_TZ=${SHOP_TZ:-Asia/Shanghai}
+SHOP_OFFSET=$(TZ=$SHOP_TZ date +%:z)
+OFFSET_SECONDS=$(( $(TZ=$SHOP_TZ date +%z | sed -E 's/^([+-])0?([0-9]+)([0-9]{2})$/\1(\2*3600+\3*60)/') ))
 WORK_DIR=$STACK_DIR/bench
 mkdir -p "$WORK_DIR"
 ORDERS_TSV=$WORK_DIR/reconcile-orders.tsv
