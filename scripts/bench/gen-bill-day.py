@@ -7,7 +7,8 @@ the first --refunds of them, on both sides of the reconciliation (README "Reconc
   sandbox must be stopped while it is rewritten), as the sandbox itself writes them
   (docs/SANDBOX.md): TRADE_SUCCESS, or TRADE_CLOSED with one refund for the refunded ones;
   trades of an earlier run of the bench (same order-number prefix) are replaced;
-- the shop's: --orders, one line per order for the database (`order_number, trade_no, amount,
+- the shop's: --orders, one line per order (the last --planted unrefunded ones 0.01 dearer than
+  the bill says: amount_mismatch items) for the database (`order_number, trade_no, amount,
   pay_time, order_status, refunded_amount`, tab-separated), and --refunds-out, one line per
   refund (`out_request_no, order_number, trade_no, amount, time`).
 `--remove` only takes the prefix's trades out of the trades file again.
@@ -27,6 +28,8 @@ def main():
     ap.add_argument("--user", type=int, required=True)
     ap.add_argument("--trades", type=int, default=100000)
     ap.add_argument("--refunds", type=int, default=5000)
+    ap.add_argument("--planted", type=int, default=0,
+                    help="the last N unrefunded orders cost 0.01 more in the database than Alipay took")
     ap.add_argument("--utc-offset", type=int, default=8 * 3600, help="the shop's offset from UTC, seconds")
     ap.add_argument("--orders")
     ap.add_argument("--refunds-out")
@@ -42,7 +45,7 @@ def main():
     trades = [t for t in state["trades"] if not t["out_trade_no"].startswith(prefix)]
     if not args.remove:
         assert args.orders and args.refunds_out, "--orders and --refunds-out are needed"
-        assert 0 <= args.refunds <= args.trades <= 99999999
+        assert 0 <= args.refunds <= args.trades <= 99999999 and 0 <= args.planted <= args.trades - args.refunds
         rng = random.Random(args.date)
         midnight = int(datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.timezone.utc).timestamp())
         midnight -= args.utc_offset
@@ -71,7 +74,11 @@ def main():
                         "notification": {"enabled": False, "attempts": 0, "delivered": False, "last_answer": None},
                     }] if refunded else [],
                 })
-                orders.write("\t".join([number, trade_no, amount, stamp(paid), "4" if refunded else "1",
+                booked = amount
+                if i >= args.trades - args.planted:
+                    cents = int(amount.replace(".", "")) + 1
+                    booked = "%d.%02d" % (cents // 100, cents % 100)
+                orders.write("\t".join([number, trade_no, booked, stamp(paid), "4" if refunded else "1",
                                         amount if refunded else "0.00"]) + "\n")
                 if refunded:
                     refunds.write("\t".join(["R%s-1" % number, number, trade_no, amount, stamp(refund_at)]) + "\n")
