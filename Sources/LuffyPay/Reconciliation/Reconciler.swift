@@ -188,7 +188,8 @@ public struct Reconciler: Sendable {
             try storeBill(date, bill: bill, entries: entries, zip: zip, db: db)
             var added = 0
             for finding in result.findings {
-                added += try store(finding, date: date, action: actions[finding.key], db: db)
+                let action = finding.kind == .paidAtAlipayOnly ? actions[finding.key] : nil
+                added += try store(finding, date: date, action: action, db: db)
             }
             var outcome = Outcome(
                 date: date, alipay: result.alipay, local: result.local, found: [:], added: added, healed: actions.count,
