@@ -19,6 +19,7 @@ import subprocess
 import threading
 import time
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import requests
@@ -38,6 +39,16 @@ BILL_DEFAULTS = {"today": None, "url_ttl_s": 30, "corrupt": None, "changes": []}
 
 
 # ---------------------------------------------------------------- the sandbox's bills
+def money(value):
+    """An amount of the API (a JSON number with two decimals) as an exact Decimal."""
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def side(summary_side):
+    """One side of the day's summary with its amounts as Decimals."""
+    return {k: money(v) if k.endswith("_amount") else v for k, v in summary_side.items()}
+
+
 def bill_settings(**values):
     """`POST /sandbox/bill-settings` (replaces them all; nothing: the defaults)."""
     r = requests.post(SANDBOX_URL + "/sandbox/bill-settings", json=values, timeout=10)
@@ -258,8 +269,8 @@ def test_each_planted_difference_is_found_once_with_its_evidence(client, db, sho
     # the evidence: the bill's row(s) as read, and the service's own rows
     found = {(i["kind"], i["key"]): i for i in api_items(client, staff, date=day)}
     mismatch = found[("amount_mismatch", wrong.trade_no)]
-    assert (mismatch["alipay_amount"], mismatch["local_amount"], mismatch["order_number"]) == \
-        ("1.00", "12.00", wrong.number), mismatch
+    assert (money(mismatch["alipay_amount"]), money(mismatch["local_amount"]), mismatch["order_number"]) == \
+        (Decimal("1.00"), Decimal("12.00"), wrong.number), mismatch
     (row,) = mismatch["evidence"]["bill"]
     assert (row["支付宝交易号"], row["商户订单号"], row["业务类型"], row["订单金额（元）"]) == \
         (wrong.trade_no, wrong.number, "交易", "1.00"), row
@@ -268,14 +279,15 @@ def test_each_planted_difference_is_found_once_with_its_evidence(client, db, sho
     assert second["evidence"]["bill"][0]["订单金额（元）"] == "9.90" and second["order_number"] == twice.number
     assert second["evidence"]["local"]["order"]["trade_no"] == twice.trade_no
     outside = found[("refund_at_alipay_only", "EXT20260001")]
-    assert outside["evidence"]["bill"][0]["退款批次号/请求号"] == "EXT20260001" and outside["alipay_amount"] == "1.00"
+    assert outside["evidence"]["bill"][0]["退款批次号/请求号"] == "EXT20260001" and money(outside["alipay_amount"]) == Decimal("1.00")
     assert outside["evidence"]["local"] == {"refund": None}
     wrong_r = found[("refund_amount_mismatch", wrong_no)]
-    assert (wrong_r["alipay_amount"], wrong_r["local_amount"]) == ("2.00", "17.00"), wrong_r
+    assert (money(wrong_r["alipay_amount"]), money(wrong_r["local_amount"])) == \
+        (Decimal("2.00"), Decimal("17.00")), wrong_r
     assert wrong_r["evidence"]["bill"][0]["订单金额（元）"] == "-2.00"
     assert wrong_r["evidence"]["local"]["refund"]["refund_number"] == wrong_no
     here = found[("paid_here_only", dropped.trade_no)]
-    assert here["evidence"] == {"bill": [], "local": here["evidence"]["local"]} and here["local_amount"] == "11.00"
+    assert here["evidence"] == {"bill": [], "local": here["evidence"]["local"]} and money(here["local_amount"]) == Decimal("11.00")
     assert here["evidence"]["local"]["order"]["order_number"] == dropped.number
     assert found[("refund_here_only", dropped_no)]["evidence"]["local"]["refund"]["amount"] == "16.00"
 
@@ -517,8 +529,10 @@ def test_the_staff_api(client, db, shop):
     summary = assert_json_response(client.get(f"/admin/reconciliation?date={day}", headers=auth(staff)), 200)
     assert summary["date"] == day and summary["run"]["state"] == "done" and summary["run"]["attempts"] == 1
     assert summary["run"]["last_error"] is None and summary["run"]["finished_time"].startswith(str(shop_today()))
-    assert summary["alipay"] == {"trades": 1, "trade_amount": "1.00", "refunds": 0, "refund_amount": "0.00"}
-    assert summary["local"] == {"trades": 2, "trade_amount": "123.00", "refunds": 0, "refund_amount": "0.00"}
+    assert side(summary["alipay"]) == {"trades": 1, "trade_amount": Decimal("1.00"), "refunds": 0,
+                                       "refund_amount": Decimal("0.00")}
+    assert side(summary["local"]) == {"trades": 2, "trade_amount": Decimal("123.00"), "refunds": 0,
+                                      "refund_amount": Decimal("0.00")}
     assert summary["items"] == {"open": 1, "by_kind": {
         "paid_here_only": {"open": 0, "resolved": 0, "auto_resolved": 0, "carried": 1},
         "amount_mismatch": {"open": 1, "resolved": 0, "auto_resolved": 0, "carried": 0}}}

@@ -45,8 +45,8 @@ public struct ReconcileItem: Sendable, Equatable, RowDecodable {
             "id": .int(id), "date": .string(date), "kind": .string(kind), "state": .string(state), "key": .string(key),
             "order_number": orderNumber.map(JSON.string) ?? .null, "trade_no": tradeNo.map(JSON.string) ?? .null,
             "out_request_no": outRequestNo.map(JSON.string) ?? .null,
-            "alipay_amount": alipayAmount.map { .string($0.description) } ?? .null,
-            "local_amount": localAmount.map { .string($0.description) } ?? .null, "evidence": evidence,
+            "alipay_amount": alipayAmount.map(JSON.money) ?? .null,
+            "local_amount": localAmount.map(JSON.money) ?? .null, "evidence": evidence,
             "action": action.map(JSON.string) ?? .null, "resolved_by": resolvedBy.map(JSON.string) ?? .null,
             "note": note.map(JSON.string) ?? .null, "created_time": shopTime(createdTime),
             "resolved_time": shopTime(resolvedTime),
@@ -95,8 +95,8 @@ public enum ReconcileDesk {
         }
         func side(_ trades: Int64, _ tradeAmount: Fen, _ refunds: Int64, _ refundAmount: Fen) -> JSON {
             [
-                "trades": .int(trades), "trade_amount": .string(tradeAmount.description), "refunds": .int(refunds),
-                "refund_amount": .string(refundAmount.description),
+                "trades": .int(trades), "trade_amount": .money(tradeAmount), "refunds": .int(refunds),
+                "refund_amount": .money(refundAmount),
             ]
         }
         return [

@@ -44,13 +44,12 @@ public struct ReconcileService: Service {
         guard settings.reconcileAt != .off else { return }
         let db = Database(config: DatabaseConfig(settings: settings))
         defer { db.disconnect() }
-        // The gauges from the database at start: the same in every instance, whichever ran a date.
-        do { try ReconcileMetrics.refresh(db: db) } catch {
-            log.warning("reconcile metrics not read", metadata: ["error": "\(error)"])
-        }
         repeat {
             do {
                 try tick(db: db)
+                // The gauges from the database on every look: the same in every instance, whichever
+                // ran a date or resolved an item.
+                try ReconcileMetrics.refresh(db: db)
             } catch {
                 log.warning("reconcile look failed", metadata: ["error": "\(error)"])
             }
