@@ -44,6 +44,23 @@ public struct OrderListQuery: Sendable, Equatable {
     }
 
     var offset: Int { (page - 1) * size }
+
+    /// A page after the last is refused (the first page of nothing is an empty page).
+    func check(count: Int64) throws {
+        if offset > 0 && Int64(offset) >= count { throw OrderListError.pageOutOfRange }
+    }
+
+    /// The paged answer every list of the API gives (README, "HTTP API"): `count`, the `next` and
+    /// `previous` page's URLs (this request's with another `page`), `results`.
+    func answer(_ results: [JSON], count: Int64, request: Request) -> Response {
+        let hasNext = Int64(page * size) < count
+        return .json([
+            "count": .int(count),
+            "next": hasNext ? .string(request.url(replacingQuery: "page", with: String(page + 1))) : .null,
+            "previous": page > 1 ? .string(request.url(replacingQuery: "page", with: String(page - 1))) : .null,
+            "results": .array(results),
+        ])
+    }
 }
 
 struct OrderListHandler {
@@ -57,9 +74,7 @@ struct OrderListHandler {
             filter.append(" AND o.order_status = \(status.rawValue)")
         }
         let count = try db.query("SELECT COUNT(*) FROM ly_order o WHERE \(filter)", decoding: Int64.self).first ?? 0
-        if query.offset > 0 && Int64(query.offset) >= count {
-            throw OrderListError.pageOutOfRange
-        }
+        try query.check(count: count)
 
         // The page of orders with their coupon, then the courses of those orders, then their
         // refunds: four statements per page (with the count) whatever it holds. Separate simple
@@ -103,13 +118,7 @@ struct OrderListHandler {
             return .object(fields)
         }
 
-        let hasNext = Int64(query.page * query.size) < count
-        return .json([
-            "count": .int(count),
-            "next": hasNext ? .string(request.url(replacingQuery: "page", with: String(query.page + 1))) : .null,
-            "previous": query.page > 1 ? .string(request.url(replacingQuery: "page", with: String(query.page - 1))) : .null,
-            "results": .array(results),
-        ])
+        return query.answer(results, count: count, request: request)
     }
 
     /// The refunds of the page's orders, oldest first, each with the courses it covers (none: a

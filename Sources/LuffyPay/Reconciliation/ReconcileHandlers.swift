@@ -23,14 +23,8 @@ enum ReconcileHandlers {
         let page = try OrderListQuery.parse(request)
         let (count, items) = try ReconcileDesk.items(
             state: state, date: date, kind: kind, page: page.page, size: page.size, db: context.db)
-        if page.offset > 0 && Int64(page.offset) >= count { throw OrderListError.pageOutOfRange }
-        let hasNext = Int64(page.page * page.size) < count
-        return .json([
-            "count": .int(count),
-            "next": hasNext ? .string(request.url(replacingQuery: "page", with: String(page.page + 1))) : .null,
-            "previous": page.page > 1 ? .string(request.url(replacingQuery: "page", with: String(page.page - 1))) : .null,
-            "results": .array(items.map(\.json)),
-        ])
+        try page.check(count: count)
+        return page.answer(items.map(\.json), count: count, request: request)
     }
 
     /// `POST /admin/reconciliation/items/<id>/resolve` `{"note": "…"}`: open → resolved by this staff user.

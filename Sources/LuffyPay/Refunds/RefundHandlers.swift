@@ -182,14 +182,8 @@ enum RefundHandlers {
         }
         let page = try OrderListQuery.parse(request)
         let (count, refunds) = try RefundStore.list(state: state, page: page.page, size: page.size, db: context.db)
-        if page.offset > 0 && Int64(page.offset) >= count { throw OrderListError.pageOutOfRange }
-        let hasNext = Int64(page.page * page.size) < count
-        return .json([
-            "count": .int(count),
-            "next": hasNext ? .string(request.url(replacingQuery: "page", with: String(page.page + 1))) : .null,
-            "previous": page.page > 1 ? .string(request.url(replacingQuery: "page", with: String(page.page - 1))) : .null,
-            "results": .array(refunds.map { .object(fields($0)) }),
-        ])
+        try page.check(count: count)
+        return page.answer(refunds.map { .object(fields($0)) }, count: count, request: request)
     }
 
     /// `GET /admin/refunds/<id>`: the refund with its courses and its events.
