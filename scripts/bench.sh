@@ -20,7 +20,9 @@
 # then the gateway brownout (scripts/bench/brownout.sh: /healthz and /user/order latency while
 # 32 connections query a gateway slower than the app's time-out), with its own table, the refund
 # worker's throughput (scripts/bench/refund-worker.sh: 1,000 approved refunds sent to the sandbox,
-# refunds/s), and
+# refunds/s), the reconciliation of a day of 100,000 trades and 5,000 refunds
+# (scripts/bench/reconcile.sh: seconds and peak memory of `luffy-pay reconcile`, and wrk on the staff
+# reconciliation API), and
 # `luffy-pay audit` of the dev stack's books (also run before the runs), whose closing line ends
 # the output.
 # Prints one table: req/s, p50, p99, non-2xx, the app's resident memory (VmRSS) after each run,
@@ -552,6 +554,11 @@ echo
 refund_rc=0
 "$BENCH_DIR/refund-worker.sh" dev || refund_rc=$?
 
+# ---------------------------------------------------------------- the daily reconciliation
+echo
+reconcile_rc=0
+"$BENCH_DIR/reconcile.sh" dev || reconcile_rc=$?
+
 # The books after everything the bench did and removed (brownout.sh's user included).
 echo
 audit_rc=0
@@ -560,5 +567,6 @@ audit after || audit_rc=$?
 echo "luffy-pay audit of the dev stack after the bench (exit $audit_rc): $(tail -n1 "$LOG_DIR/bench-audit-after.txt")"
 [ $brownout_rc = 0 ] || check_failed "scripts/bench/brownout.sh exited $brownout_rc"
 [ $refund_rc = 0 ] || check_failed "scripts/bench/refund-worker.sh exited $refund_rc"
+[ $reconcile_rc = 0 ] || check_failed "scripts/bench/reconcile.sh exited $reconcile_rc"
 [ $audit_rc = 0 ] || check_failed "luffy-pay audit exits $audit_rc after the bench (${LOG_DIR#"$ROOT"/}/bench-audit-after.txt)"
 [ ${#FAILED[@]} = 0 ] || die "${#FAILED[@]} check(s) failed: the figures above do not measure what they say (CHECK FAILED)"
