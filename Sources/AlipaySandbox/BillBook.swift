@@ -2,9 +2,9 @@ public import LuffyCore
 
 /// Days of the daily bill in shop time (`LUFFY_TIMEZONE`), as `yyyy-MM-dd`.
 public enum BillDays {
-    /// Strictly `yyyy-MM-dd` naming a real day.
+    /// Strictly `yyyy-MM-dd` naming a real day (from 2000 on: Alipay keeps no older bills).
     public static func isDay(_ text: String, time: ShopClock) -> Bool {
-        text.utf8.count == 10 && time.parse(text + " 00:00:00") != nil
+        BillDate(text) != nil && time.parse(text + " 00:00:00") != nil
     }
 
     /// The seconds of that day: from its midnight to the next one (23 or 25 hours across a change
@@ -16,18 +16,13 @@ public enum BillDays {
         return start..<end
     }
 
-    /// The next day (noon plus a day lands on the next date whatever summer time does).
+    /// The next day (civil dates: whatever summer time does).
     public static func day(after day: String, time: ShopClock) -> String {
-        shifted(day, by: 1, time: time)
+        BillDate(day).map { $0.adding(days: 1).description } ?? day
     }
 
     public static func day(before day: String, time: ShopClock) -> String {
-        shifted(day, by: -1, time: time)
-    }
-
-    private static func shifted(_ day: String, by days: Int64, time: ShopClock) -> String {
-        guard let noon = time.parse(day + " 12:00:00") else { return day }
-        return String(time.format(noon + days * 86_400).prefix(10))
+        BillDate(day).map { $0.adding(days: -1).description } ?? day
     }
 }
 

@@ -1,6 +1,6 @@
 public import Alipay
 public import Logging
-import LuffyCore
+public import LuffyCore
 public import MariaDB
 
 /// One reconciliation of a bill date (docs/RECONCILIATION.md): claim the date, ask for the bill's URL,
