@@ -61,10 +61,18 @@ struct OrderCreation {
     }
 
     /// A course in another unpaid order of this user (one not timed out yet) would be paid twice:
-    /// refused with those orders' numbers. Under the user's row lock, so that this check and the
-    /// insert are one step against the user's concurrent POST /orders.
+    /// refused with those orders' numbers. After writing the user's guard row (sql/022), so that
+    /// this check and the insert are one step against the user's concurrent POST /orders: on one
+    /// server its row lock makes the other wait; on a Galera cluster, where a lock holds on its
+    /// own node only, the other node's transaction writes the same row and the later commit
+    /// fails certification (1213) and runs again, seeing this order (docs/ARCHITECTURE.md,
+    /// "Locks on a cluster"). A `SELECT … FOR UPDATE` of the row would not be certified.
     private func refuseCoursesInUnpaidOrders(_ ids: [Int64]) throws {
-        _ = try db.query("SELECT id FROM ly_users WHERE id = \(user.id) FOR UPDATE")
+        try db.execute(
+            """
+            INSERT INTO ly_order_user_guard (user_id, orders_created) VALUES (\(user.id), 1)
+            ON DUPLICATE KEY UPDATE orders_created = orders_created + 1
+            """)
         let rows = try db.query(
             """
             SELECT o.order_number, oc.course_id FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id
