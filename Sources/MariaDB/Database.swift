@@ -100,8 +100,13 @@ public final class Database {
     }
 
     /// Closes the connection after its node failed: the next use starts at the node after it.
-    private func dropFailedNode() {
-        if let nodeIndex { nextNode = nodeIndex + 1 }
+    private func dropFailedNode(_ error: DatabaseError) {
+        if let nodeIndex {
+            nextNode = nodeIndex + 1
+            if config.nodes.count > 1 {
+                log.warning("database node failed", metadata: ["node": "\(config.nodes[nodeIndex])", "error": "\(error)"])
+            }
+        }
         close()
     }
 
@@ -219,7 +224,7 @@ public final class Database {
             health = try check { try Database.health(of: handle) }
             guard health.isHealthy else {
                 let error = DatabaseError(notReady: config.nodes[index], health)
-                dropFailedNode()
+                dropFailedNode(error)
                 throw error
             }
             nodeHealth = health
@@ -241,7 +246,7 @@ public final class Database {
         do {
             return try body()
         } catch let error as DatabaseError where error.isNodeUnavailable || error.isCommitUnknown {
-            dropFailedNode()
+            dropFailedNode(error)
             throw error
         }
     }

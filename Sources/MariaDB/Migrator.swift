@@ -15,7 +15,7 @@ import LuffyCore
 /// holder), renewed before each file, deleted at the end. A migrator that died leaves a lease
 /// that expires after `leaseDuration`.
 public struct Migrator {
-    public struct Migration: Equatable {
+    public struct Migration: Equatable, Sendable {
         public let version: String
         public let file: String
         public let sql: String
