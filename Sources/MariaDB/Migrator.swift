@@ -124,7 +124,8 @@ public struct Migrator {
             }
     }
 
-    /// Returns the files applied by this run (not those recorded as replaced).
+    /// Returns the files applied by this run, those recorded as replaced among them (their
+    /// replacement creates what they would: `migrate` lists them as applied, as before they were).
     @discardableResult
     public func migrate(_ migrations: [Migration]) throws -> [String] {
         try db.executeScript(
@@ -174,6 +175,7 @@ public struct Migrator {
                         "file": "\(migration.file)", "replaced_by": "\(replacement.replacedBy)",
                         "reason": "\(replacement.reason)",
                     ])
+                ran.append(migration.file)
                 continue
             }
             if let check = prechecks[migration.file] {
