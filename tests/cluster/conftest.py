@@ -71,7 +71,7 @@ def _fact(info_key, env_name=None):
 
 BASE_URL = _fact("BASE_URL", "LUFFY_CLUSTER_BASE_URL").rstrip("/")
 URLS = {1: _fact("URL1", "LUFFY_CLUSTER_URL1").rstrip("/"), 2: _fact("URL2", "LUFFY_CLUSTER_URL2").rstrip("/")}
-APP_ENV = {1: _fact("APP1_ENV", "LUFFY_CONFIG"), 2: _fact("APP2_ENV")}
+APP_ENV = {1: _fact("APP1_ENV", "LUFFY_CLUSTER_APP1_ENV"), 2: _fact("APP2_ENV", "LUFFY_CLUSTER_APP2_ENV")}
 STACK_DIR = Path(_fact("STACK_DIR", "LUFFY_CLUSTER_STACK_DIR"))
 LOG_DIR = Path(INFO.get("LOG_DIR") or STACK_DIR / "log")
 
