@@ -89,12 +89,13 @@ sys.modules["integration_conftest"] = integration
 _spec.loader.exec_module(integration)
 
 # re-exported for the tests/integration helpers (`from conftest import …`) and for our tests
-(ENV, SETTINGS, JSON_TYPE, Client, assert_audit_clean, assert_error, assert_json_response, auth, client, db_rows,
- grant_credit, log_fields, mint_token, parse_settings, run_audit, wait_until) = (
-    integration.ENV, integration.SETTINGS, integration.JSON_TYPE, integration.Client, integration.assert_audit_clean,
-    integration.assert_error, integration.assert_json_response, integration.auth, integration.client,
-    integration.db_rows, integration.grant_credit, integration.log_fields, integration.mint_token,
-    integration.parse_settings, integration.run_audit, integration.wait_until)
+(ENV, SETTINGS, JSON_TYPE, Client, app_pid, assert_audit_clean, assert_error, assert_json_response, auth, client,
+ db_rows, grant_credit, log_fields, mint_token, parse_settings, run_audit, stack, stack_healthy, wait_until) = (
+    integration.ENV, integration.SETTINGS, integration.JSON_TYPE, integration.Client, integration.app_pid,
+    integration.assert_audit_clean, integration.assert_error, integration.assert_json_response, integration.auth,
+    integration.client, integration.db_rows, integration.grant_credit, integration.log_fields,
+    integration.mint_token, integration.parse_settings, integration.run_audit, integration.stack,
+    integration.stack_healthy, integration.wait_until)
 assert integration.BASE_URL == BASE_URL, (integration.BASE_URL, BASE_URL)
 APP_LOGS = {i: LOG_DIR / f"app{i}.log" for i in INSTANCES}
 APP_LOG = APP_LOGS[1]
@@ -169,6 +170,17 @@ def db():
     conn = db_connect()
     yield conn
     conn.close()
+
+
+def settle_nodes():
+    """Each node has applied everything committed so far (a causal read on each): rows a test just
+    wrote through one node are there when an instance reads them through another."""
+    for n in NODES:
+        conn = node_connect(n)
+        try:
+            db_rows(conn, "SELECT COUNT(*) FROM ly_users")
+        finally:
+            conn.close()
 
 
 def cluster_synced():

@@ -12,26 +12,15 @@ from collections import Counter
 
 from alipay import (PAID_ANSWER, assert_notify_answer, get_result, notification, notifications, order_state,
                     post_notify, refunds, result_query, shop)
-from conftest import (APP_ENV, APP_LOGS, BASE_URL, INSTANCES, NODES, URLS, InstanceSession, assert_audit_clean,
+from conftest import (APP_ENV, APP_LOGS, BASE_URL, INSTANCES, URLS, InstanceSession, assert_audit_clean,
                       assert_error, assert_json_response, auth, db_rows, file_size, grant_credit, instance_client, instance_of,
-                      log_fields, node_connect, parse_settings, read_from, wait_until)
+                      log_fields, node_connect, parse_settings, read_from, settle_nodes, wait_until)
 from ordering import (CREDIT_RATIO, ORDER_TIMEOUT, at_once, cancel_order, coupon_log_row, dev_offer, loads, new_key,
                       post_order, scalar, shop_dates, sweep_cmd, throwaway, user_credit)
 from test_payment_races import paid_without_notification, past_busy
 from test_races import make_expired_orders, statuses
 
 __all__ = ["shop", "throwaway"]  # the fixtures, imported for pytest
-
-
-def settle_nodes():
-    """Each node has applied everything committed so far (a causal read on each): rows a test just
-    wrote on one node are there when the race reads them on another."""
-    for n in NODES:
-        conn = node_connect(n)
-        try:
-            db_rows(conn, "SELECT COUNT(*) FROM ly_users")
-        finally:
-            conn.close()
 
 
 def split_orders(user_id, bodies, keys=None):
