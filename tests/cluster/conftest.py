@@ -228,13 +228,8 @@ def cluster(*args, timeout=240):
 
 
 def node_log(n):
-    """Node n's MariaDB error log."""
-    named = INFO.get(f"NODE{n}_LOG")
-    if named:
-        return Path(named)
-    found = sorted(LOG_DIR.glob(f"*node{n}*.log"))
-    assert found, f"no log of node {n} in {LOG_DIR}"
-    return found[0]
+    """Node n's MariaDB error log (scripts/stack.sh: log/node<n>.log)."""
+    return LOG_DIR / f"node{n}.log"
 
 
 def file_size(path):
