@@ -788,7 +788,15 @@ node_start() {
         most_advanced_down_node
         best=$BEST_NODE
         if [ "${POS_SEQNO[$best]}" -gt "${POS_SEQNO[$n]}" ]; then
-            die "no node runs and node $best has later commits (seqno ${POS_SEQNO[$best]}) than node $n (${POS_SEQNO[$n]}): start node $best first (stack.sh $STACK node-start $best, or up)"
+            # Only node $best may bootstrap. A node-start of it may be waiting for our lock (the
+            # tests start several nodes at once): let it run, then join what it started.
+            say "no node runs and node $best has later commits (seqno ${POS_SEQNO[$best]}) than node $n (${POS_SEQNO[$n]}): waiting up to 60 s for node $best to be started"
+            flock -u 9
+            wait_for "node $best to be started" 60 node_ready "$best" \
+                || die "node $best has the latest commits and must bootstrap the cluster: start it first (stack.sh $STACK node-start $best, or up), then node $n"
+            lock_stack
+            node_start "$n"
+            return
         fi
         local state
         state=$(node_dir "$n")/data/grastate.dat
@@ -1001,6 +1009,7 @@ cluster_info() {
              GALERA_BASE_PORT; do
         printf '%s=%q\n' "$k" "${!k}"
     done
+    for k in "${NODES[@]}"; do printf 'NODE%s_LOG=%q\n' "$k" "$LOG_DIR/node$k.log"; done
 }
 
 cluster_summary() {
