@@ -948,7 +948,13 @@ render_cluster_servers() {
 
 # ---- actions of the cluster stacks
 cluster_up() {
-    local n
+    local n port
+    # nginx's ports first: the dev stack uses 8080 and 8090 too (one of the two runs at a time)
+    if ! svc_pid nginx >/dev/null; then
+        for port in "$NGINX_PORT" "$APP1_PORT" "$APP2_PORT" "$SANDBOX_PORT"; do
+            port_open "$port" && die "port $port is taken by another process (the dev stack? make down): cannot start stack $STACK"
+        done
+    fi
     "$ROOT/scripts/deps.sh"
     app_build
     ensure_settings
