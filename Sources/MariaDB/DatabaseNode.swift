@@ -23,6 +23,8 @@ public enum DatabaseNode: Sendable, Hashable, CustomStringConvertible {
             return nil
         }
         if bytes[0] == UInt8(ascii: "/") {
+            // sun_path holds 108 bytes with the terminating NUL.
+            guard bytes.count <= 107 else { return nil }
             self = .socket(path: text)
             return
         }
@@ -37,7 +39,8 @@ public enum DatabaseNode: Sendable, Hashable, CustomStringConvertible {
             guard host.contains(UInt8(ascii: ":")), host.allSatisfy({ $0 == UInt8(ascii: ":") || DatabaseNode.isHexDigit($0) })
             else { return nil }
         } else {
-            guard !host.isEmpty, host.allSatisfy(DatabaseNode.isHostByte) else { return nil }
+            // A DNS name has at most 253 bytes.
+            guard !host.isEmpty, host.count <= 253, host.allSatisfy(DatabaseNode.isHostByte) else { return nil }
         }
         self = .tcp(host: String(decoding: host, as: UTF8.self), port: port)
     }
@@ -113,16 +116,17 @@ public struct NodeHealth: Sendable, Equatable {
     /// nil on a plain server.
     public var clusterSize: Int?
 
-    /// The statement: one row, whatever the server. `@@wsrep_on` is 0 on a server without a
-    /// provider; the status variables come from the node's own view, also outside the primary
-    /// component (information_schema stays readable there).
+    /// The statement: one row, whatever the server. `@@global.wsrep_on` is 0 on a server without a
+    /// provider; the status variables are the node's own view, also outside the primary component
+    /// (information_schema stays readable there). The status is read in a derived table: in one
+    /// aggregate over information_schema beside it, MariaDB 10.11 gives `@@wsrep_on` as 0.
     static let query = """
-        SELECT @@wsrep_on,
-          MAX(IF(VARIABLE_NAME = 'WSREP_READY', VARIABLE_VALUE, NULL)),
-          MAX(IF(VARIABLE_NAME = 'WSREP_LOCAL_STATE', VARIABLE_VALUE, NULL)),
-          MAX(IF(VARIABLE_NAME = 'WSREP_CLUSTER_SIZE', VARIABLE_VALUE, NULL))
-        FROM information_schema.GLOBAL_STATUS
-        WHERE VARIABLE_NAME IN ('WSREP_READY', 'WSREP_LOCAL_STATE', 'WSREP_CLUSTER_SIZE')
+        SELECT @@global.wsrep_on, s.ready, s.state, s.size FROM (
+          SELECT MAX(IF(VARIABLE_NAME = 'WSREP_READY', VARIABLE_VALUE, NULL)) AS ready,
+            MAX(IF(VARIABLE_NAME = 'WSREP_LOCAL_STATE', VARIABLE_VALUE, NULL)) AS state,
+            MAX(IF(VARIABLE_NAME = 'WSREP_CLUSTER_SIZE', VARIABLE_VALUE, NULL)) AS size
+          FROM information_schema.GLOBAL_STATUS
+          WHERE VARIABLE_NAME IN ('WSREP_READY', 'WSREP_LOCAL_STATE', 'WSREP_CLUSTER_SIZE')) AS s
         """
 
     /// Galera's `wsrep_local_state` of a node that serves: Synced.
