@@ -5,10 +5,12 @@ once"; docs on LUFFY_DB_NODES). Every race ends with the state checked through a
 `luffy-pay audit` clean.
 """
 
+import math
 import subprocess
 import time
 import urllib.parse
 from collections import Counter
+from datetime import datetime
 
 from alipay import (PAID_ANSWER, assert_notify_answer, get_result, notification, notifications, order_state,
                     post_notify, refunds, result_query, shop)
@@ -180,20 +182,47 @@ def sweeper_log_counts(offsets):
     return counts
 
 
+def next_sweeper_passes(interval):
+    """{instance: time.monotonic() of its sweeper's next pass}: `serve` sweeps every `interval`
+    seconds from its start (OrderSweeper.run), and its log says when it started."""
+    passes = {}
+    for i, path in APP_LOGS.items():
+        starts = [log_fields(line)["time"] for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+                  if "msg=serving" in line]
+        assert starts, f"no `msg=serving` line in {path}"
+        started = datetime.fromisoformat(starts[-1].replace("Z", "+00:00")).timestamp()
+        due = started + interval * math.ceil((time.time() + 2 - started) / interval)
+        passes[i] = time.monotonic() + (due - time.time())
+    return passes
+
+
 def test_sweepers_on_both_instances_close_each_order_once(db, throwaway):
-    """Expired orders (each batch its own user, one in ten with a coupon) arrive every second for
-    one sweeper interval of the instances and more, so that both instances' own sweepers (one on
-    each node) pass over them; meanwhile `luffy-pay sweep` processes with each instance's settings
-    (its node first) run in pairs at once, and four at once at the end. Every order is timed out
-    once: its credit given back once, its coupon freed, and the passes' counts add up to no more
-    than there were orders."""
+    """Expired orders (200 a batch, each batch its own user, one order in ten with a coupon) put
+    down just before each instance's own sweeper passes (one on each node), and `luffy-pay sweep`
+    processes with each instance's settings (its node first) started as that pass begins; then four
+    of them at once over one more batch. Every order is timed out once: its credit given back once,
+    its coupon freed, and the passes' counts add up to no more than there were orders."""
     interval = int(parse_settings(APP_ENV[1]).get("LUFFY_SWEEP_INTERVAL", "30"))
     assert 0 < interval <= 60, f"the instances' sweepers run every {interval} s: not within this test"
-    credit = 7
+    credit, size = 7, 200
     others = scalar(db, "SELECT COUNT(*) FROM ly_order WHERE order_status = 0 "
                         "AND created_time < NOW(6) - INTERVAL %s SECOND", (ORDER_TIMEOUT,))
     offsets = {i: file_size(path) for i, path in APP_LOGS.items()}
     batches, logs, cli = [], [], []
+
+    def batch():
+        uid = throwaway.user(credit=0)    # the orders' credit already taken from the balance…
+        conn = throwaway.conn             # one transaction: no sweeper sees an order without its coupon
+        conn.autocommit(False)
+        try:
+            grant_credit(conn, uid, size * credit)  # …which the ledger granted (the audit)
+            ids = make_expired_orders(conn, uid, size, credit)
+            logs.extend(throwaway.coupon_log(uid, 1, order_id=oid) for oid in ids[::10])
+            conn.commit()
+        finally:
+            conn.autocommit(True)
+        batches.append(uid)
+        settle_nodes()
 
     def sweep_at_once(instances):
         procs = at_once([lambda i=i: sweep_on(i) for i in instances])
@@ -202,23 +231,21 @@ def test_sweepers_on_both_instances_close_each_order_once(db, throwaway):
             assert p.returncode == 0, f"luffy-pay sweep exited {p.returncode}: {err.strip()[-1000:]}"
             cli.append(int(out.split()[1]))
 
-    end = time.monotonic() + interval + 3
-    while time.monotonic() < end:
-        tick = time.monotonic()
-        uid = throwaway.user(credit=0)    # the orders' credit already taken from the balance
-        ids = make_expired_orders(db, uid, 40, credit)
-        logs.extend(throwaway.coupon_log(uid, 1, order_id=oid) for oid in ids[::10])
-        batches.append(uid)
-        if len(batches) % 3 == 0:         # the others left to the instances' own sweepers
-            sweep_at_once((1, 2))
-        time.sleep(max(0.0, tick + 1 - time.monotonic()))
+    for due in sorted(next_sweeper_passes(interval).values()):
+        if time.monotonic() > due - 1.5:
+            continue                       # the other instance's pass, a moment ago: its batch is taken
+        time.sleep(max(0.0, due - 1.5 - time.monotonic()))
+        batch()
+        time.sleep(max(0.0, due - 0.05 - time.monotonic()))
+        sweep_at_once((1, 2))
+    batch()
     sweep_at_once((1, 2, 1, 2))
 
-    total = 40 * len(batches)
+    total = size * len(batches)
     for uid in batches:
         assert db_rows(db, "SELECT order_status, COUNT(*) FROM ly_order WHERE user_id = %s GROUP BY order_status",
-                       (uid,)) == ((3, 40),), uid
-        assert user_credit(db, uid) == 40 * credit, uid     # given back once per order, never twice
+                       (uid,)) == ((3, size),), uid
+        assert user_credit(db, uid) == size * credit, uid     # given back once per order, never twice
     for log in logs:
         assert coupon_log_row(db, log) == {"order_id": None, "use_status": 0, "use_time": None}
     # an instance's pass logs its count once it is over
@@ -226,7 +253,7 @@ def test_sweepers_on_both_instances_close_each_order_once(db, throwaway):
     own = sweeper_log_counts(offsets)
     assert total <= sum(cli) + sum(own.values()) <= total + others, (total, others, cli, own)
     assert_audit_clean()
-    print(f"{total} orders timed out: luffy-pay sweep processes {sum(cli)}, instance sweepers {own}")
+    print(f"{total} orders timed out: luffy-pay sweep processes {cli}, instance sweepers {own}")
 
 
 def test_cancel_racing_a_notification_on_the_other_node(shop):
