@@ -304,3 +304,32 @@ def test_cancel_racing_a_notification_on_the_other_node(shop):
     assert sum(winners.values()) == len(delays)
     assert_audit_clean()
     print(f"cancel vs notification on two nodes: {dict(winners)}")
+
+
+def test_a_buyers_next_request_through_the_other_instance_sees_its_last_answer(throwaway):
+    """A buyer's requests go through the balanced port, so one after the other they may reach
+    different instances (and nodes): an order answered 201 by one is cancelled through the other
+    at once, then ordered again through the first. Each request must see what the one before it
+    answered: the cancel finds the order (not 404 order_not_found), the new order finds the
+    course free again (not 400 course_in_unpaid_order)."""
+    uid = throwaway.user()
+    courses = [throwaway.course("10.00") for _ in range(50)]
+    settle_nodes()
+    clients = {i: instance_client(i) for i in INSTANCES}
+    seen = Counter()
+    try:
+        for k, course in enumerate(courses):
+            first, other = clients[instance_of(k)], clients[instance_of(k + 1)]
+            created = post_order(first, uid, {"course_ids": [course]})
+            assert created.status_code == 201, created.text
+            cancelled = cancel_order(other, uid, created.json()["id"])
+            seen["cancel", cancelled.status_code, cancelled.json().get("code")] += 1
+            if cancelled.status_code != 200:      # so that the round goes on
+                assert wait_until(lambda: cancel_order(other, uid, created.json()["id"]).status_code == 200, 5)
+            again = post_order(first, uid, {"course_ids": [course]})
+            seen["order again", again.status_code, again.json().get("code")] += 1
+    finally:
+        for c in clients.values():
+            c.close()
+    assert seen == {("cancel", 200, None): 50, ("order again", 201, None): 50}, seen
+    assert_audit_clean()
