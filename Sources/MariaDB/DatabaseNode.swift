@@ -23,6 +23,8 @@ public enum DatabaseNode: Sendable, Hashable, CustomStringConvertible {
             return nil
         }
         if bytes[0] == UInt8(ascii: "/") {
+            // sun_path holds 108 bytes with the terminating NUL.
+            guard bytes.count <= 107 else { return nil }
             self = .socket(path: text)
             return
         }
@@ -37,7 +39,8 @@ public enum DatabaseNode: Sendable, Hashable, CustomStringConvertible {
             guard host.contains(UInt8(ascii: ":")), host.allSatisfy({ $0 == UInt8(ascii: ":") || DatabaseNode.isHexDigit($0) })
             else { return nil }
         } else {
-            guard !host.isEmpty, host.allSatisfy(DatabaseNode.isHostByte) else { return nil }
+            // A DNS name has at most 253 bytes.
+            guard !host.isEmpty, host.count <= 253, host.allSatisfy(DatabaseNode.isHostByte) else { return nil }
         }
         self = .tcp(host: String(decoding: host, as: UTF8.self), port: port)
     }

@@ -12,26 +12,15 @@ from collections import Counter
 
 from alipay import (PAID_ANSWER, assert_notify_answer, get_result, notification, notifications, order_state,
                     post_notify, refunds, result_query, shop)
-from conftest import (APP_ENV, APP_LOGS, BASE_URL, INSTANCES, NODES, URLS, InstanceSession, assert_audit_clean,
-                      assert_error, assert_json_response, auth, db_rows, file_size, instance_client, instance_of,
-                      log_fields, node_connect, parse_settings, read_from, wait_until)
+from conftest import (APP_ENV, APP_LOGS, BASE_URL, INSTANCES, URLS, InstanceSession, assert_audit_clean,
+                      assert_error, assert_json_response, auth, db_rows, file_size, grant_credit, instance_client, instance_of,
+                      log_fields, node_connect, parse_settings, read_from, settle_nodes, wait_until)
 from ordering import (CREDIT_RATIO, ORDER_TIMEOUT, at_once, cancel_order, coupon_log_row, dev_offer, loads, new_key,
                       post_order, scalar, shop_dates, sweep_cmd, throwaway, user_credit)
 from test_payment_races import paid_without_notification, past_busy
 from test_races import make_expired_orders, statuses
 
 __all__ = ["shop", "throwaway"]  # the fixtures, imported for pytest
-
-
-def settle_nodes():
-    """Each node has applied everything committed so far (a causal read on each): rows a test just
-    wrote on one node are there when the race reads them on another."""
-    for n in NODES:
-        conn = node_connect(n)
-        try:
-            db_rows(conn, "SELECT COUNT(*) FROM ly_users")
-        finally:
-            conn.close()
 
 
 def split_orders(user_id, bodies, keys=None):
@@ -76,8 +65,15 @@ def test_one_coupon_twenty_orders_on_two_nodes(db, throwaway):
     print(f"coupon race won through instance {instance_of(responses.index(winner))}")
 
 
+def credited_user(throwaway, credit):
+    """A throwaway user with `credit`, granted in the ledger (the audit's credit_balance)."""
+    uid = throwaway.user(credit=credit)
+    grant_credit(throwaway.conn, uid, credit)
+    return uid
+
+
 def test_credit_never_overspent_on_two_nodes(db, throwaway):
-    uid = throwaway.user(credit=500)
+    uid = credited_user(throwaway, 500)
     courses = [throwaway.course("998.00", credit=100) for _ in range(20)]
     responses = split_orders(uid, [{"course_ids": [c], "credit": 100} for c in courses])
     assert statuses(responses) == Counter({(201, None): 5, (400, "credit_insufficient"): 15}), by_instance(responses)
@@ -102,7 +98,7 @@ def test_credit_never_overspent_on_two_nodes(db, throwaway):
 
 
 def test_one_idempotency_key_on_two_nodes(db, throwaway):
-    uid = throwaway.user(credit=200)
+    uid = credited_user(throwaway, 200)
     key = new_key("cluster")
     body = {"course_ids": [1, 3], "credit": 150, "expected_real_price": 1382.00}
     responses = split_orders(uid, [body] * 10, keys=[key] * 10)
@@ -164,6 +160,7 @@ def test_fifty_notifications_returns_and_queries_on_two_nodes_settle_once(client
         by_others = settled_in_logs(p.number)
         assert outcomes["settled"] + by_others == 1, \
             f"settled {outcomes['settled']} time(s) by notifications and {by_others} time(s) by returns/queries"
+        grant_credit(shop.conn, p.user_id, 500)       # the balance Shop gave, in the ledger (for the audit)
     assert_audit_clean()
 
 
@@ -275,6 +272,8 @@ def test_cancel_racing_a_notification_on_the_other_node(shop):
             assert stored[0]["outcome"] == "settled", stored
             winners["notify"] += 1
         assert order_state(shop.conn, p.id)["order_status"] in (1, 2)
+        if p.credit:
+            grant_credit(shop.conn, p.user_id, 500)   # the balance Shop gave, in the ledger (for the audit)
     assert sum(winners.values()) == len(delays)
     assert_audit_clean()
     print(f"cancel vs notification on two nodes: {dict(winners)}")
