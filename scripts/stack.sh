@@ -703,7 +703,7 @@ node_args() {
         --wsrep-node-name="node$n" --wsrep-node-address=127.0.0.1
         --wsrep-sst-method=rsync --wsrep-sst-receive-address="127.0.0.1:$((g + 2))"
         --wsrep-slave-threads=2
-        --wsrep-provider-options="base_port=$g;gmcast.listen_addr=tcp://127.0.0.1:$g;ist.recv_addr=127.0.0.1:$((g + 1));evs.suspect_timeout=PT10S;evs.inactive_timeout=PT30S;evs.install_timeout=PT15S;gcache.size=256M;gcache.recover=yes")
+        --wsrep-provider-options="base_port=$g;gmcast.listen_addr=tcp://127.0.0.1:$g;ist.recv_addr=127.0.0.1:$((g + 1));evs.suspect_timeout=PT10S;evs.inactive_timeout=PT30S;evs.install_timeout=PT15S;gcache.size=512M;gcache.recover=yes")
 }
 
 # node_position N: POS_SEQNO[N] (and NODE_START_POSITION[N] after a crash) of a node that is down — from grastate.dat after
