@@ -117,9 +117,10 @@ public struct NodeHealth: Sendable, Equatable {
     public var clusterSize: Int?
 
     /// The statement: one row, whatever the server. `@@global.wsrep_on` is 0 on a server without a
-    /// provider; the status variables are the node's own view, also outside the primary component
-    /// (information_schema stays readable there). The status is read in a derived table: in one
-    /// aggregate over information_schema beside it, MariaDB 10.11 gives `@@wsrep_on` as 0.
+    /// provider; the status variables are the node's own view. Outside the primary component the
+    /// statement itself fails with 1047, which counts as not healthy too. The status is read in a
+    /// derived table: in one aggregate over information_schema beside it, MariaDB 10.11 gives
+    /// `@@wsrep_on` as 0.
     static let query = """
         SELECT @@global.wsrep_on, s.ready, s.state, s.size FROM (
           SELECT MAX(IF(VARIABLE_NAME = 'WSREP_READY', VARIABLE_VALUE, NULL)) AS ready,
