@@ -15,8 +15,8 @@ from datetime import datetime
 from alipay import (PAID_ANSWER, assert_notify_answer, get_result, notification, notifications, order_state,
                     post_notify, refunds, result_query, shop)
 from conftest import (APP_ENV, APP_LOGS, BASE_URL, INSTANCES, URLS, InstanceSession, assert_audit_clean,
-                      assert_error, assert_json_response, auth, db_rows, file_size, grant_credit, instance_client, instance_of,
-                      log_fields, node_connect, parse_settings, read_from, settle_nodes, wait_until)
+                      assert_error, assert_json_response, auth, db_rows, file_size, grant_credit, instance_client,
+                      instance_of, log_fields, node_connect, parse_settings, read_from, settle_nodes, wait_until)
 from ordering import (CREDIT_RATIO, ORDER_TIMEOUT, at_once, cancel_order, coupon_log_row, dev_offer, loads, new_key,
                       post_order, scalar, shop_dates, sweep_cmd, throwaway, user_credit)
 from test_payment_races import paid_without_notification, past_busy
@@ -291,7 +291,8 @@ def test_cancel_racing_a_notification_on_the_other_node(shop):
             assert cancelled.json() == {"errmsg": "当前订单已取消!", "order_status": 2}
             shop.assert_closed(p, 2)
             assert stored[0]["outcome"] == "refund_needed:order_cancelled", stored
-            assert [(r["trade_no"], r["amount"], r["reason"]) for r in owed] == [(trade_no, p.amount, "order_cancelled")]
+            assert [(r["trade_no"], r["amount"], r["reason"]) for r in owed] == \
+                [(trade_no, p.amount, "order_cancelled")], owed
             winners["cancel"] += 1
         else:
             assert_error(cancelled, 400, "order_not_cancellable")
