@@ -65,7 +65,8 @@ INFO = _info()
 def _fact(info_key, env_name=None):
     value = (os.environ.get(env_name) if env_name else None) or INFO.get(info_key)
     if not value:
-        raise RuntimeError(f"`{SCRIPT} {STACK} info` has no {info_key}" + (f" and {env_name} is unset" if env_name else ""))
+        unset = f" and {env_name} is unset" if env_name else ""
+        raise RuntimeError(f"`{SCRIPT} {STACK} info` has no {info_key}{unset}")
     return value
 
 
@@ -355,7 +356,8 @@ def pytest_sessionstart(session):
                         f"`scripts/stack.sh {STACK} up` or run `make cluster-test`", returncode=3)
     states = {n: node_state(n) for n in NODES}
     if not all(node_healthy(s) and s.get("wsrep_cluster_size") == "3" for s in states.values()):
-        summary = {n: s and (s.get("wsrep_local_state_comment"), s.get("wsrep_cluster_size")) for n, s in states.items()}
+        summary = {n: s and (s.get("wsrep_local_state_comment"), s.get("wsrep_cluster_size"))
+                   for n, s in states.items()}
         pytest.exit(f"the cluster's nodes are not all Synced in one 3-node component: {summary}", returncode=3)
 
 

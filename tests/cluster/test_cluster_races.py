@@ -15,8 +15,8 @@ from datetime import datetime
 from alipay import (PAID_ANSWER, assert_notify_answer, get_result, notification, notifications, order_state,
                     post_notify, refunds, result_query, shop)
 from conftest import (APP_ENV, APP_LOGS, BASE_URL, INSTANCES, URLS, InstanceSession, assert_audit_clean,
-                      assert_error, assert_json_response, auth, db_rows, file_size, grant_credit, instance_client, instance_of,
-                      log_fields, node_connect, parse_settings, read_from, settle_nodes, wait_until)
+                      assert_error, assert_json_response, auth, db_rows, file_size, grant_credit, instance_client,
+                      instance_of, log_fields, node_connect, parse_settings, read_from, settle_nodes, wait_until)
 from ordering import (CREDIT_RATIO, ORDER_TIMEOUT, at_once, cancel_order, coupon_log_row, dev_offer, loads, new_key,
                       post_order, scalar, shop_dates, sweep_cmd, throwaway, user_credit)
 from test_payment_races import paid_without_notification, past_busy
@@ -104,7 +104,8 @@ def test_one_idempotency_key_on_two_nodes(db, throwaway):
     key = new_key("cluster")
     body = {"course_ids": [1, 3], "credit": 150, "expected_real_price": 1382.00}
     responses = split_orders(uid, [body] * 10, keys=[key] * 10)
-    assert [r.status_code for r in responses] == [201] * 10, [(r.status_code, r.text[:200]) for r in responses]
+    assert [r.status_code for r in responses] == [201] * 10, \
+        [(instance_of(k), r.status_code, r.text[:300]) for k, r in enumerate(responses) if r.status_code != 201]
     assert len({r.text for r in responses}) == 1, {r.text for r in responses}
     created = responses[0].json()
     assert created["order_number"][:8] in shop_dates()
@@ -291,7 +292,8 @@ def test_cancel_racing_a_notification_on_the_other_node(shop):
             assert cancelled.json() == {"errmsg": "当前订单已取消!", "order_status": 2}
             shop.assert_closed(p, 2)
             assert stored[0]["outcome"] == "refund_needed:order_cancelled", stored
-            assert [(r["trade_no"], r["amount"], r["reason"]) for r in owed] == [(trade_no, p.amount, "order_cancelled")]
+            assert [(r["trade_no"], r["amount"], r["reason"]) for r in owed] == \
+                [(trade_no, p.amount, "order_cancelled")], owed
             winners["cancel"] += 1
         else:
             assert_error(cancelled, 400, "order_not_cancellable")
