@@ -4,6 +4,7 @@ public import FastCGI
 public import Logging
 import LuffyCore
 public import MariaDB
+import Synchronization
 
 /// The shop's responder: the routes of `Router.luffyPay()` behind the pipeline's steps, outermost
 /// first — the request log line, request metrics, CORS (when `LUFFY_CORS_ORIGINS` lists origins),
@@ -55,9 +56,11 @@ public struct Application: Sendable {
         }
     }
 
-    /// A worker's responder: this application with the worker's own database connection.
+    /// A worker's responder: this application with the worker's own database connection, which
+    /// prefers the node `LUFFY_DB_WRITE_MODE` gives the worker's number (README, "Database nodes").
     public func makeWorker() -> any Responder {
-        Worker(application: self, db: Database(config: DatabaseConfig(settings: settings)))
+        let worker = shared.workers.add(1, ordering: .relaxed).oldValue
+        return Worker(application: self, db: Database(config: DatabaseConfig(settings: settings, worker: worker)))
     }
 
     struct Worker: Responder {
@@ -78,6 +81,8 @@ public struct RequestContext {
         let authenticator: Authenticator
         let gateway: AlipayGateway
         let log: Logger
+        /// Workers made so far: the next one's number.
+        let workers = Atomic<Int>(0)
 
         init(settings: Settings, authenticator: Authenticator, gateway: AlipayGateway, log: Logger) {
             self.settings = settings
@@ -134,7 +139,8 @@ struct ErrorResponses: RouterMiddleware {
             return try next(request, context)
         } catch let error as any HTTPResponseError {
             return .error(error)
-        } catch let error as DatabaseError where error.isConnectionFailure {
+        } catch let error as DatabaseError where error.isNodeUnavailable || error.isCommitUnknown {
+            // No node to use, or a COMMIT whose outcome is unknown: the client may look and retry.
             context.log.warning("database unavailable", metadata: ["error": "\(error.description)"])
             return .error(.databaseUnavailable)
         } catch {
@@ -144,8 +150,9 @@ struct ErrorResponses: RouterMiddleware {
     }
 }
 
-/// A connection lost before anything could have been written is retried once on a fresh
-/// connection (a restarted server costs the client nothing). Each attempt is a unit of work of
+/// A connection lost (or a node that stopped serving, 1047) before anything could have been
+/// written is retried once on a fresh connection, to the next node when there are several (a
+/// restarted server or a failed node costs the client nothing). Each attempt is a unit of work of
 /// its own: the log line counts the statements of the last.
 struct RetryOnLostConnection: RouterMiddleware {
     func handle(
@@ -155,7 +162,7 @@ struct RetryOnLostConnection: RouterMiddleware {
         context.db.beginUnitOfWork()
         do {
             return try next(request, context)
-        } catch let error as DatabaseError where error.isConnectionFailure && !context.db.mayHaveWritten {
+        } catch let error as DatabaseError where error.isNodeUnavailable && !context.db.mayHaveWritten {
             context.db.beginUnitOfWork()
             return try next(request, context)
         }

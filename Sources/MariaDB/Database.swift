@@ -1,11 +1,19 @@
 import CMariaDB
 import CoreMetrics
+import Logging
 import LuffyCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One MariaDB connection with its prepared statements. Not shared: each worker thread owns one.
 ///
-/// Connects lazily; after a lost connection the next statement reconnects (prepared statements
-/// die with their connection and are prepared again).
+/// Connects lazily, to the first healthy node of `config.nodes` from its preferred one on (README,
+/// "Database nodes"); after a lost connection or a node that stopped serving (1047), the next
+/// statement connects to the next node (prepared statements die with their connection and are
+/// prepared again). A connection that moved away goes back to its preferred node after
+/// `config.failbackAfter`, at the start of a unit of work.
 public final class Database {
     let config: DatabaseConfig
     private var mysql: UnsafeMutablePointer<MYSQL>?
@@ -19,6 +27,23 @@ public final class Database {
     private let lockWaitRetries = Counter(
         label: "luffy_db_deadlock_retries_total",
         dimensions: [("reason", "lock_wait_timeout")])
+    private let rollbackOnlyRetries = Counter(
+        label: "luffy_db_deadlock_retries_total",
+        dimensions: [("reason", "rollback_only")])
+    private let failovers = Counter(label: "luffy_db_failovers_total")
+    private let log = Logger(label: "luffy-pay")
+
+    /// The index in `config.nodes` of the connection's node, and the node before it.
+    private var nodeIndex: Int?
+    private var previousNode: Int?
+    /// What the node's health statement said at connect (or at the last `checkNode`).
+    private var nodeHealth: NodeHealth?
+    /// Where the next connection starts in `config.nodes`: the preferred node, or the one after a
+    /// node that failed.
+    private var nextNode: Int
+    /// Since when the connection has been on another node than its preferred one.
+    private var awaySince: ContinuousClock.Instant?
+    private let backoff = RetryBackoff()
 
     /// Statements executed since `beginUnitOfWork()`: the request log shows it, and tests use it
     /// to check that a page costs a fixed number of queries.
@@ -29,27 +54,76 @@ public final class Database {
 
     public init(config: DatabaseConfig) {
         self.config = config
+        nextNode = config.preferredNode
     }
 
-    deinit { disconnect() }
+    deinit { close() }
 
+    /// A request (or another unit of work) starts: counters from zero, and, when the connection
+    /// has been on another node than its preferred one for `failbackAfter`, back to the preferred
+    /// node (here, between units of work, so that no request reads on one node what it wrote on
+    /// another).
     public func beginUnitOfWork() {
         statementCount = 0
         mayHaveWritten = false
+        if let since = awaySince, since.duration(to: .now) >= config.failbackAfter {
+            awaySince = nil
+            close()
+            nextNode = config.preferredNode
+        }
     }
 
+    /// Closes the connection; the next use connects again, from the preferred node.
     public func disconnect() {
+        close()
+        nextNode = config.preferredNode
+        awaySince = nil
+    }
+
+    private func close() {
         for stmt in statements.values { stmt.close() }
         statements.removeAll()
         if let mysql { mysql_close(mysql) }
         mysql = nil
+        if let nodeIndex { previousNode = nodeIndex }
+        nodeIndex = nil
+        nodeHealth = nil
         transactionDepth = 0
+    }
+
+    /// Closes the connection after its node failed: the next use starts at the node after it.
+    private func dropFailedNode() {
+        if let nodeIndex { nextNode = nodeIndex + 1 }
+        close()
     }
 
     var isConnected: Bool { mysql != nil }
 
+    /// The node of the connection, while connected.
+    public var node: DatabaseNode? { nodeIndex.map { config.nodes[$0] } }
+
     func connection() throws -> UnsafeMutablePointer<MYSQL> {
         if let mysql { return mysql }
+        let nodes = config.nodes
+        var failures: [(node: DatabaseNode, error: DatabaseError)] = []
+        for index in DatabaseNode.order(count: nodes.count, from: nextNode) {
+            let node = nodes[index]
+            do {
+                let (handle, health) = try open(node)
+                connected(handle, index: index, health: health)
+                return handle
+            } catch let error as DatabaseError {
+                failures.append((node, error))
+                if nodes.count > 1 {
+                    log.warning("database node unavailable", metadata: ["node": "\(node)", "error": "\(error)"])
+                }
+            }
+        }
+        throw DatabaseError(noHealthyNode: failures)
+    }
+
+    /// A connection to `node` that passed the health check, or the error that kept it from being one.
+    private func open(_ node: DatabaseNode) throws -> (UnsafeMutablePointer<MYSQL>, NodeHealth) {
         guard let handle = mysql_init(nil) else {
             throw DatabaseError(code: DatabaseError.Code.outOfMemory.rawValue, message: "out of memory")
         }
@@ -67,41 +141,111 @@ public final class Database {
         // FOUND_ROWS: affected rows count matched rows, so a conditional UPDATE reports whether its
         // condition held even when it changes nothing.
         let flags = UInt(CLIENT_FOUND_ROWS) | (config.multiStatements ? UInt(CLIENT_MULTI_STATEMENTS) : 0)
-        let ok = mysql_real_connect(
-            handle, config.socket == nil ? config.host : nil, config.user, config.password,
-            config.name, config.port, config.socket, flags)
+        let ok: UnsafeMutablePointer<MYSQL>?
+        switch node {
+        case let .tcp(host, port):
+            ok = mysql_real_connect(handle, host, config.user, config.password, config.name, port, nil, flags)
+        case let .socket(path):
+            ok = mysql_real_connect(handle, nil, config.user, config.password, config.name, 0, path, flags)
+        }
         guard ok != nil else {
-            let error = DatabaseError(
-                code: mysql_errno(handle), message: String(cString: mysql_error(handle)),
-                sqlState: String(cString: mysql_sqlstate(handle)))
+            let error = lastError(handle)
             mysql_close(handle)
             throw error
         }
-        mysql = handle
-        if hasConnected { reconnects.increment() }
-        hasConnected = true
-        return handle
+        do {
+            let health = try Database.health(of: handle)
+            guard health.isHealthy else { throw DatabaseError(notReady: node, health) }
+            return (handle, health)
+        } catch {
+            mysql_close(handle)
+            throw error
+        }
     }
 
-    private func lastError(_ handle: UnsafeMutablePointer<MYSQL>) -> DatabaseError {
+    private func connected(_ handle: UnsafeMutablePointer<MYSQL>, index: Int, health: NodeHealth) {
+        mysql = handle
+        nodeIndex = index
+        nodeHealth = health
+        if hasConnected { reconnects.increment() }
+        hasConnected = true
+        let node = config.nodes[index]
+        Counter(label: "luffy_db_node_connections_total", dimensions: [("node", node.description)]).increment()
+        if index == config.preferredNode {
+            awaySince = nil
+        } else {
+            awaySince = awaySince ?? .now
+            // A move away: to another node than before (a failed failback stays where it was).
+            if index != previousNode {
+                failovers.increment()
+                log.warning(
+                    "database failover",
+                    metadata: ["node": "\(node)", "preferred": "\(config.nodes[config.preferredNode])"])
+            }
+        }
+    }
+
+    /// Runs `NodeHealth.query` over the text protocol (one round trip, nothing prepared).
+    private static func health(of handle: UnsafeMutablePointer<MYSQL>) throws -> NodeHealth {
+        if mysql_real_query(handle, NodeHealth.query, UInt(NodeHealth.query.utf8.count)) != 0 {
+            throw lastError(handle)
+        }
+        guard let result = mysql_store_result(handle) else { throw lastError(handle) }
+        defer { mysql_free_result(result) }
+        guard let row = mysql_fetch_row(result) else { throw DatabaseError.unexpected("the node health statement gave no row") }
+        let columns = Int(mysql_num_fields(result))
+        return NodeHealth(row: (0..<columns).map { row[$0].map { String(cString: $0) } })
+    }
+
+    /// The connection's node and its health now (one statement; connecting first if need be), for
+    /// `/healthz`. A node that is no longer healthy is dropped and `nodeNotReady` thrown, so that the
+    /// next use moves on.
+    public func checkNode() throws -> (node: DatabaseNode, health: NodeHealth) {
+        let fresh = !isConnected
+        let handle = try connection()
+        statementCount += 1
+        guard let index = nodeIndex, var health = nodeHealth else {
+            throw DatabaseError.unexpected("no node after connecting")
+        }
+        if !fresh {
+            health = try check { try Database.health(of: handle) }
+            guard health.isHealthy else {
+                let error = DatabaseError(notReady: config.nodes[index], health)
+                dropFailedNode()
+                throw error
+            }
+            nodeHealth = health
+        }
+        return (config.nodes[index], health)
+    }
+
+    private static func lastError(_ handle: UnsafeMutablePointer<MYSQL>) -> DatabaseError {
         DatabaseError(
             code: mysql_errno(handle), message: String(cString: mysql_error(handle)),
             sqlState: String(cString: mysql_sqlstate(handle)))
     }
 
-    /// Drops the connection after a connection-level failure so the next use reconnects.
+    private func lastError(_ handle: UnsafeMutablePointer<MYSQL>) -> DatabaseError { Database.lastError(handle) }
+
+    /// Drops the connection when its node failed (lost, not ready, or a COMMIT of unknown
+    /// outcome) so that the next use connects to the next node.
     private func check<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as DatabaseError where error.isConnectionFailure {
-            disconnect()
+        } catch let error as DatabaseError where error.isNodeUnavailable || error.isCommitUnknown {
+            dropFailedNode()
             throw error
         }
     }
 
-    private func statement(_ sql: String) throws -> PreparedStatement {
+    /// The query's prepared statement. A causal query on a Galera node runs as
+    /// `SET STATEMENT wsrep_sync_wait=1 FOR …`: it waits until the node has applied every write
+    /// the cluster committed before it, in the same round trip; a plain server runs it as it is.
+    private func statement(_ query: SQLQuery) throws -> PreparedStatement {
+        let handle = try connection()
+        let sql = query.isCausal && nodeHealth?.galera == true ? "SET STATEMENT wsrep_sync_wait=1 FOR " + query.sql : query.sql
         if let stmt = statements[sql] { return stmt }
-        let stmt = try PreparedStatement(connection: try connection(), sql: sql)
+        let stmt = try PreparedStatement(connection: handle, sql: sql)
         statements[sql] = stmt
         return stmt
     }
@@ -110,7 +254,7 @@ public final class Database {
     public func query(_ query: SQLQuery) throws -> [Row] {
         try check {
             statementCount += 1
-            return try statement(query.sql).run(query.binds).rows
+            return try statement(query).run(query.binds).rows
         }
     }
 
@@ -140,7 +284,7 @@ public final class Database {
         try check {
             statementCount += 1
             if transactionDepth == 0 { mayHaveWritten = true }
-            let result = try statement(query.sql).run(query.binds)
+            let result = try statement(query).run(query.binds)
             return ExecutionResult(affectedRows: result.affectedRows, insertID: result.insertID)
         }
     }
@@ -171,8 +315,11 @@ public final class Database {
         }
     }
 
-    /// Runs `body` in one transaction: COMMIT when it returns, ROLLBACK when it throws. A deadlock
-    /// or lock-wait timeout (the server already rolled back) re-runs the whole body, up to 3 times.
+    /// Runs `body` in one transaction: COMMIT when it returns, ROLLBACK when it throws. A conflict
+    /// the server already rolled back re-runs the whole body after a jittered back-off
+    /// (`RetryBackoff`): a deadlock or a rollback-only transaction (on Galera: a certification
+    /// conflict with another node's write, often at COMMIT) up to 8 attempts in all; a lock-wait
+    /// timeout, which has already waited innodb_lock_wait_timeout, up to 3.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         precondition(transactionDepth == 0, "transactions do not nest")
         var attempt = 0
@@ -180,12 +327,19 @@ public final class Database {
             attempt += 1
             do {
                 return try runTransaction(body)
-            } catch let error as DatabaseError where error.isRetryableConflict && attempt < 3 {
-                (error.code == .deadlock ? deadlockRetries : lockWaitRetries).increment()
-                continue
+            } catch let error as DatabaseError where error.isRetryableConflict && attempt < Database.attempts(after: error.code) {
+                switch error.code {
+                case .deadlock: deadlockRetries.increment()
+                case .rollbackOnly: rollbackOnlyRetries.increment()
+                default: lockWaitRetries.increment()
+                }
+                usleep(useconds_t(clamping: backoff.delay(after: attempt).nanoseconds / 1000))
             }
         }
     }
+
+    /// How many attempts a transaction gets in all when one ends with `code`.
+    static func attempts(after code: DatabaseError.Code) -> Int { code == .lockWaitTimeout ? 3 : 8 }
 
     private func runTransaction<T>(_ body: () throws -> T) throws -> T {
         try executeScript("START TRANSACTION")

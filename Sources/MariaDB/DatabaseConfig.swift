@@ -15,6 +15,19 @@ public struct DatabaseConfig: Sendable {
     /// Connector/C takes whole seconds: a fraction counts as a whole second.
     public var connectTimeout: Duration = .seconds(2)
     public var readTimeout: Duration = .seconds(30)
+    /// The index in `nodes` a connection tries first (`DatabaseWriteMode.preferredNode`).
+    public var preferredNode = 0
+    /// How long a connection that failed over to another node stays there before it goes back
+    /// to its preferred node (at the start of a unit of work, see `Database.beginUnitOfWork`).
+    public var failbackAfter: Duration = .seconds(30)
+    private var listedNodes: [DatabaseNode] = []
+
+    /// The nodes a connection may use, in order (`LUFFY_DB_NODES`); without a list, the one node
+    /// of `host`/`port`/`socket`.
+    public var nodes: [DatabaseNode] {
+        get { listedNodes.isEmpty ? [socket.map { .socket(path: $0) } ?? .tcp(host: host, port: port)] : listedNodes }
+        set { listedNodes = newValue }
+    }
 
     public init(
         host: String, port: UInt32, socket: String?, user: String, password: String, name: String,

@@ -20,9 +20,19 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
     /// connection if nothing was written, and otherwise the client gets 503.
     public var isConnectionFailure: Bool { Code.connectionFailures.contains(code) }
 
-    /// The server rolled the transaction back to break a deadlock or a lock wait: retrying the
+    /// The connection's node cannot serve: lost, or a Galera node outside the primary component or
+    /// in a state transfer (1047). The connection is dropped and the next use takes another node;
+    /// a request is retried on it only if nothing may have been written, as after a lost connection.
+    public var isNodeUnavailable: Bool { code == .nodeNotReady || isConnectionFailure }
+
+    /// A COMMIT whose outcome is unknown (1180): like a COMMIT on a lost connection, never retried,
+    /// and the client gets 503.
+    public var isCommitUnknown: Bool { code == .commitUnknown }
+
+    /// The server rolled the transaction back to break a deadlock (on Galera also a certification
+    /// conflict with another node's write), a lock wait, or marked it rollback-only: retrying the
     /// whole transaction is safe.
-    public var isRetryableConflict: Bool { code == .deadlock || code == .lockWaitTimeout }
+    public var isRetryableConflict: Bool { code == .deadlock || code == .lockWaitTimeout || code == .rollbackOnly }
 
     public var isDuplicateKey: Bool { code == .duplicateKey }
 
@@ -50,6 +60,14 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
         public static let deadlock = Code(rawValue: 1213)
         /// ER_LOCK_WAIT_TIMEOUT: a row lock was not granted within innodb_lock_wait_timeout.
         public static let lockWaitTimeout = Code(rawValue: 1205)
+        /// ER_UNKNOWN_COM_ERROR, as Galera uses it: "WSREP has not yet prepared node for application
+        /// use" (the node is outside the primary component or in a state transfer).
+        public static let nodeNotReady = Code(rawValue: 1047)
+        /// ER_ERROR_DURING_COMMIT: the COMMIT failed and whether it took effect is unknown.
+        public static let commitUnknown = Code(rawValue: 1180)
+        /// ER_ROLLBACK_ONLY: the transaction was marked to be rolled back (as after a Galera
+        /// brute-force abort); it may be run again.
+        public static let rollbackOnly = Code(rawValue: 4060)
         /// ER_SERVER_SHUTDOWN: the server is shutting down.
         public static let serverShutdown = Code(rawValue: 1053)
         /// ER_CONNECTION_KILLED: KILL ended this connection.
@@ -76,5 +94,36 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
             cannotConnectSocket, cannotConnectHost, unknownHost, serverGone, lostConnection, sslConnection,
             lostConnectionReading, connectionKilled, serverShutdown,
         ]
+    }
+}
+
+extension DatabaseError {
+    /// A node that answers but is not healthy (`NodeHealth`): 1047, as its server refuses statements
+    /// then.
+    init(notReady node: DatabaseNode, _ health: NodeHealth) {
+        self.init(
+            code: Code.nodeNotReady.rawValue,
+            message: "node \(node) is not ready: wsrep_ready=\(health.wsrepReady ? "ON" : "OFF"), "
+                + "wsrep_local_state=\(health.localState)",
+            sqlState: "08S01")
+    }
+
+    /// No node could be used. One node's error as it is (a single server, as before
+    /// `LUFFY_DB_NODES`); for several, each node's in the message, and the code of a lost server
+    /// when every node was unreachable, else 1047 (one answered but was not healthy).
+    init(noHealthyNode failures: [(node: DatabaseNode, error: DatabaseError)]) {
+        guard let last = failures.last else {
+            self = .unexpected("no database node configured")
+            return
+        }
+        if failures.count == 1 {
+            self = last.error
+            return
+        }
+        let code = failures.allSatisfy { $0.error.isConnectionFailure } ? last.error.code : .nodeNotReady
+        self.init(
+            code: code.rawValue,
+            message: "no healthy node: " + failures.map { "\($0.node): \($0.error.message)" }.joined(separator: "; "),
+            sqlState: "08S01")
     }
 }

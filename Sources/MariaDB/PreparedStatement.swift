@@ -10,7 +10,6 @@ import Glibc
 final class PreparedStatement {
     private let stmt: UnsafeMutablePointer<MYSQL_STMT>
     private let parameterCount: Int
-    private let columnCount: Int
     private let sql: String
 
     init(connection: UnsafeMutablePointer<MYSQL>, sql: String) throws {
@@ -28,7 +27,6 @@ final class PreparedStatement {
         var updateMaxLength: my_bool = 1
         mysql_stmt_attr_set(stmt, STMT_ATTR_UPDATE_MAX_LENGTH, &updateMaxLength)
         parameterCount = Int(mysql_stmt_param_count(stmt))
-        columnCount = Int(mysql_stmt_field_count(stmt))
     }
 
     func close() { mysql_stmt_close(stmt) }
@@ -75,6 +73,8 @@ final class PreparedStatement {
         if mysql_stmt_execute(stmt) != 0 { throw PreparedStatement.error(of: stmt) }
 
         var outcome = Outcome()
+        // Read after executing: MariaDB announces no columns when it prepares an INSERT … RETURNING.
+        let columnCount = Int(mysql_stmt_field_count(stmt))
         guard columnCount > 0 else {
             outcome.affectedRows = mysql_stmt_affected_rows(stmt)
             outcome.insertID = mysql_stmt_insert_id(stmt)

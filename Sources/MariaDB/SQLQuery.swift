@@ -12,6 +12,8 @@ public struct SQLQuery: Sendable, Equatable, CustomStringConvertible {
     /// The statement text with a `?` per bind; prepared statements are cached by it.
     public private(set) var sql: String
     public private(set) var binds: [SQLValue]
+    /// Set by `causal`: on a Galera node the read waits for the cluster's earlier commits.
+    public private(set) var isCausal = false
 
     /// SQL text that no literal spells (a migration file, a statement built elsewhere): whoever
     /// calls this vouches that `sql` holds no untrusted text.
@@ -24,6 +26,16 @@ public struct SQLQuery: Sendable, Equatable, CustomStringConvertible {
     public mutating func append(_ other: SQLQuery) {
         sql += other.sql
         binds += other.binds
+    }
+
+    /// The same query as a causal read (README, "Database nodes"): on a Galera node, `Database`
+    /// runs it as `SET STATEMENT wsrep_sync_wait=1 FOR …`, so that it sees every write the cluster
+    /// committed before it, also on another node, at the cost of a cluster round trip. Only where
+    /// a read must see another node's write; a plain server runs it unchanged.
+    public var causal: SQLQuery {
+        var query = self
+        query.isCausal = true
+        return query
     }
 
     /// The text and the number of binds, never their values (they may be personal data).

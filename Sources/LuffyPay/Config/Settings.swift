@@ -3,6 +3,7 @@ public import FastCGI
 public import Foundation
 public import Logging
 import LuffyCore
+public import MariaDB
 
 /// Everything deployment-specific, read from the environment and an optional KEY=VALUE file
 /// (`LUFFY_CONFIG`); the environment wins so systemd drop-ins can override the file.
@@ -13,6 +14,11 @@ public struct Settings: Sendable {
     public var dbUser = "luffy"
     public var dbPassword = ""
     public var dbName = "luffycity"
+    /// `LUFFY_DB_NODES`: the nodes of a Galera cluster (README, "Database nodes"); empty: the one
+    /// server of `dbHost`/`dbPort`/`dbSocket`.
+    public var dbNodes: [DatabaseNode] = []
+    /// `LUFFY_DB_WRITE_MODE`: how the workers choose their node among `dbNodes`.
+    public var dbWriteMode = DatabaseWriteMode.single
     public var threads = 8
     /// `LUFFY_GATEWAY_CONCURRENCY`: gateway calls in flight at once (README "Faults": gateway slow).
     public var gatewayConcurrency = 2
@@ -70,6 +76,13 @@ public struct Settings: Sendable {
         if let v = text("LUFFY_DB_USER") { dbUser = v }
         if let v = values["LUFFY_DB_PASSWORD"] { dbPassword = v }
         if let v = text("LUFFY_DB_NAME") { dbName = v }
+        if let v = text("LUFFY_DB_NODES") { dbNodes = try DatabaseNode.list(parsing: v, key: "LUFFY_DB_NODES") }
+        if let raw = text("LUFFY_DB_WRITE_MODE") {
+            guard let v = DatabaseWriteMode(rawValue: raw) else {
+                throw ConfigError.invalid(key: "LUFFY_DB_WRITE_MODE", value: raw, expected: "spread or single")
+            }
+            dbWriteMode = v
+        }
         if let v = try int("LUFFY_THREADS", 1...256) { threads = v }
         // Default: a quarter of the workers. Always fewer than all of them, so that a slow gateway
         // leaves workers for everything else (a single worker cannot keep one free).

@@ -61,10 +61,18 @@ struct OrderCreation {
     }
 
     /// A course in another unpaid order of this user (one not timed out yet) would be paid twice:
-    /// refused with those orders' numbers. Under the user's row lock, so that this check and the
-    /// insert are one step against the user's concurrent POST /orders.
+    /// refused with those orders' numbers. After writing the user's guard row (sql/022), so that
+    /// this check and the insert are one step against the user's concurrent POST /orders: on one
+    /// server its row lock makes the other wait; on a Galera cluster, where a lock holds on its
+    /// own node only, the other node's transaction writes the same row and the later commit
+    /// fails certification (1213) and runs again, seeing this order (docs/ARCHITECTURE.md,
+    /// "Locks on a cluster"). A `SELECT … FOR UPDATE` of the row would not be certified.
     private func refuseCoursesInUnpaidOrders(_ ids: [Int64]) throws {
-        _ = try db.query("SELECT id FROM ly_users WHERE id = \(user.id) FOR UPDATE")
+        try db.execute(
+            """
+            INSERT INTO ly_order_user_guard (user_id, orders_created) VALUES (\(user.id), 1)
+            ON DUPLICATE KEY UPDATE orders_created = orders_created + 1
+            """)
         let rows = try db.query(
             """
             SELECT o.order_number, oc.course_id FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id
@@ -92,25 +100,24 @@ struct OrderCreation {
     }
 
     private func insertOrder(_ quote: OrderQuote, _ order: OrderRequest) throws -> (id: Int64, number: String) {
-        // Order number: YYYYMMDD + %08d user id + %08d from the database sequence.
+        // Order number: YYYYMMDD + %08d user id + %08d from the database sequence, taken in the
+        // INSERT itself (one statement fewer than reading it first). The derived table is
+        // materialised, so NEXT VALUE is taken once and `s.n` is one number in both places.
         guard
-            let (day, sequence) = try db.query(
-                "SELECT DATE_FORMAT(NOW(), '%Y%m%d'), NEXT VALUE FOR ly_order_number_seq",
-                decoding: (String, Int64).self
+            let (orderID, orderNumber) = try db.query(
+                """
+                INSERT INTO ly_order (name, is_deleted, orders, is_show, created_time, updated_time, total_price, real_price,
+                                      order_number, order_status, pay_type, order_desc, pay_time, credit, user_id, trade_no)
+                SELECT '购买课程', 0, 0, 1, NOW(6), NOW(6), \(quote.totalPrice), \(quote.realPrice),
+                       CONCAT(DATE_FORMAT(NOW(), '%Y%m%d'), \(zeroPadded(user.id)), LPAD(s.n, GREATEST(8, CHAR_LENGTH(s.n)), '0')),
+                       0, \(order.payType), NULL, NULL, \(order.credit), \(user.id), NULL
+                FROM (SELECT NEXT VALUE FOR ly_order_number_seq AS n) AS s
+                RETURNING id, order_number
+                """, decoding: (Int64, String).self
             ).first
         else {
             throw InvariantViolation.orderNumberNotIssued
         }
-        let orderNumber = day + zeroPadded(user.id) + zeroPadded(sequence)
-        let orderID = Int64(
-            try db.execute(
-                """
-                INSERT INTO ly_order (name, is_deleted, orders, is_show, created_time, updated_time, total_price, real_price,
-                                      order_number, order_status, pay_type, order_desc, pay_time, credit, user_id, trade_no)
-                VALUES ('购买课程', 0, 0, 1, NOW(6), NOW(6), \(quote.totalPrice), \(quote.realPrice), \(orderNumber), 0, \(order.payType),
-                        NULL, NULL, \(order.credit), \(user.id), NULL)
-                """
-            ).insertID)
         // Every course row in one statement: the rows travel as one JSON array (money as exact
         // two-decimal numbers), so the statement is prepared once whatever the number of courses.
         let rows = JSON.array(

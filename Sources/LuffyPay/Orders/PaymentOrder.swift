@@ -19,15 +19,17 @@ struct PaymentOrder {
     let payLinkIssued: Bool
 
     /// Orders matching `condition` (over `ly_order`, with its own binds); `timeout` decides
-    /// `expired` and `expiresAt`.
-    static func fetch(_ condition: SQLQuery, timeout: Duration, db: Database) throws -> [PaymentOrder] {
-        try db.query(
-            """
+    /// `expired` and `expiresAt`. `causal`: the read sees every commit of the cluster before it,
+    /// also another node's (`SQLQuery.causal`).
+    static func fetch(_ condition: SQLQuery, timeout: Duration, causal: Bool = false, db: Database) throws -> [PaymentOrder] {
+        let query: SQLQuery = """
             SELECT id, user_id, order_number, real_price, order_status, name,
                    created_time + INTERVAL \(timeout.wholeSecondsRoundedUp) SECOND <= NOW(6),
                    DATE_FORMAT(created_time + INTERVAL \(timeout.wholeSecondsRoundedUp) SECOND, '%Y-%m-%d %H:%i:%s'), pay_link_time IS NOT NULL
             FROM ly_order WHERE is_deleted = 0 AND \(condition)
-            """, decoding: (Int64, Int64, String, Fen, Int64, String, Bool, String, Bool).self
+            """
+        return try db.query(
+            causal ? query.causal : query, decoding: (Int64, Int64, String, Fen, Int64, String, Bool, String, Bool).self
         ).map { row in
             PaymentOrder(
                 id: row.0, userID: row.1, number: row.2, realPrice: row.3,
@@ -38,9 +40,11 @@ struct PaymentOrder {
 
     /// By order number (Alipay's out_trade_no). `userID`: only this user's order (404 for anyone
     /// else's); nil for Alipay's callbacks.
-    static func find(number: String, userID: Int64?, timeout: Duration, db: Database) throws -> PaymentOrder? {
-        guard let userID else { return try fetch("order_number = \(number)", timeout: timeout, db: db).first }
-        return try fetch("order_number = \(number) AND user_id = \(userID)", timeout: timeout, db: db).first
+    static func find(number: String, userID: Int64?, timeout: Duration, causal: Bool = false, db: Database) throws
+        -> PaymentOrder?
+    {
+        guard let userID else { return try fetch("order_number = \(number)", timeout: timeout, causal: causal, db: db).first }
+        return try fetch("order_number = \(number) AND user_id = \(userID)", timeout: timeout, causal: causal, db: db).first
     }
 
     /// By id, this user's only.
@@ -49,10 +53,11 @@ struct PaymentOrder {
     }
 
     /// The signed-in user's order named by the `:number` path parameter; 404 for anyone else's.
-    static func owned(_ request: Request, _ context: SignedInContext) throws -> PaymentOrder {
+    static func owned(_ request: Request, _ context: SignedInContext, causal: Bool = false) throws -> PaymentOrder {
         let user = context.user
         guard let number = request.parameters["number"],
-            let order = try find(number: number, userID: user.id, timeout: context.settings.orderTimeout, db: context.db)
+            let order = try find(
+                number: number, userID: user.id, timeout: context.settings.orderTimeout, causal: causal, db: context.db)
         else { throw OrderError.orderNotFound }
         return order
     }

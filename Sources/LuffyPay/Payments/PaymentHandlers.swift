@@ -190,8 +190,13 @@ enum PaymentHandlers {
         guard AlipayParameters.verify(params: request.query, publicKey: gateway.alipayKey), value("app_id") == gateway.appID
         else { throw PaymentError.invalidSignature }
         let db = context.db
+        // Causal: the notification may have settled the order through another node a moment ago,
+        // and the order may even have been made there. Read stale, the return would ask the
+        // gateway and settle again (to find it paid after a certification retry), or answer 404.
+        // The summary below reads on the same node after this, so it sees at least as much.
         guard let number = value("out_trade_no"),
-            let order = try PaymentOrder.find(number: number, userID: nil, timeout: context.settings.orderTimeout, db: db)
+            let order = try PaymentOrder.find(
+                number: number, userID: nil, timeout: context.settings.orderTimeout, causal: true, db: db)
         else { throw OrderError.orderNotFound }
         guard value("total_amount").flatMap({ Fen(decimal: $0) }) == order.realPrice else { throw PaymentError.amountMismatch }
 
@@ -215,7 +220,9 @@ enum PaymentHandlers {
 
     /// `GET /payments/alipay/query/<order_number>`: the owner asks whether it is paid yet.
     static func handleQuery(_ request: Request, _ context: SignedInContext) throws -> Response {
-        let order = try PaymentOrder.owned(request, context)
+        // Causal: the buyer asks right after paying, and the notification may have settled the
+        // order through another node; a stale read would ask the gateway for nothing.
+        let order = try PaymentOrder.owned(request, context, causal: true)
         let paidAnswer = Response.json(["errmsg": "当前订单已支付!", "order_status": .int(OrderStatus.paid.rawValue)])
         let confirmation = PaymentConfirmation(gateway: context.gateway, db: context.db, log: context.log)
         switch order.status {
