@@ -63,7 +63,7 @@ query() { db -N -B -e "$1"; }
 env_value() { sed -n "s/^$1=//p" "$ENV_FILE" | tail -n1; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+since() { awk -v a="$1" -v b="$(now)" -v d="${2:-1}" 'BEGIN { printf "%.*f", d, b - a }'; }   # since START [DECIMALS]
 # the app with the stack's settings only, as stack.sh runs it
 app() { ( for v in $(compgen -v LUFFY_ || true); do unset "$v"; done; LUFFY_CONFIG=$ENV_FILE exec "$APP_BIN" "$@" ); }
 
@@ -261,8 +261,9 @@ order list: refunds|SELECT r.order_id, r.id, r.out_request_no, r.amount, r.state
 coupon/enable, POST /orders: courses|SELECT c.id, c.name, c.course_cover, c.price, c.credit, c.direction_id, c.category_id, EXISTS (SELECT 1 FROM ly_user_course uc WHERE uc.user_id = $user AND uc.course_id = c.id AND uc.is_deleted = 0) FROM ly_course c WHERE c.id IN (1, 3) AND c.is_deleted = 0 AND c.is_show = 1 AND c.price IS NOT NULL
 coupon/enable, POST /orders: activity prices|SELECT ap.id, ap.course_id, d.\`condition\`, d.sale, dt.name FROM ly_course_activity_price ap JOIN ly_activity a ON a.id = ap.activity_id JOIN ly_discount d ON d.id = ap.discount_id JOIN ly_discount_type dt ON dt.id = d.discount_type_id WHERE ap.course_id IN (1, 3) AND ap.is_deleted = 0 AND a.is_deleted = 0 AND d.is_deleted = 0 AND a.start_time <= NOW() AND a.end_time > NOW()
 coupon/enable, POST /orders: the user's coupons|SELECT cl.id, cp.id, cp.name, cp.discount, cp.coupon_type, cp.start_time, cp.end_time, cp.get_type, cp.\`condition\`, cp.sale, cl.use_status, o.order_status, cp.start_time <= NOW(), cp.end_time >= NOW() FROM ly_coupon_log cl JOIN ly_coupon cp ON cp.id = cl.coupon_id AND cp.is_deleted = 0 LEFT JOIN ly_order o ON o.id = cl.order_id WHERE cl.user_id = $user AND cl.is_deleted = 0
-POST /orders: lock the user|SELECT id FROM ly_users WHERE id = $user FOR UPDATE
+POST /orders: the buyer's guard row|INSERT INTO ly_order_user_guard (user_id, orders_created) VALUES ($user, 1) ON DUPLICATE KEY UPDATE orders_created = orders_created + 1
 POST /orders: courses in unpaid orders|SELECT o.order_number, oc.course_id FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id WHERE o.user_id = $user AND o.is_deleted = 0 AND o.order_status = 0 AND o.created_time + INTERVAL $timeout SECOND > NOW(6) AND oc.course_id IN (1, 3)
+POST /orders: the order and its number|INSERT INTO ly_order (name, is_deleted, orders, is_show, created_time, updated_time, total_price, real_price, order_number, order_status, pay_type, order_desc, pay_time, credit, user_id, trade_no) SELECT '购买课程', 0, 0, 1, NOW(6), NOW(6), 1, 1, CONCAT(DATE_FORMAT(NOW(), '%Y%m%d'), '02050001', LPAD(s.n, GREATEST(8, CHAR_LENGTH(s.n)), '0')), 0, 0, NULL, NULL, 0, $user, NULL FROM (SELECT NEXT VALUE FOR ly_order_number_seq AS n) AS s
 POST /orders: lock the coupon|SELECT id FROM ly_coupon_log WHERE id = $coupon AND user_id = $user AND is_deleted = 0 FOR UPDATE
 POST /orders: bind the coupon|UPDATE ly_coupon_log SET order_id = $order, updated_time = NOW(6) WHERE id = $coupon
 POST /orders: debit credit|UPDATE ly_users SET credit = credit - 10 WHERE id = $user AND credit >= 10
@@ -313,9 +314,11 @@ migrate_timed() {
         done
     ) >"$WORK_DIR/migrate-probe.txt" &
     probe_pid=$!
+    sleep 0.5   # the probe's writes before and after the migration frame it
     start=$(now)
     out=$(app migrate 2>>"$LOG_DIR/scale-migrate.log") || { kill "$probe_pid"; die "luffy-pay migrate failed (${LOG_DIR#"$ROOT"/}/scale-migrate.log)"; }
-    seconds=$(since "$start")
+    seconds=$(since "$start" 3)
+    sleep 0.5
     kill "$probe_pid"
     wait "$probe_pid" 2>/dev/null || true
     echo "  $out ($seconds s in all, load $(loadavg))" | tee "$WORK_DIR/migrate.txt"
@@ -326,7 +329,7 @@ migrate_timed() {
             END { gap[1] = total - rest
                   for (i = 1; i <= NR; i++) printf "  %-48s %8.3f s\n", file[i], gap[i] }' | tee -a "$WORK_DIR/migrate.txt"
     awk 'NR > 1 { gap = $1 - last; if (gap > max) max = gap } { last = $1 }
-         END { printf "  longest gap between two probe writes to ly_order meanwhile: %.2f s (one every 0.05 s + a client start)\n", max }' \
+         END { printf "  longest gap between two of %d probe writes to ly_order meanwhile: %.3f s (one every 0.05 s + a client start)\n", NR, max }' \
         "$WORK_DIR/migrate-probe.txt" | tee -a "$WORK_DIR/migrate.txt"
     # The app was started on the schema before: restart it on the migrated one.
     "$STACK_SH" dev app-stop
@@ -357,7 +360,8 @@ table() {
     for phase in small year; do
         [ ! -f "$WORK_DIR/$phase.tsv" ] || sed "s/^/$phase\t/" "$WORK_DIR/$phase.tsv"
     done | awk -F'\t' '
-        { key = $2; v[$1, key] = $0; if (!(key in seen)) { seen[key] = 1; order[++n] = key } }
+        BEGIN { n = split("order-list-user1 order-list-pool coupon-enable post-order notify notify-settled sweep", order, " ") }
+        { v[$1, $2] = $0 }
         function fig(p, k,   a) {
             if (!((p, k) in v)) return "—"
             split(v[p, k], a, "\t")
@@ -371,7 +375,8 @@ table() {
 
 # `make up` applies pending migrations itself, untimed: on a running stack with the year loaded,
 # the new binary applies them here first (migrate_timed), then the stack is brought up to date.
-if [ -f "$MARKER" ] && "$STACK_SH" dev status 2>/dev/null | grep -q '^mariadb *running'; then
+# (status read whole first: grep -q would stop reading it early, a SIGPIPE failing the pipeline)
+if [ -f "$MARKER" ] && [[ "$("$STACK_SH" dev status 2>/dev/null || true)" =~ (^|$'\n')mariadb\ +running ]]; then
     step "swift build -c release (the migrations of this tree)"
     (cd "$ROOT" && swift build -c release) >&2 || die "swift build failed"
     migrate_timed
