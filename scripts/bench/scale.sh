@@ -111,6 +111,10 @@ create_users() {   # create_users FIRST COUNT: pool users, no credit, no coupons
 # create_orders FIRST_USER USERS COURSES AGE: unpaid orders, one course each, at its list price,
 # created AGE seconds ago (spread over a further minute): user FIRST_USER + i orders each of the
 # first COURSES visible courses once. Order numbers as the app's, with 9xxxxxxx as the sequence part.
+# Then fresh statistics: tens of thousands of unpaid orders appearing at once in the small data's
+# ly_order left its statistics those of 16 orders, and settlement's UPDATE … WHERE id = ? AND
+# order_status = 0 then read through ly_order_status_created_idx, locking every unpaid order:
+# deadlocks, 4–18 settlements/s (docs/SCALE.md, "Findings"). A shop's orders do not appear that way.
 create_orders() {
     local created="NOW(6) - INTERVAL $4 SECOND - INTERVAL (s.seq MOD 60000) * 1000 MICROSECOND"
     local join="JOIN (SELECT id, name, price, ROW_NUMBER() OVER (ORDER BY id) - 1 AS k FROM ly_course
@@ -125,7 +129,8 @@ create_orders() {
         INSERT INTO ly_order_course (name, is_deleted, orders, is_show, created_time, updated_time, price, real_price,
                                      discount_name, course_id, order_id)
         SELECT c.name, 0, 0, 1, o.created_time, o.created_time, c.price, c.price, '', c.id, o.id
-        FROM seq_0_to_$last s $join JOIN ly_order o ON o.order_number = $number;"
+        FROM seq_0_to_$last s $join JOIN ly_order o ON o.order_number = $number;
+        ANALYZE TABLE ly_users, ly_order, ly_order_course;"
 }
 
 # ---------------------------------------------------------------- wrk
