@@ -7,7 +7,9 @@ per table: access type, key, the estimated rows, and for ANALYZE the rows read (
 plus the index entries a rowid filter checked (r_lookups: the access reads them all, the filter
 only skips the row fetches). Exits 1 when a table reads more than --limit rows or entries, or when
 an estimate-only plan scans a table whole (access ALL or index over more than --limit rows): on the
-year of `make bench-scale` a hot-path statement reads a handful of rows, never a big table.
+year of `make bench-scale` a hot-path statement reads a handful of rows, never a big table. With
+--key, exits 2 (a warning) when the first table is read through another key: a write by primary
+key that the optimizer may send through a secondary index, locking what that index range holds.
 
 Standard library only.
 """
@@ -31,6 +33,7 @@ def tables(node):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--limit", type=int, default=1000, help="rows a table may read (default 1000)")
+    ap.add_argument("--key", help="the key the first table must be read through")
     args = ap.parse_args()
     text = sys.stdin.read().strip()
     plan = json.loads(text)
@@ -40,7 +43,7 @@ def main():
         # e.g. "Impossible WHERE noticed after reading const tables": a unique key found no row
         print("   (no table read: %s)" % json.dumps(plan.get("query_block", plan).get("table", {}).get("message", plan))[:200])
     for t in found:
-        name, access = t["table_name"], t.get("access_type", "?")
+        name, access = t["table_name"], t.get("access_type", "(write)")
         key = t.get("key", "-")
         line = "   %-18s %-8s %-36s est %-8s" % (name, access, key, t.get("rows", "-"))
         if "r_loops" in t:
@@ -56,7 +59,11 @@ def main():
         print(line.rstrip())
     for b in bad:
         print("   TOO MANY ROWS: " + b)
-    sys.exit(1 if bad else 0)
+    if bad:
+        sys.exit(1)
+    if args.key and found and found[0].get("key") != args.key:
+        print("   WARNING: %s is read through %s, not %s" % (found[0]["table_name"], found[0].get("key"), args.key))
+        sys.exit(2)
 
 
 if __name__ == "__main__":
