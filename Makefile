@@ -12,6 +12,10 @@
 #   make fuzz-api           schemathesis against the test stack, FUZZ_API_EXAMPLES (default 500) per operation
 #   make deps               install missing Debian packages
 #   make deploy-check       deploy/README.md's static build against its package and ldd lists
+#   make cluster-up         start the cluster stack: 3 Galera nodes, 2 app instances (8080 balanced, 8081, 8082)
+#   make cluster-down       stop the cluster stack (data in var/cluster stays); make cluster-status: what runs
+#   make cluster-test       tests/cluster against a fresh private cluster stack (var/cluster-test, ports 28080…)
+#   make bench-cluster      orders and settlements/s through one instance vs both, spread vs single, failover gap
 
 SHELL := /bin/bash
 
@@ -28,9 +32,10 @@ STACK_NAME := $(if $(filter command line,$(origin STACK)),$(STACK),dev)
 
 .DEFAULT_GOAL := help
 .PHONY: help up down status token test lint format bench bench-scale fuzz fuzz-api deps deploy-check
+.PHONY: cluster-up cluster-down cluster-status cluster-test bench-cluster
 
 help:
-	@sed -n '2,13s/^# \{0,1\}//p' Makefile
+	@sed -n '2,18s/^# \{0,1\}//p' Makefile
 
 up:
 	@scripts/stack.sh dev up
@@ -73,3 +78,19 @@ deps:
 
 deploy-check:
 	@scripts/deploy-check.sh
+
+cluster-up:
+	@scripts/stack.sh cluster up
+	@scripts/stack.sh cluster summary
+
+cluster-down:
+	@scripts/stack.sh cluster down
+
+cluster-status:
+	@scripts/stack.sh cluster status
+
+cluster-test:
+	@scripts/cluster-test.sh
+
+bench-cluster:
+	@scripts/bench/cluster.sh

@@ -14,6 +14,7 @@ PACKAGES=(
     chromium                                           # headless browser of the return-page test
     fonts-noto-cjk                                     # Chinese text in that browser's screenshots
     jq                                                 # the README's API examples read answers with it
+    galera-4 rsync iproute2                            # the cluster stacks: Galera, rsync SST (ss)
 )
 
 missing=()

@@ -1,5 +1,5 @@
 import CMariaDB
-import CoreMetrics
+public import CoreMetrics
 import Logging
 import LuffyCore
 
@@ -22,15 +22,12 @@ public final class Database {
     /// Set by the first connection: every later one is a reconnect (README, "Metrics"). The
     /// counters are made with the connection, so every series shows from the start, at 0.
     private var hasConnected = false
-    private let reconnects = Counter(label: "luffy_db_reconnects_total")
-    private let deadlockRetries = Counter(label: "luffy_db_deadlock_retries_total", dimensions: [("reason", "deadlock")])
-    private let lockWaitRetries = Counter(
-        label: "luffy_db_deadlock_retries_total",
-        dimensions: [("reason", "lock_wait_timeout")])
-    private let rollbackOnlyRetries = Counter(
-        label: "luffy_db_deadlock_retries_total",
-        dimensions: [("reason", "rollback_only")])
-    private let failovers = Counter(label: "luffy_db_failovers_total")
+    private let metrics: any MetricsFactory
+    private let reconnects: Counter
+    private let deadlockRetries: Counter
+    private let lockWaitRetries: Counter
+    private let rollbackOnlyRetries: Counter
+    private let failovers: Counter
     private let log = Logger(label: "luffy-pay")
 
     /// The index in `config.nodes` of the connection's node, and the node before it.
@@ -52,9 +49,20 @@ public final class Database {
     /// or a COMMIT was sent): after that, a lost connection must not lead to a blind retry.
     public private(set) var mayHaveWritten = false
 
-    public init(config: DatabaseConfig) {
+    /// The metrics' handles are made here, by `metrics` (the factory the metrics system was
+    /// bootstrapped with, unless a test gives its own).
+    public init(config: DatabaseConfig, metrics: any MetricsFactory = MetricsSystem.factory) {
         self.config = config
+        self.metrics = metrics
         nextNode = config.preferredNode
+        reconnects = Counter(label: "luffy_db_reconnects_total", factory: metrics)
+        func retries(_ reason: String) -> Counter {
+            Counter(label: "luffy_db_deadlock_retries_total", dimensions: [("reason", reason)], factory: metrics)
+        }
+        deadlockRetries = retries("deadlock")
+        lockWaitRetries = retries("lock_wait_timeout")
+        rollbackOnlyRetries = retries("rollback_only")
+        failovers = Counter(label: "luffy_db_failovers_total", factory: metrics)
     }
 
     deinit { close() }
@@ -92,8 +100,13 @@ public final class Database {
     }
 
     /// Closes the connection after its node failed: the next use starts at the node after it.
-    private func dropFailedNode() {
-        if let nodeIndex { nextNode = nodeIndex + 1 }
+    private func dropFailedNode(_ error: DatabaseError) {
+        if let nodeIndex {
+            nextNode = nodeIndex + 1
+            if config.nodes.count > 1 {
+                log.warning("database node failed", metadata: ["node": "\(config.nodes[nodeIndex])", "error": "\(error)"])
+            }
+        }
         close()
     }
 
@@ -170,7 +183,7 @@ public final class Database {
         if hasConnected { reconnects.increment() }
         hasConnected = true
         let node = config.nodes[index]
-        Counter(label: "luffy_db_node_connections_total", dimensions: [("node", node.description)]).increment()
+        Counter(label: "luffy_db_node_connections_total", dimensions: [("node", node.description)], factory: metrics).increment()
         if index == config.preferredNode {
             awaySince = nil
         } else {
@@ -211,7 +224,7 @@ public final class Database {
             health = try check { try Database.health(of: handle) }
             guard health.isHealthy else {
                 let error = DatabaseError(notReady: config.nodes[index], health)
-                dropFailedNode()
+                dropFailedNode(error)
                 throw error
             }
             nodeHealth = health
@@ -233,21 +246,26 @@ public final class Database {
         do {
             return try body()
         } catch let error as DatabaseError where error.isNodeUnavailable || error.isCommitUnknown {
-            dropFailedNode()
+            dropFailedNode(error)
             throw error
         }
     }
 
-    /// The query's prepared statement. A causal query on a Galera node runs as
-    /// `SET STATEMENT wsrep_sync_wait=1 FOR …`: it waits until the node has applied every write
-    /// the cluster committed before it, in the same round trip; a plain server runs it as it is.
+    /// The query's prepared statement (cached by its text, so a causal query is prepared once too).
     private func statement(_ query: SQLQuery) throws -> PreparedStatement {
         let handle = try connection()
-        let sql = query.isCausal && nodeHealth?.galera == true ? "SET STATEMENT wsrep_sync_wait=1 FOR " + query.sql : query.sql
+        let sql = Database.text(of: query, galera: nodeHealth?.galera == true)
         if let stmt = statements[sql] { return stmt }
         let stmt = try PreparedStatement(connection: handle, sql: sql)
         statements[sql] = stmt
         return stmt
+    }
+
+    /// A causal query on a Galera node runs as `SET STATEMENT wsrep_sync_wait=1 FOR …`: it waits
+    /// until the node has applied every write the cluster committed before it, in the same round
+    /// trip; a plain server runs it as it is.
+    static func text(of query: SQLQuery, galera: Bool) -> String {
+        query.isCausal && galera ? "SET STATEMENT wsrep_sync_wait=1 FOR " + query.sql : query.sql
     }
 
     /// Runs a SELECT (or anything returning rows) as a prepared statement.

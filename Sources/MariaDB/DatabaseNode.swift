@@ -113,16 +113,17 @@ public struct NodeHealth: Sendable, Equatable {
     /// nil on a plain server.
     public var clusterSize: Int?
 
-    /// The statement: one row, whatever the server. `@@wsrep_on` is 0 on a server without a
-    /// provider; the status variables come from the node's own view, also outside the primary
-    /// component (information_schema stays readable there).
+    /// The statement: one row, whatever the server. `@@global.wsrep_on` is 0 on a server without a
+    /// provider; the status variables are the node's own view, also outside the primary component
+    /// (information_schema stays readable there). The status is read in a derived table: in one
+    /// aggregate over information_schema beside it, MariaDB 10.11 gives `@@wsrep_on` as 0.
     static let query = """
-        SELECT @@wsrep_on,
-          MAX(IF(VARIABLE_NAME = 'WSREP_READY', VARIABLE_VALUE, NULL)),
-          MAX(IF(VARIABLE_NAME = 'WSREP_LOCAL_STATE', VARIABLE_VALUE, NULL)),
-          MAX(IF(VARIABLE_NAME = 'WSREP_CLUSTER_SIZE', VARIABLE_VALUE, NULL))
-        FROM information_schema.GLOBAL_STATUS
-        WHERE VARIABLE_NAME IN ('WSREP_READY', 'WSREP_LOCAL_STATE', 'WSREP_CLUSTER_SIZE')
+        SELECT @@global.wsrep_on, s.ready, s.state, s.size FROM (
+          SELECT MAX(IF(VARIABLE_NAME = 'WSREP_READY', VARIABLE_VALUE, NULL)) AS ready,
+            MAX(IF(VARIABLE_NAME = 'WSREP_LOCAL_STATE', VARIABLE_VALUE, NULL)) AS state,
+            MAX(IF(VARIABLE_NAME = 'WSREP_CLUSTER_SIZE', VARIABLE_VALUE, NULL)) AS size
+          FROM information_schema.GLOBAL_STATUS
+          WHERE VARIABLE_NAME IN ('WSREP_READY', 'WSREP_LOCAL_STATE', 'WSREP_CLUSTER_SIZE')) AS s
         """
 
     /// Galera's `wsrep_local_state` of a node that serves: Synced.

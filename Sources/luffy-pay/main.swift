@@ -181,7 +181,9 @@ do {
         var config = DatabaseConfig(settings: settings)
         config.multiStatements = true
         let db = Database(config: config)
-        let ran = try Migrator(db: db, log: log, prechecks: Migrator.Precheck.luffyPay).migrate(
+        let migrator = Migrator(
+            db: db, log: log, prechecks: Migrator.Precheck.luffyPay, replacements: Migrator.Replacement.luffyPay)
+        let ran = try migrator.migrate(
             try Migrator.load(directory: settings.sqlDir))
         print(ran.isEmpty ? "migrate: nothing to apply" : "migrate: applied \(ran.joined(separator: ", "))")
     case "sweep":

@@ -22,8 +22,10 @@ public struct OrderSweeper: Service {
         self.gateway = gateway
     }
 
-    /// One pass; returns the number of orders timed out.
+    /// One pass; returns the number of orders timed out. It also folds the students counted on a
+    /// cluster into `ly_course.students` (`CourseStudents`).
     public func runOnce(db: Database) throws -> Int {
+        _ = try CourseStudents.fold(db: db)
         var closed = try OrderClosing.sweepUnlinked(timeout: settings.orderTimeout, db: db)
         closed += try sweepLinked(db: db)
         if closed > 0 {

@@ -111,7 +111,7 @@ public enum Settlement {
             }
         }
         if !granted.isEmpty {
-            try db.execute("UPDATE ly_course SET students = students + 1 WHERE id IN \(ids: granted)")
+            try CourseStudents.countGrants(granted, db: db)
         }
         // A free order paid nothing, so there is nothing to give back.
         guard !owned.isEmpty, let tradeNo else { return }

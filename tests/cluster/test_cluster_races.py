@@ -1,0 +1,280 @@
+"""The race suites of tests/integration (test_races.py, test_payment_races.py) with the requests split
+across the two app instances, and so across two Galera nodes (instance 1 prefers node 1, instance
+2 node 2): row locks do not reach across nodes, certification decides (README, "Settlement, exactly
+once"; docs on LUFFY_DB_NODES). Every race ends with the state checked through a causal read and
+`luffy-pay audit` clean.
+"""
+
+import subprocess
+import time
+import urllib.parse
+from collections import Counter
+
+from alipay import (PAID_ANSWER, assert_notify_answer, get_result, notification, notifications, order_state,
+                    post_notify, refunds, result_query, shop)
+from conftest import (APP_ENV, APP_LOGS, BASE_URL, INSTANCES, NODES, URLS, InstanceSession, assert_audit_clean,
+                      assert_error, assert_json_response, auth, db_rows, file_size, instance_client, instance_of,
+                      log_fields, node_connect, parse_settings, read_from, wait_until)
+from ordering import (CREDIT_RATIO, ORDER_TIMEOUT, at_once, cancel_order, coupon_log_row, dev_offer, loads, new_key,
+                      post_order, scalar, shop_dates, sweep_cmd, throwaway, user_credit)
+from test_payment_races import paid_without_notification, past_busy
+from test_races import make_expired_orders, statuses
+
+__all__ = ["shop", "throwaway"]  # the fixtures, imported for pytest
+
+
+def settle_nodes():
+    """Each node has applied everything committed so far (a causal read on each): rows a test just
+    wrote on one node are there when the race reads them on another."""
+    for n in NODES:
+        conn = node_connect(n)
+        try:
+            db_rows(conn, "SELECT COUNT(*) FROM ly_users")
+        finally:
+            conn.close()
+
+
+def split_orders(user_id, bodies, keys=None):
+    """POST /orders once per body, all at once, each on its own connection, alternately through
+    instance 1 and instance 2."""
+    settle_nodes()
+    clients = [instance_client(instance_of(k)) for k in range(len(bodies))]
+    try:
+        calls = [lambda c=c, b=b, k=k: post_order(c, user_id, b, key=k, timeout=30)
+                 for c, b, k in zip(clients, bodies, keys or [None] * len(bodies))]
+        return at_once(calls)
+    finally:
+        for c in clients:
+            c.close()
+
+
+def by_instance(responses):
+    """{instance: Counter of (status, code)} (response k went to instance_of(k))."""
+    out = {i: Counter() for i in INSTANCES}
+    for k, r in enumerate(responses):
+        out[instance_of(k)][(r.status_code, r.json().get("code"))] += 1
+    return out
+
+
+def test_one_coupon_twenty_orders_on_two_nodes(db, throwaway):
+    uid = throwaway.user()
+    log = throwaway.coupon_log(uid, 1)
+    responses = split_orders(uid, [{"course_ids": [1], "user_coupon_id": log}] * 20)
+    assert statuses(responses) == Counter({(201, None): 1, (400, "coupon_used"): 19}), by_instance(responses)
+    for r in responses:
+        if r.status_code != 201:
+            assert_error(r, 400, "coupon_used")
+    winner = next(r for r in responses if r.status_code == 201)
+    order = winner.json()
+    assert db_rows(db, "SELECT id FROM ly_order WHERE user_id = %s", (uid,)) == ((order["id"],),)
+    assert scalar(db, "SELECT COUNT(*) FROM ly_order_course oc JOIN ly_order o ON o.id = oc.order_id "
+                      "WHERE o.user_id = %s", (uid,)) == 1
+    assert coupon_log_row(db, log)["order_id"] == order["id"]
+    assert scalar(db, "SELECT COUNT(*) FROM ly_coupon_log WHERE order_id = %s", (order["id"],)) == 1
+    assert loads(winner.text)["discount_price"] == 30
+    assert_audit_clean()
+    print(f"coupon race won through instance {instance_of(responses.index(winner))}")
+
+
+def test_credit_never_overspent_on_two_nodes(db, throwaway):
+    uid = throwaway.user(credit=500)
+    courses = [throwaway.course("998.00", credit=100) for _ in range(20)]
+    responses = split_orders(uid, [{"course_ids": [c], "credit": 100} for c in courses])
+    assert statuses(responses) == Counter({(201, None): 5, (400, "credit_insufficient"): 15}), by_instance(responses)
+    assert user_credit(db, uid) == 0
+    orders = db_rows(db, "SELECT credit, real_price, order_status FROM ly_order WHERE user_id = %s", (uid,))
+    assert len(orders) == 5, orders
+    assert all(credit == 100 and status == 0 and real == dev_offer(1).real - 100 // CREDIT_RATIO
+               for credit, real, status in orders), orders
+    # cancelled through both instances: the balance gets back exactly what was taken
+    created = [r.json()["id"] for r in responses if r.status_code == 201]
+    clients = {i: instance_client(i) for i in INSTANCES}
+    try:
+        for k, order_id in enumerate(created):
+            r = cancel_order(clients[instance_of(k)], uid, order_id)
+            assert assert_json_response(r, 200)["order_status"] == 2
+    finally:
+        for c in clients.values():
+            c.close()
+    assert user_credit(db, uid) == 500
+    assert_audit_clean()
+    print(f"credit race: {by_instance(responses)}")
+
+
+def test_one_idempotency_key_on_two_nodes(db, throwaway):
+    uid = throwaway.user(credit=200)
+    key = new_key("cluster")
+    body = {"course_ids": [1, 3], "credit": 150, "expected_real_price": 1382.00}
+    responses = split_orders(uid, [body] * 10, keys=[key] * 10)
+    assert [r.status_code for r in responses] == [201] * 10, [(r.status_code, r.text[:200]) for r in responses]
+    assert len({r.text for r in responses}) == 1, {r.text for r in responses}
+    created = responses[0].json()
+    assert created["order_number"][:8] in shop_dates()
+    assert db_rows(db, "SELECT id FROM ly_order WHERE user_id = %s", (uid,)) == ((created["id"],),)
+    assert scalar(db, "SELECT COUNT(*) FROM ly_idempotency_key WHERE user_id = %s", (uid,)) == 1
+    assert user_credit(db, uid) == 50
+    assert_audit_clean()
+
+
+def settled_in_logs(order_number):
+    """The `payment confirmed … outcome=settled` lines of this order in both instances' logs."""
+    count = 0
+    for path in APP_LOGS.values():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if order_number in line and "payment confirmed" in line:
+                fields = log_fields(line)
+                if fields.get("order_number") == order_number and fields.get("outcome") == "settled":
+                    count += 1
+    return count
+
+
+def test_fifty_notifications_returns_and_queries_on_two_nodes_settle_once(client, shop):
+    for round_ in range(2):
+        p = shop.purchase("credit")
+        trade_no, location = paid_without_notification(client, p)
+        shop.assert_unpaid(p)
+        form = urllib.parse.urlencode(notification(p.number, p.amount_text, trade_no))
+        query = result_query(location)
+        settle_nodes()
+        pool = [InstanceSession(URLS[instance_of(k)]) for k in range(60)]
+        calls = [lambda s=s: ("notify", post_notify(form, session=s)) for s in pool[:50]]
+        calls += [lambda s=s: ("return", past_busy(lambda: get_result(query, session=s))) for s in pool[50:55]]
+        calls += [lambda s=s: ("query", past_busy(lambda: s.get(f"{BASE_URL}/payments/alipay/query/{p.number}",
+                                                                headers=auth(p.user_id), timeout=30)))
+                  for s in pool[55:]]
+        try:
+            results = at_once(calls)
+        finally:
+            for s in pool:
+                s.close()
+        answers = Counter((kind, r.status_code) for kind, r in results)
+        assert answers == {("notify", 200): 50, ("return", 200): 5, ("query", 200): 5}, \
+            [(kind, r.status_code, r.text[:120]) for kind, r in results if r.status_code != 200]
+        for kind, r in results:
+            if kind == "notify":
+                assert_notify_answer(r, "success")
+            elif kind == "return":
+                body = loads(r.text)
+                assert (body["order_number"], body["order_status"], body["real_price"]) == (p.number, 1, p.amount)
+            else:
+                assert r.json() == PAID_ANSWER, r.text
+        state = shop.assert_settled(p, trade_no)   # one row per course, one credit row, students +1
+        outcomes = Counter(n["outcome"] for n in state["notifications"])
+        assert sum(outcomes.values()) == 50 and set(outcomes) <= {"settled", "already_paid"}, outcomes
+        by_others = settled_in_logs(p.number)
+        assert outcomes["settled"] + by_others == 1, \
+            f"settled {outcomes['settled']} time(s) by notifications and {by_others} time(s) by returns/queries"
+    assert_audit_clean()
+
+
+def sweep_on(instance):
+    """`luffy-pay sweep` with instance `instance`'s settings file (its node first)."""
+    cmd, env = sweep_cmd()
+    env["LUFFY_CONFIG"] = APP_ENV[instance]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def sweeper_log_counts(offsets):
+    """{instance: orders its own sweeper reported timed out} in its log since `offsets`."""
+    counts = {}
+    for i, path in APP_LOGS.items():
+        counts[i] = sum(int(f.get("count", 0)) for f in map(log_fields, read_from(path, offsets[i]).splitlines())
+                        if f.get("msg") == "orders timed out" and f.get("task") == "sweeper")
+    return counts
+
+
+def test_sweepers_on_both_instances_close_each_order_once(db, throwaway):
+    """Expired orders (each batch its own user, one in ten with a coupon) arrive every second for
+    one sweeper interval of the instances and more, so that both instances' own sweepers (one on
+    each node) pass over them; meanwhile `luffy-pay sweep` processes with each instance's settings
+    (its node first) run in pairs at once, and four at once at the end. Every order is timed out
+    once: its credit given back once, its coupon freed, and the passes' counts add up to no more
+    than there were orders."""
+    interval = int(parse_settings(APP_ENV[1]).get("LUFFY_SWEEP_INTERVAL", "30"))
+    assert 0 < interval <= 60, f"the instances' sweepers run every {interval} s: not within this test"
+    credit = 7
+    others = scalar(db, "SELECT COUNT(*) FROM ly_order WHERE order_status = 0 "
+                        "AND created_time < NOW(6) - INTERVAL %s SECOND", (ORDER_TIMEOUT,))
+    offsets = {i: file_size(path) for i, path in APP_LOGS.items()}
+    batches, logs, cli = [], [], []
+
+    def sweep_at_once(instances):
+        procs = at_once([lambda i=i: sweep_on(i) for i in instances])
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            assert p.returncode == 0, f"luffy-pay sweep exited {p.returncode}: {err.strip()[-1000:]}"
+            cli.append(int(out.split()[1]))
+
+    end = time.monotonic() + interval + 3
+    while time.monotonic() < end:
+        tick = time.monotonic()
+        uid = throwaway.user(credit=0)    # the orders' credit already taken from the balance
+        ids = make_expired_orders(db, uid, 40, credit)
+        logs.extend(throwaway.coupon_log(uid, 1, order_id=oid) for oid in ids[::10])
+        batches.append(uid)
+        if len(batches) % 3 == 0:         # the others left to the instances' own sweepers
+            sweep_at_once((1, 2))
+        time.sleep(max(0.0, tick + 1 - time.monotonic()))
+    sweep_at_once((1, 2, 1, 2))
+
+    total = 40 * len(batches)
+    for uid in batches:
+        assert db_rows(db, "SELECT order_status, COUNT(*) FROM ly_order WHERE user_id = %s GROUP BY order_status",
+                       (uid,)) == ((3, 40),), uid
+        assert user_credit(db, uid) == 40 * credit, uid     # given back once per order, never twice
+    for log in logs:
+        assert coupon_log_row(db, log) == {"order_id": None, "use_status": 0, "use_time": None}
+    # an instance's pass logs its count once it is over
+    wait_until(lambda: sum(cli) + sum(sweeper_log_counts(offsets).values()) >= total, 10)
+    own = sweeper_log_counts(offsets)
+    assert total <= sum(cli) + sum(own.values()) <= total + others, (total, others, cli, own)
+    assert_audit_clean()
+    print(f"{total} orders timed out: luffy-pay sweep processes {sum(cli)}, instance sweepers {own}")
+
+
+def test_cancel_racing_a_notification_on_the_other_node(shop):
+    """An unpaid order (no pay link, so the cancel needs no gateway): its cancel through one
+    instance and its payment's notification through the other at once, the start of one delayed
+    a little more each round. Either the cancel wins (order cancelled, credit/coupon back once, the
+    payment recorded for refund) or the notification does (settled once, the cancel refused)."""
+    winners = Counter()
+    delays = [(0, 0), (0.005, 0), (0, 0.005), (0.015, 0), (0, 0.015), (0.03, 0), (0, 0.03), (0.06, 0)]
+    for round_, (cancel_delay, notify_delay) in enumerate(delays):
+        cancelling, notifying = (1, 2) if round_ % 2 == 0 else (2, 1)
+        p = shop.purchase("credit" if round_ % 2 == 0 else "coupon")
+        params = notification(p.number, p.amount_text)
+        trade_no = params["trade_no"]
+        canceller = instance_client(cancelling)
+        notifier = InstanceSession(URLS[notifying])
+        settle_nodes()
+        try:
+            cancelled, notified = at_once([
+                lambda: (time.sleep(cancel_delay), cancel_order(canceller, p.user_id, p.id))[1],
+                lambda: (time.sleep(notify_delay), post_notify(params, session=notifier))[1],
+            ])
+        finally:
+            canceller.close()
+            notifier.close()
+        assert_notify_answer(notified, "success")
+        conn = node_connect(1)
+        try:
+            stored = notifications(conn, p.number)
+            owed = refunds(conn, p.number)
+        finally:
+            conn.close()
+        assert [(n["trade_no"], n["order_id"]) for n in stored] == [(trade_no, p.id)], stored
+        if cancelled.status_code == 200:
+            assert cancelled.json() == {"errmsg": "当前订单已取消!", "order_status": 2}
+            shop.assert_closed(p, 2)
+            assert stored[0]["outcome"] == "refund_needed:order_cancelled", stored
+            assert [(r["trade_no"], r["amount"], r["reason"]) for r in owed] == [(trade_no, p.amount, "order_cancelled")]
+            winners["cancel"] += 1
+        else:
+            assert_error(cancelled, 400, "order_not_cancellable")
+            shop.assert_settled(p, trade_no)
+            assert stored[0]["outcome"] == "settled", stored
+            winners["notify"] += 1
+        assert order_state(shop.conn, p.id)["order_status"] in (1, 2)
+    assert sum(winners.values()) == len(delays)
+    assert_audit_clean()
+    print(f"cancel vs notification on two nodes: {dict(winners)}")
