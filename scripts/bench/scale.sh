@@ -282,11 +282,13 @@ notify: lock the order|SELECT user_id, order_status, credit, order_number, trade
 notify: mark paid|UPDATE ly_order SET order_status = 1, pay_time = NOW(6), trade_no = 'x', updated_time = NOW(6) WHERE id = $order AND order_status = 0|PRIMARY
 notify: use the coupon|UPDATE ly_coupon_log SET use_status = 1, use_time = NOW(6), updated_time = NOW(6) WHERE order_id = $order AND use_status = 0
 notify: the order's courses|SELECT id, course_id, name, real_price FROM ly_order_course WHERE order_id = $order
-notify: students|UPDATE ly_course SET students = students + 1 WHERE id IN (1, 3)
+notify: students (a single server)|UPDATE ly_course SET students = students + 1 WHERE id IN (1, 3) AND @@wsrep_on = 0
+notify: students (a cluster node)|INSERT INTO ly_course_students_delta (course_id, slot, students) SELECT id, @@auto_increment_offset, 1 FROM ly_course WHERE id IN (1, 3) AND @@wsrep_on = 1 ON DUPLICATE KEY UPDATE students = ly_course_students_delta.students + 1
 notify: revive a grant|UPDATE ly_user_course SET is_deleted = 0, trade_no = 'x', buy_type = 1, pay_time = NOW(6), out_time = NULL, updated_time = NOW(6) WHERE user_id = $user AND course_id = 1 AND is_deleted = 1
 notify: refund-notice lookup|SELECT r.id FROM ly_refund r WHERE r.trade_no = 'x' AND r.out_request_no = 'y'
 sweeper: unlinked batch|SELECT id, user_id, credit FROM ly_order WHERE order_status = 0 AND created_time < NOW(6) - INTERVAL $timeout SECOND AND pay_link_time IS NULL ORDER BY created_time LIMIT 100 FOR UPDATE SKIP LOCKED
 sweeper: linked batch|SELECT id, user_id, order_number, real_price, order_status, name FROM ly_order WHERE is_deleted = 0 AND order_status = 0 AND created_time < NOW(6) - INTERVAL $timeout SECOND AND pay_link_time IS NOT NULL ORDER BY created_time LIMIT 100
+sweeper: fold the cluster's students|SELECT course_id, slot, students FROM ly_course_students_delta WHERE students <> 0 FOR UPDATE
 sweeper: lock a linked order|SELECT user_id, credit FROM ly_order WHERE id = $order AND order_status = 0 FOR UPDATE SKIP LOCKED
 sweeper, cancel: close|UPDATE ly_order SET order_status = 3, updated_time = NOW(6) WHERE id = $order AND order_status = 0|PRIMARY
 sweeper, cancel: credit back|UPDATE ly_users SET credit = credit + 10 WHERE id = $user
@@ -310,7 +312,7 @@ migrate_timed() {
         # A file applied by `make up` before the year was loaded was not measured on it.
         [ -s "$WORK_DIR/migrate.txt" ] && grep -q ' s$' "$WORK_DIR/migrate.txt" && return 0
         echo "  no pending migration (applied since 020, not timed here: $(query "SELECT COALESCE(GROUP_CONCAT(file ORDER BY version SEPARATOR ' '), 'none') FROM schema_migrations WHERE version > '020'"))" \
-            | tee "$WORK_DIR/migrate.txt"
+            | tee -a "$WORK_DIR/migrate.txt"
         return 0
     fi
     step "luffy-pay migrate: pending ${pending[*]} on $(query "SELECT COUNT(*) FROM ly_order") orders (load $(loadavg))"
@@ -329,7 +331,8 @@ migrate_timed() {
     sleep 0.5
     kill "$probe_pid"
     wait "$probe_pid" 2>/dev/null || true
-    echo "  $out ($seconds s in all, load $(loadavg))" | tee "$WORK_DIR/migrate.txt"
+    # appended: each run's files stay measured (var/dev/scale/migrate.txt)
+    echo "  $out ($seconds s in all, load $(loadavg), $(date -u '+%F %H:%M UTC'))" | tee -a "$WORK_DIR/migrate.txt"
     query "SELECT file, TIMESTAMPDIFF(MICROSECOND, LAG(applied_time) OVER (ORDER BY version), applied_time) / 1e6
            FROM schema_migrations WHERE version IN ($(printf "'%s'," "${pending[@]}" | sed 's/,$//')) ORDER BY version" |
         awk -F'\t' -v total="$seconds" '
