@@ -190,10 +190,11 @@ bench_phase() {   # bench_phase small|year
     BENCH_NOTIFY_BODIES=$WORK_DIR/notify-bodies.txt wrk_run notify /payments/alipay/notify -s "$BENCH_DIR/notify.lua"
     result notify-settled "$(query "SELECT COUNT(*) FROM ly_order WHERE user_id BETWEEN $NOTIFY_FIRST AND $((NOTIFY_FIRST + NOTIFY_USERS - 1)) AND order_status = 1")"
 
-    # one sweeper pass over 10,000 expired orders, the app (and its sweeper) stopped meanwhile
+    # one sweeper pass over 10,000 expired orders, the app stopped first: its own sweeper (every
+    # LUFFY_SWEEP_INTERVAL) would close them as soon as they are there
+    "$STACK_SH" dev app-stop
     create_users $SWEEP_FIRST $SWEEP_COUNT
     create_orders $SWEEP_FIRST $SWEEP_COUNT 1 86400
-    "$STACK_SH" dev app-stop
     local load start out seconds closed
     load=$(loadavg)
     step "[$PHASE] luffy-pay sweep over $SWEEP_COUNT expired orders (load $load)"
@@ -202,6 +203,7 @@ bench_phase() {   # bench_phase small|year
     seconds=$(since "$start")
     "$STACK_SH" dev app-start
     closed=$(query "SELECT COUNT(*) FROM ly_order WHERE user_id BETWEEN $SWEEP_FIRST AND $((SWEEP_FIRST + SWEEP_COUNT - 1)) AND order_status = 3")
+    [ "$out" = "sweep: $SWEEP_COUNT order(s) timed out" ] || warn "CHECK FAILED: luffy-pay sweep said '$out', not $SWEEP_COUNT"
     result sweep "$seconds" "$closed" "$load" "$out"
     remove_pools
 }
@@ -377,7 +379,7 @@ table() {
         function fig(p, k,   a) {
             if (!((p, k) in v)) return "—"
             split(v[p, k], a, "\t")
-            if (k == "sweep") return sprintf("%s s (%s closed), load %s", a[3], a[4], a[5])
+            if (k == "sweep") return sprintf("%s s (%s closed; %s), load %s", a[3], a[4], a[6], a[5])
             if (k == "notify-settled") return a[3] " orders settled"
             return sprintf("%s/s p50 %s p99 %s non-2xx %s, load %s", a[3], a[4], a[5], a[6], a[7])
         }
