@@ -788,7 +788,15 @@ node_start() {
         most_advanced_down_node
         best=$BEST_NODE
         if [ "${POS_SEQNO[$best]}" -gt "${POS_SEQNO[$n]}" ]; then
-            die "no node runs and node $best has later commits (seqno ${POS_SEQNO[$best]}) than node $n (${POS_SEQNO[$n]}): start node $best first (stack.sh $STACK node-start $best, or up)"
+            # Only node $best may bootstrap. A node-start of it may be waiting for our lock (the
+            # tests start several nodes at once): let it run, then join what it started.
+            say "no node runs and node $best has later commits (seqno ${POS_SEQNO[$best]}) than node $n (${POS_SEQNO[$n]}): waiting up to 60 s for node $best to be started"
+            flock -u 9
+            wait_for "node $best to be started" 60 node_ready "$best" \
+                || die "node $best has the latest commits and must bootstrap the cluster: start it first (stack.sh $STACK node-start $best, or up), then node $n"
+            lock_stack
+            node_start "$n"
+            return
         fi
         local state
         state=$(node_dir "$n")/data/grastate.dat
@@ -940,7 +948,13 @@ render_cluster_servers() {
 
 # ---- actions of the cluster stacks
 cluster_up() {
-    local n
+    local n port
+    # nginx's ports first: the dev stack uses 8080 and 8090 too (one of the two runs at a time)
+    if ! svc_pid nginx >/dev/null; then
+        for port in "$NGINX_PORT" "$APP1_PORT" "$APP2_PORT" "$SANDBOX_PORT"; do
+            port_open "$port" && die "port $port is taken by another process (the dev stack? make down): cannot start stack $STACK"
+        done
+    fi
     "$ROOT/scripts/deps.sh"
     app_build
     ensure_settings
@@ -1001,6 +1015,7 @@ cluster_info() {
              GALERA_BASE_PORT; do
         printf '%s=%q\n' "$k" "${!k}"
     done
+    for k in "${NODES[@]}"; do printf 'NODE%s_LOG=%q\n' "$k" "$LOG_DIR/node$k.log"; done
 }
 
 cluster_summary() {

@@ -23,6 +23,8 @@ public enum DatabaseNode: Sendable, Hashable, CustomStringConvertible {
             return nil
         }
         if bytes[0] == UInt8(ascii: "/") {
+            // sun_path holds 108 bytes with the terminating NUL.
+            guard bytes.count <= 107 else { return nil }
             self = .socket(path: text)
             return
         }
@@ -37,7 +39,8 @@ public enum DatabaseNode: Sendable, Hashable, CustomStringConvertible {
             guard host.contains(UInt8(ascii: ":")), host.allSatisfy({ $0 == UInt8(ascii: ":") || DatabaseNode.isHexDigit($0) })
             else { return nil }
         } else {
-            guard !host.isEmpty, host.allSatisfy(DatabaseNode.isHostByte) else { return nil }
+            // A DNS name has at most 253 bytes.
+            guard !host.isEmpty, host.count <= 253, host.allSatisfy(DatabaseNode.isHostByte) else { return nil }
         }
         self = .tcp(host: String(decoding: host, as: UTF8.self), port: port)
     }
@@ -114,9 +117,10 @@ public struct NodeHealth: Sendable, Equatable {
     public var clusterSize: Int?
 
     /// The statement: one row, whatever the server. `@@global.wsrep_on` is 0 on a server without a
-    /// provider; the status variables are the node's own view, also outside the primary component
-    /// (information_schema stays readable there). The status is read in a derived table: in one
-    /// aggregate over information_schema beside it, MariaDB 10.11 gives `@@wsrep_on` as 0.
+    /// provider; the status variables are the node's own view. Outside the primary component the
+    /// statement itself fails with 1047, which counts as not healthy too. The status is read in a
+    /// derived table: in one aggregate over information_schema beside it, MariaDB 10.11 gives
+    /// `@@wsrep_on` as 0.
     static let query = """
         SELECT @@global.wsrep_on, s.ready, s.state, s.size FROM (
           SELECT MAX(IF(VARIABLE_NAME = 'WSREP_READY', VARIABLE_VALUE, NULL)) AS ready,

@@ -81,7 +81,14 @@ final class PreparedStatement {
             return outcome
         }
         defer { mysql_stmt_free_result(stmt) }
-        if mysql_stmt_store_result(stmt) != 0 { throw PreparedStatement.error(of: stmt) }
+        if mysql_stmt_store_result(stmt) != 0 {
+            let error = PreparedStatement.error(of: stmt)
+            // An error among the rows (on Galera: the transaction aborted by another node's write
+            // while they were sent) leaves Connector/C's statement waiting for the rest, and its
+            // next execute would wait for rows that never come, up to the read time-out: reset it.
+            mysql_stmt_reset(stmt)
+            throw error
+        }
         guard let meta = mysql_stmt_result_metadata(stmt) else { throw PreparedStatement.error(of: stmt) }
         defer { mysql_free_result(meta) }
         let fields = mysql_fetch_fields(meta)!

@@ -15,6 +15,8 @@ import Testing
         // as written: the node's name in logs, metrics and /healthz
         #expect(nodes.map(\.description) == ["127.0.0.1:3311", "db-2.internal:3312", "/var/run/mysqld/node3.sock", "[::1]:3313"])
         #expect(try DatabaseNode.list(parsing: "  ", key: "K").isEmpty)
+        let longest = [String(repeating: "h", count: 253) + ":1", "/" + String(repeating: "s", count: 106)]
+        #expect(try DatabaseNode.list(parsing: longest.joined(separator: ","), key: "K").map(\.description) == longest)
     }
 
     @Test(arguments: [
@@ -22,6 +24,8 @@ import Testing
         "127.0.0.1:+3306", "relative/node.sock", "a b:3306", "host\t:3306", "::1:3306", "[::1]", "[]:3306", "[zz::1]:3306",
         "h\u{0}st:3306", "hôst:3306", "127.0.0.1:3306,", ",127.0.0.1:3306", "127.0.0.1:3306,,127.0.0.1:3307",
         "127.0.0.1:3306,127.0.0.1:3306", "/a.sock, /a.sock", "/sock\u{7F}", "host;DROP:3306", "host/x:3306",
+        String(repeating: "x", count: 254) + ":3306",
+        "/" + String(repeating: "s", count: 107),
     ])
     func aBadEntryIsAConfigErrorNamingIt(text: String) {
         #expect(throws: ConfigError.self) { try DatabaseNode.list(parsing: text, key: "LUFFY_DB_NODES") }

@@ -71,7 +71,7 @@ def _fact(info_key, env_name=None):
 
 BASE_URL = _fact("BASE_URL", "LUFFY_CLUSTER_BASE_URL").rstrip("/")
 URLS = {1: _fact("URL1", "LUFFY_CLUSTER_URL1").rstrip("/"), 2: _fact("URL2", "LUFFY_CLUSTER_URL2").rstrip("/")}
-APP_ENV = {1: _fact("APP1_ENV", "LUFFY_CONFIG"), 2: _fact("APP2_ENV")}
+APP_ENV = {1: _fact("APP1_ENV", "LUFFY_CLUSTER_APP1_ENV"), 2: _fact("APP2_ENV", "LUFFY_CLUSTER_APP2_ENV")}
 STACK_DIR = Path(_fact("STACK_DIR", "LUFFY_CLUSTER_STACK_DIR"))
 LOG_DIR = Path(INFO.get("LOG_DIR") or STACK_DIR / "log")
 
@@ -89,12 +89,13 @@ sys.modules["integration_conftest"] = integration
 _spec.loader.exec_module(integration)
 
 # re-exported for the tests/integration helpers (`from conftest import …`) and for our tests
-(ENV, SETTINGS, JSON_TYPE, Client, assert_audit_clean, assert_error, assert_json_response, auth, client, db_rows,
- grant_credit, log_fields, mint_token, parse_settings, run_audit, wait_until) = (
-    integration.ENV, integration.SETTINGS, integration.JSON_TYPE, integration.Client, integration.assert_audit_clean,
-    integration.assert_error, integration.assert_json_response, integration.auth, integration.client,
-    integration.db_rows, integration.grant_credit, integration.log_fields, integration.mint_token,
-    integration.parse_settings, integration.run_audit, integration.wait_until)
+(ENV, SETTINGS, JSON_TYPE, Client, app_pid, assert_audit_clean, assert_error, assert_json_response, auth, client,
+ db_rows, grant_credit, log_fields, mint_token, parse_settings, run_audit, stack, stack_healthy, wait_until) = (
+    integration.ENV, integration.SETTINGS, integration.JSON_TYPE, integration.Client, integration.app_pid,
+    integration.assert_audit_clean, integration.assert_error, integration.assert_json_response, integration.auth,
+    integration.client, integration.db_rows, integration.grant_credit, integration.log_fields,
+    integration.mint_token, integration.parse_settings, integration.run_audit, integration.stack,
+    integration.stack_healthy, integration.wait_until)
 assert integration.BASE_URL == BASE_URL, (integration.BASE_URL, BASE_URL)
 APP_LOGS = {i: LOG_DIR / f"app{i}.log" for i in INSTANCES}
 APP_LOG = APP_LOGS[1]
@@ -171,6 +172,17 @@ def db():
     conn.close()
 
 
+def settle_nodes():
+    """Each node has applied everything committed so far (a causal read on each): rows a test just
+    wrote through one node are there when an instance reads them through another."""
+    for n in NODES:
+        conn = node_connect(n)
+        try:
+            db_rows(conn, "SELECT COUNT(*) FROM ly_users")
+        finally:
+            conn.close()
+
+
 def cluster_synced():
     states = [node_state(n) for n in NODES]
     return all(node_healthy(s) and s.get("wsrep_cluster_size") == "3" for s in states)
@@ -216,13 +228,8 @@ def cluster(*args, timeout=240):
 
 
 def node_log(n):
-    """Node n's MariaDB error log."""
-    named = INFO.get(f"NODE{n}_LOG")
-    if named:
-        return Path(named)
-    found = sorted(LOG_DIR.glob(f"*node{n}*.log"))
-    assert found, f"no log of node {n} in {LOG_DIR}"
-    return found[0]
+    """Node n's MariaDB error log (scripts/stack.sh: log/node<n>.log)."""
+    return LOG_DIR / f"node{n}.log"
 
 
 def file_size(path):

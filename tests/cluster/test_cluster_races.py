@@ -5,33 +5,24 @@ once"; docs on LUFFY_DB_NODES). Every race ends with the state checked through a
 `luffy-pay audit` clean.
 """
 
+import math
 import subprocess
 import time
 import urllib.parse
 from collections import Counter
+from datetime import datetime
 
 from alipay import (PAID_ANSWER, assert_notify_answer, get_result, notification, notifications, order_state,
                     post_notify, refunds, result_query, shop)
-from conftest import (APP_ENV, APP_LOGS, BASE_URL, INSTANCES, NODES, URLS, InstanceSession, assert_audit_clean,
-                      assert_error, assert_json_response, auth, db_rows, file_size, instance_client, instance_of,
-                      log_fields, node_connect, parse_settings, read_from, wait_until)
+from conftest import (APP_ENV, APP_LOGS, BASE_URL, INSTANCES, URLS, InstanceSession, assert_audit_clean,
+                      assert_error, assert_json_response, auth, db_rows, file_size, grant_credit, instance_client, instance_of,
+                      log_fields, node_connect, parse_settings, read_from, settle_nodes, wait_until)
 from ordering import (CREDIT_RATIO, ORDER_TIMEOUT, at_once, cancel_order, coupon_log_row, dev_offer, loads, new_key,
                       post_order, scalar, shop_dates, sweep_cmd, throwaway, user_credit)
 from test_payment_races import paid_without_notification, past_busy
 from test_races import make_expired_orders, statuses
 
 __all__ = ["shop", "throwaway"]  # the fixtures, imported for pytest
-
-
-def settle_nodes():
-    """Each node has applied everything committed so far (a causal read on each): rows a test just
-    wrote on one node are there when the race reads them on another."""
-    for n in NODES:
-        conn = node_connect(n)
-        try:
-            db_rows(conn, "SELECT COUNT(*) FROM ly_users")
-        finally:
-            conn.close()
 
 
 def split_orders(user_id, bodies, keys=None):
@@ -76,8 +67,15 @@ def test_one_coupon_twenty_orders_on_two_nodes(db, throwaway):
     print(f"coupon race won through instance {instance_of(responses.index(winner))}")
 
 
+def credited_user(throwaway, credit):
+    """A throwaway user with `credit`, granted in the ledger (the audit's credit_balance)."""
+    uid = throwaway.user(credit=credit)
+    grant_credit(throwaway.conn, uid, credit)
+    return uid
+
+
 def test_credit_never_overspent_on_two_nodes(db, throwaway):
-    uid = throwaway.user(credit=500)
+    uid = credited_user(throwaway, 500)
     courses = [throwaway.course("998.00", credit=100) for _ in range(20)]
     responses = split_orders(uid, [{"course_ids": [c], "credit": 100} for c in courses])
     assert statuses(responses) == Counter({(201, None): 5, (400, "credit_insufficient"): 15}), by_instance(responses)
@@ -102,7 +100,7 @@ def test_credit_never_overspent_on_two_nodes(db, throwaway):
 
 
 def test_one_idempotency_key_on_two_nodes(db, throwaway):
-    uid = throwaway.user(credit=200)
+    uid = credited_user(throwaway, 200)
     key = new_key("cluster")
     body = {"course_ids": [1, 3], "credit": 150, "expected_real_price": 1382.00}
     responses = split_orders(uid, [body] * 10, keys=[key] * 10)
@@ -164,6 +162,7 @@ def test_fifty_notifications_returns_and_queries_on_two_nodes_settle_once(client
         by_others = settled_in_logs(p.number)
         assert outcomes["settled"] + by_others == 1, \
             f"settled {outcomes['settled']} time(s) by notifications and {by_others} time(s) by returns/queries"
+        grant_credit(shop.conn, p.user_id, 500)       # the balance Shop gave, in the ledger (for the audit)
     assert_audit_clean()
 
 
@@ -183,20 +182,47 @@ def sweeper_log_counts(offsets):
     return counts
 
 
+def next_sweeper_passes(interval):
+    """{instance: time.monotonic() of its sweeper's next pass}: `serve` sweeps every `interval`
+    seconds from its start (OrderSweeper.run), and its log says when it started."""
+    passes = {}
+    for i, path in APP_LOGS.items():
+        starts = [log_fields(line)["time"] for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+                  if "msg=serving" in line]
+        assert starts, f"no `msg=serving` line in {path}"
+        started = datetime.fromisoformat(starts[-1].replace("Z", "+00:00")).timestamp()
+        due = started + interval * math.ceil((time.time() + 2 - started) / interval)
+        passes[i] = time.monotonic() + (due - time.time())
+    return passes
+
+
 def test_sweepers_on_both_instances_close_each_order_once(db, throwaway):
-    """Expired orders (each batch its own user, one in ten with a coupon) arrive every second for
-    one sweeper interval of the instances and more, so that both instances' own sweepers (one on
-    each node) pass over them; meanwhile `luffy-pay sweep` processes with each instance's settings
-    (its node first) run in pairs at once, and four at once at the end. Every order is timed out
-    once: its credit given back once, its coupon freed, and the passes' counts add up to no more
-    than there were orders."""
+    """Expired orders (200 a batch, each batch its own user, one order in ten with a coupon) put
+    down just before each instance's own sweeper passes (one on each node), and `luffy-pay sweep`
+    processes with each instance's settings (its node first) started as that pass begins; then four
+    of them at once over one more batch. Every order is timed out once: its credit given back once,
+    its coupon freed, and the passes' counts add up to no more than there were orders."""
     interval = int(parse_settings(APP_ENV[1]).get("LUFFY_SWEEP_INTERVAL", "30"))
     assert 0 < interval <= 60, f"the instances' sweepers run every {interval} s: not within this test"
-    credit = 7
+    credit, size = 7, 200
     others = scalar(db, "SELECT COUNT(*) FROM ly_order WHERE order_status = 0 "
                         "AND created_time < NOW(6) - INTERVAL %s SECOND", (ORDER_TIMEOUT,))
     offsets = {i: file_size(path) for i, path in APP_LOGS.items()}
     batches, logs, cli = [], [], []
+
+    def batch():
+        uid = throwaway.user(credit=0)    # the orders' credit already taken from the balance…
+        conn = throwaway.conn             # one transaction: no sweeper sees an order without its coupon
+        conn.autocommit(False)
+        try:
+            grant_credit(conn, uid, size * credit)  # …which the ledger granted (the audit)
+            ids = make_expired_orders(conn, uid, size, credit)
+            logs.extend(throwaway.coupon_log(uid, 1, order_id=oid) for oid in ids[::10])
+            conn.commit()
+        finally:
+            conn.autocommit(True)
+        batches.append(uid)
+        settle_nodes()
 
     def sweep_at_once(instances):
         procs = at_once([lambda i=i: sweep_on(i) for i in instances])
@@ -205,23 +231,21 @@ def test_sweepers_on_both_instances_close_each_order_once(db, throwaway):
             assert p.returncode == 0, f"luffy-pay sweep exited {p.returncode}: {err.strip()[-1000:]}"
             cli.append(int(out.split()[1]))
 
-    end = time.monotonic() + interval + 3
-    while time.monotonic() < end:
-        tick = time.monotonic()
-        uid = throwaway.user(credit=0)    # the orders' credit already taken from the balance
-        ids = make_expired_orders(db, uid, 40, credit)
-        logs.extend(throwaway.coupon_log(uid, 1, order_id=oid) for oid in ids[::10])
-        batches.append(uid)
-        if len(batches) % 3 == 0:         # the others left to the instances' own sweepers
-            sweep_at_once((1, 2))
-        time.sleep(max(0.0, tick + 1 - time.monotonic()))
+    for due in sorted(next_sweeper_passes(interval).values()):
+        if time.monotonic() > due - 1.5:
+            continue                       # the other instance's pass, a moment ago: its batch is taken
+        time.sleep(max(0.0, due - 1.5 - time.monotonic()))
+        batch()
+        time.sleep(max(0.0, due - 0.05 - time.monotonic()))
+        sweep_at_once((1, 2))
+    batch()
     sweep_at_once((1, 2, 1, 2))
 
-    total = 40 * len(batches)
+    total = size * len(batches)
     for uid in batches:
         assert db_rows(db, "SELECT order_status, COUNT(*) FROM ly_order WHERE user_id = %s GROUP BY order_status",
-                       (uid,)) == ((3, 40),), uid
-        assert user_credit(db, uid) == 40 * credit, uid     # given back once per order, never twice
+                       (uid,)) == ((3, size),), uid
+        assert user_credit(db, uid) == size * credit, uid     # given back once per order, never twice
     for log in logs:
         assert coupon_log_row(db, log) == {"order_id": None, "use_status": 0, "use_time": None}
     # an instance's pass logs its count once it is over
@@ -229,7 +253,7 @@ def test_sweepers_on_both_instances_close_each_order_once(db, throwaway):
     own = sweeper_log_counts(offsets)
     assert total <= sum(cli) + sum(own.values()) <= total + others, (total, others, cli, own)
     assert_audit_clean()
-    print(f"{total} orders timed out: luffy-pay sweep processes {sum(cli)}, instance sweepers {own}")
+    print(f"{total} orders timed out: luffy-pay sweep processes {cli}, instance sweepers {own}")
 
 
 def test_cancel_racing_a_notification_on_the_other_node(shop):
@@ -275,6 +299,37 @@ def test_cancel_racing_a_notification_on_the_other_node(shop):
             assert stored[0]["outcome"] == "settled", stored
             winners["notify"] += 1
         assert order_state(shop.conn, p.id)["order_status"] in (1, 2)
+        if p.credit:
+            grant_credit(shop.conn, p.user_id, 500)   # the balance Shop gave, in the ledger (for the audit)
     assert sum(winners.values()) == len(delays)
     assert_audit_clean()
     print(f"cancel vs notification on two nodes: {dict(winners)}")
+
+
+def test_a_buyers_next_request_through_the_other_instance_sees_its_last_answer(throwaway):
+    """A buyer's requests go through the balanced port, so one after the other they may reach
+    different instances (and nodes): an order answered 201 by one is cancelled through the other
+    at once, then ordered again through the first. Each request must see what the one before it
+    answered: the cancel finds the order (not 404 order_not_found), the new order finds the
+    course free again (not 400 course_in_unpaid_order)."""
+    uid = throwaway.user()
+    courses = [throwaway.course("10.00") for _ in range(50)]
+    settle_nodes()
+    clients = {i: instance_client(i) for i in INSTANCES}
+    seen = Counter()
+    try:
+        for k, course in enumerate(courses):
+            first, other = clients[instance_of(k)], clients[instance_of(k + 1)]
+            created = post_order(first, uid, {"course_ids": [course]})
+            assert created.status_code == 201, created.text
+            cancelled = cancel_order(other, uid, created.json()["id"])
+            seen["cancel", cancelled.status_code, cancelled.json().get("code")] += 1
+            if cancelled.status_code != 200:      # so that the round goes on
+                assert wait_until(lambda: cancel_order(other, uid, created.json()["id"]).status_code == 200, 5)
+            again = post_order(first, uid, {"course_ids": [course]})
+            seen["order again", again.status_code, again.json().get("code")] += 1
+    finally:
+        for c in clients.values():
+            c.close()
+    assert seen == {("cancel", 200, None): 50, ("order again", 201, None): 50}, seen
+    assert_audit_clean()

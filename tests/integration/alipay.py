@@ -428,7 +428,10 @@ class Shop:
             "balance": db_rows(c, "SELECT credit FROM ly_users WHERE id = %s", (p.user_id,))[0][0],
             "coupon": db_rows(c, "SELECT order_id, use_status, use_time FROM ly_coupon_log WHERE id = %s",
                               (p.coupon_log,)) if p.coupon_log else (),
-            "students": db_rows(c, "SELECT id, students FROM ly_course WHERE id IN (%s) ORDER BY id"
+            # with what a cluster's settlements counted beside the course, not folded in yet (sql/023)
+            "students": db_rows(c, "SELECT c.id, CAST(c.students + COALESCE((SELECT SUM(d.students) FROM "
+                                   "ly_course_students_delta d WHERE d.course_id = c.id), 0) AS SIGNED) "
+                                   "FROM ly_course c WHERE c.id IN (%s) ORDER BY c.id"
                                 % ",".join(str(int(i)) for i in p.course_ids)),
             "notifications": notifications(c, p.number),
             "refunds": refunds(c, p.number),
