@@ -21,9 +21,14 @@ enum PaymentHandlers {
         if !order.payLinkIssued {
             // From now on cancel and the sweeper must ask the gateway before closing the order.
             // Recorded only while the order is unpaid (the row lock orders this against a cancel or
-            // a sweeper): one that closed it meanwhile wins, and no link is handed out.
-            let marked = try context.db.execute(
-                "UPDATE ly_order SET pay_link_time = COALESCE(pay_link_time, NOW(6)) WHERE id = \(order.id) AND order_status = 0")
+            // a sweeper): one that closed it meanwhile wins, and no link is handed out. In a
+            // transaction of its own, so that a certification conflict with a write of the order
+            // through another Galera node (1213, even for one statement) is run again, not a 500.
+            let marked = try context.db.transaction {
+                try context.db.execute(
+                    "UPDATE ly_order SET pay_link_time = COALESCE(pay_link_time, NOW(6)) WHERE id = \(order.id) AND order_status = 0"
+                )
+            }
             if marked.affectedRows != 1 {
                 let now = try PaymentOrder.find(
                     id: order.id, userID: order.userID, timeout: context.settings.orderTimeout,
