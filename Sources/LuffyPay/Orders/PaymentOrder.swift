@@ -53,11 +53,10 @@ struct PaymentOrder {
     }
 
     /// The signed-in user's order named by the `:number` path parameter; 404 for anyone else's.
-    static func owned(_ request: Request, _ context: SignedInContext, causal: Bool = false) throws -> PaymentOrder {
+    static func owned(_ request: Request, _ context: SignedInContext) throws -> PaymentOrder {
         let user = context.user
         guard let number = request.parameters["number"],
-            let order = try find(
-                number: number, userID: user.id, timeout: context.settings.orderTimeout, causal: causal, db: context.db)
+            let order = try find(number: number, userID: user.id, timeout: context.settings.orderTimeout, db: context.db)
         else { throw OrderError.orderNotFound }
         return order
     }

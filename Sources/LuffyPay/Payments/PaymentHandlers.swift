@@ -225,9 +225,10 @@ enum PaymentHandlers {
 
     /// `GET /payments/alipay/query/<order_number>`: the owner asks whether it is paid yet.
     static func handleQuery(_ request: Request, _ context: SignedInContext) throws -> Response {
-        // Causal: the buyer asks right after paying, and the notification may have settled the
-        // order through another node; a stale read would ask the gateway for nothing.
-        let order = try PaymentOrder.owned(request, context, causal: true)
+        // The buyer asks right after paying, and the notification may have settled the order
+        // through another node: the sign-in read (Authenticator) was causal, so this read sees it
+        // rather than asking the gateway for nothing.
+        let order = try PaymentOrder.owned(request, context)
         let paidAnswer = Response.json(["errmsg": "当前订单已支付!", "order_status": .int(OrderStatus.paid.rawValue)])
         let confirmation = PaymentConfirmation(gateway: context.gateway, db: context.db, log: context.log)
         switch order.status {

@@ -1,4 +1,4 @@
-public import LuffyCore
+import LuffyCore
 
 /// `LUFFY_RECONCILE_AT`: the time of day (shop time) from which `serve` reconciles yesterday, or
 /// `off`.
