@@ -292,7 +292,7 @@ POST /orders: idempotency replay|SELECT request_hash, status_code, response_body
 POST /orders: idempotency answer|UPDATE ly_idempotency_key SET status_code = 201, response_body = '{}', order_id = $order WHERE id = 1
 notify: the order by number|SELECT id, user_id, order_number, real_price, order_status, name FROM ly_order WHERE is_deleted = 0 AND order_number = '$number'
 notify: lock the order|SELECT user_id, order_status, credit, order_number, trade_no, real_price FROM ly_order WHERE id = $order FOR UPDATE|PRIMARY
-notify: mark paid|UPDATE ly_order SET order_status = 1, pay_time = NOW(6), trade_no = 'x', updated_time = NOW(6) WHERE id = $order AND order_status = 0|PRIMARY
+notify: mark paid|UPDATE ly_order FORCE INDEX (PRIMARY) SET order_status = 1, pay_time = NOW(6), trade_no = 'x', updated_time = NOW(6) WHERE id = $order AND order_status = 0|PRIMARY
 notify: use the coupon|UPDATE ly_coupon_log SET use_status = 1, use_time = NOW(6), updated_time = NOW(6) WHERE order_id = $order AND use_status = 0
 notify: the order's courses|SELECT id, course_id, name, real_price FROM ly_order_course WHERE order_id = $order
 notify: students (a single server)|UPDATE ly_course SET students = students + 1 WHERE id IN (1, 3) AND @@wsrep_on = 0
@@ -303,7 +303,7 @@ sweeper: unlinked batch|SELECT id, user_id, credit FROM ly_order WHERE order_sta
 sweeper: linked batch|SELECT id, user_id, order_number, real_price, order_status, name FROM ly_order WHERE is_deleted = 0 AND order_status = 0 AND created_time < NOW(6) - INTERVAL $timeout SECOND AND pay_link_time IS NOT NULL ORDER BY created_time LIMIT 100
 sweeper: fold the cluster's students|SELECT course_id, slot, students FROM ly_course_students_delta WHERE students <> 0 FOR UPDATE
 sweeper: lock a linked order|SELECT user_id, credit FROM ly_order WHERE id = $order AND order_status = 0 FOR UPDATE SKIP LOCKED
-sweeper, cancel: close|UPDATE ly_order SET order_status = 3, updated_time = NOW(6) WHERE id = $order AND order_status = 0|PRIMARY
+sweeper, cancel: close|UPDATE ly_order FORCE INDEX (PRIMARY) SET order_status = 3, updated_time = NOW(6) WHERE id = $order AND order_status = 0|PRIMARY
 sweeper, cancel: credit back|UPDATE ly_users SET credit = credit + 10 WHERE id = $user
 sweeper, cancel: free the coupon|UPDATE ly_coupon_log SET order_id = NULL, updated_time = NOW(6) WHERE order_id = $order AND use_status = 0
 EOF

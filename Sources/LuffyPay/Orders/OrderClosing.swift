@@ -9,9 +9,12 @@ import MariaDB
 public enum OrderClosing {
     /// Inside a transaction, with the order row already locked and seen unpaid.
     static func close(orderID: Int64, userID: Int64, credit: Int64, to status: OrderStatus, db: Database) throws {
+        // By its id (FORCE INDEX), never through the status index: see Settlement's mark.
         let closed = try db.execute(
-            "UPDATE ly_order SET order_status = \(status.rawValue), updated_time = NOW(6) WHERE id = \(orderID) AND order_status = 0"
-        )
+            """
+            UPDATE ly_order FORCE INDEX (PRIMARY) SET order_status = \(status.rawValue), updated_time = NOW(6)
+            WHERE id = \(orderID) AND order_status = 0
+            """)
         guard closed.affectedRows == 1 else { return }
         if credit > 0 {
             try db.execute("UPDATE ly_users SET credit = credit + \(credit) WHERE id = \(userID)")

@@ -26,7 +26,10 @@ enum PaymentHandlers {
             // through another Galera node (1213, even for one statement) is run again, not a 500.
             let marked = try context.db.transaction {
                 try context.db.execute(
-                    "UPDATE ly_order SET pay_link_time = COALESCE(pay_link_time, NOW(6)) WHERE id = \(order.id) AND order_status = 0"
+                    """
+                    UPDATE ly_order FORCE INDEX (PRIMARY) SET pay_link_time = COALESCE(pay_link_time, NOW(6))
+                    WHERE id = \(order.id) AND order_status = 0
+                    """
                 )
             }
             if marked.affectedRows != 1 {
