@@ -116,6 +116,25 @@ def test_one_idempotency_key_on_two_nodes(db, throwaway):
     assert_audit_clean()
 
 
+def test_one_course_in_two_orders_at_once_on_two_nodes(db, throwaway):
+    """A buyer may hold a course in one unpaid order only (400 course_in_unpaid_order). Two
+    POST /orders of one buyer for one course, at once through the two instances: the buyer's row
+    lock alone orders them on one node only, so each request writes the buyer's guard row
+    (sql/022) and the later commit fails certification and runs again, finding the first order."""
+    uid = throwaway.user()
+    rounds = 20
+    seen = Counter()
+    for _ in range(rounds):
+        course = throwaway.course("10.00")
+        responses = split_orders(uid, [{"course_ids": [course]}] * 2)
+        seen.update((r.status_code, r.json().get("code")) for r in responses)
+        settle_nodes()
+        assert scalar(db, "SELECT COUNT(*) FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id "
+                          "WHERE o.user_id = %s AND oc.course_id = %s", (uid, course)) == 1, by_instance(responses)
+    assert seen == {(201, None): rounds, (400, "course_in_unpaid_order"): rounds}, seen
+    assert_audit_clean()
+
+
 def settled_in_logs(order_number):
     """The `payment confirmed … outcome=settled` lines of this order in both instances' logs."""
     count = 0
