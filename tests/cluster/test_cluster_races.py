@@ -9,19 +9,18 @@ import math
 import subprocess
 import threading
 import time
-import urllib.parse
 from collections import Counter
 from datetime import datetime
 
-from alipay import (PAID_ANSWER, assert_notify_answer, get_pay_link, get_result, notification, notifications,
-                    order_state, post_notify, refunds, result_query, shop)
-from conftest import (APP_ENV, APP_LOGS, BASE_URL, INSTANCES, URLS, InstanceSession, assert_audit_clean,
-                      assert_error, assert_json_response, auth, db_rows, file_size, grant_credit, instance_client,
-                      instance_of, log_fields, node_connect, parse_settings, read_from, settle_nodes, wait_until)
+from alipay import (assert_notify_answer, get_pay_link, notification, notifications, order_state, post_notify,
+                    refunds, shop)
+from conftest import (APP_ENV, APP_LOGS, INSTANCES, URLS, InstanceSession, assert_audit_clean, assert_error,
+                      assert_json_response, db_rows, file_size, grant_credit, instance_client, instance_of,
+                      log_fields, node_connect, parse_settings, read_from, settle_nodes, wait_until)
 from ordering import (CREDIT_RATIO, ORDER_TIMEOUT, at_once, cancel_order, coupon_log_row, dev_offer, loads, new_key,
                       post_order, scalar, shop_dates, sweep_cmd, throwaway, user_credit)
-from test_payment_races import paid_without_notification, past_busy
-from test_races import make_expired_orders, statuses
+from test_payment_races import notifications_returns_queries_at_once, paid_without_notification
+from test_races import concurrent_orders, make_expired_orders, statuses
 
 __all__ = ["shop", "throwaway"]  # the fixtures, imported for pytest
 
@@ -30,14 +29,7 @@ def split_orders(user_id, bodies, keys=None):
     """POST /orders once per body, all at once, each on its own connection, alternately through
     instance 1 and instance 2."""
     settle_nodes()
-    clients = [instance_client(instance_of(k)) for k in range(len(bodies))]
-    try:
-        calls = [lambda c=c, b=b, k=k: post_order(c, user_id, b, key=k, timeout=30)
-                 for c, b, k in zip(clients, bodies, keys or [None] * len(bodies))]
-        return at_once(calls)
-    finally:
-        for c in clients:
-            c.close()
+    return concurrent_orders(user_id, bodies, keys, client_for=lambda k: instance_client(instance_of(k)))
 
 
 def by_instance(responses):
@@ -152,31 +144,9 @@ def test_fifty_notifications_returns_and_queries_on_two_nodes_settle_once(client
         p = shop.purchase("credit")
         trade_no, location = paid_without_notification(client, p)
         shop.assert_unpaid(p)
-        form = urllib.parse.urlencode(notification(p.number, p.amount_text, trade_no))
-        query = result_query(location)
         settle_nodes()
-        pool = [InstanceSession(URLS[instance_of(k)]) for k in range(60)]
-        calls = [lambda s=s: ("notify", post_notify(form, session=s)) for s in pool[:50]]
-        calls += [lambda s=s: ("return", past_busy(lambda: get_result(query, session=s))) for s in pool[50:55]]
-        calls += [lambda s=s: ("query", past_busy(lambda: s.get(f"{BASE_URL}/payments/alipay/query/{p.number}",
-                                                                headers=auth(p.user_id), timeout=30)))
-                  for s in pool[55:]]
-        try:
-            results = at_once(calls)
-        finally:
-            for s in pool:
-                s.close()
-        answers = Counter((kind, r.status_code) for kind, r in results)
-        assert answers == {("notify", 200): 50, ("return", 200): 5, ("query", 200): 5}, \
-            [(kind, r.status_code, r.text[:120]) for kind, r in results if r.status_code != 200]
-        for kind, r in results:
-            if kind == "notify":
-                assert_notify_answer(r, "success")
-            elif kind == "return":
-                body = loads(r.text)
-                assert (body["order_number"], body["order_status"], body["real_price"]) == (p.number, 1, p.amount)
-            else:
-                assert r.json() == PAID_ANSWER, r.text
+        notifications_returns_queries_at_once(p, trade_no, location,
+                                              [InstanceSession(URLS[instance_of(k)]) for k in range(60)])
         state = shop.assert_settled(p, trade_no)   # one row per course, one credit row, students +1
         outcomes = Counter(n["outcome"] for n in state["notifications"])
         assert sum(outcomes.values()) == 50 and set(outcomes) <= {"settled", "already_paid"}, outcomes

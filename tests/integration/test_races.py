@@ -18,9 +18,10 @@ from ordering import (CREDIT_RATIO, ORDER_TIMEOUT, at_once, cancel_order, coupon
 __all__ = ["throwaway"]  # the fixture, imported for pytest
 
 
-def concurrent_orders(user_id, bodies, keys=None):
-    """POST /orders once per body, all at once, each on its own connection."""
-    clients = [Client() for _ in bodies]
+def concurrent_orders(user_id, bodies, keys=None, client_for=lambda k: Client()):
+    """POST /orders once per body, all at once, each on its own connection: the k-th body's is
+    client_for(k), through the stack's nginx unless told otherwise."""
+    clients = [client_for(k) for k in range(len(bodies))]
     try:
         calls = [lambda c=c, b=b, k=k: post_order(c, user_id, b, key=k, timeout=30)
                  for c, b, k in zip(clients, bodies, keys or [None] * len(bodies))]
