@@ -32,54 +32,16 @@ STACK_SH=$ROOT/scripts/stack.sh
 STACK=cluster-test
 VENV=$ROOT/.venv
 
-# Runs on every exit. On success it prints nothing after pytest's summary line (CI reads it).
-STACK_STARTED=0
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-finish() {
-    local rc=$? log
-    if [ "$STACK_STARTED" = 1 ]; then
-        if [ "$rc" -ne 0 ]; then
-            for log in app1.log app2.log node1.log node2.log node3.log nginx-error.log; do
-                [ -s "$ROOT/var/$STACK/log/$log" ] || continue
-                say "---- tail of var/$STACK/log/$log ----"
-                tail -n 30 "$ROOT/var/$STACK/log/$log" >&2 || true
-            done
-        fi
-        if ! "$STACK_SH" "$STACK" down >"$ROOT/var/$STACK/stack-down.log" 2>&1; then
-            cat "$ROOT/var/$STACK/stack-down.log" >&2
-            say "stopping the $STACK stack failed"
-            rc=1
-        fi
-    fi
-    [ "$rc" -eq 0 ] || say "make cluster-test: FAILED (exit $rc)"
-    exit "$rc"
-}
-trap finish EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+test_run_begin "$STACK" "make cluster-test" app1.log app2.log node1.log node2.log node3.log nginx-error.log
 
-# One `make cluster-test` at a time per work tree (fd 8; stack.sh closes it for its processes).
-mkdir -p "$ROOT/var"
-exec 8>"$ROOT/var/$STACK-run.lock"
-if ! flock -n 8; then
-    step "another make cluster-test is running in this folder: waiting for it"
-    flock -w 3600 8 || die "gave up waiting for the other make cluster-test"
-fi
-
-# A leftover stack (an interrupted run) is stopped before its folder goes away.
-"$STACK_SH" "$STACK" down >/dev/null 2>&1 || true
-rm -rf "${ROOT:?}/var/$STACK"
-
-STACK_STARTED=1
-"$STACK_SH" "$STACK" up
+test_run_fresh_stack
 eval "$("$STACK_SH" "$STACK" info)"
 
 if [ ! -d tests/cluster ]; then
     warn "no tests/cluster yet: cluster tests skipped"
     exit 0
 fi
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-pip_install_pinned "$ROOT/tests/integration/requirements.txt"
+ensure_venv
 if [ -f tests/cluster/requirements.txt ]; then pip_install_pinned "$ROOT/tests/cluster/requirements.txt"; fi
 
 export LUFFY_CLUSTER_BASE_URL=$BASE_URL

@@ -50,3 +50,65 @@ pip_install_pinned() {
     "$ROOT/.venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req" >&2 || return 1
     printf '%s\n' "$hash" >"$stamp"
 }
+
+# ---------------------------------------------------------------- test runs (test.sh, cluster-test.sh)
+# The project venv .venv with the integration tests' pinned requirements.
+ensure_venv() {
+    if [ ! -x "$ROOT/.venv/bin/python" ]; then
+        step "creating the test venv .venv"
+        local python=python3
+        python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || python=/usr/bin/python3
+        "$python" -m venv "$ROOT/.venv"
+    fi
+    pip_install_pinned "$ROOT/tests/integration/requirements.txt"
+}
+
+# test_run_begin STACK LABEL LOG…: one LABEL (`make test`, `make cluster-test`) at a time per work
+# tree — a second one waits instead of pulling var/STACK away from under the first (fd 8;
+# stack.sh closes it for the processes it starts) — and, on every exit, the stack STACK stopped
+# once test_run_fresh_stack started it, after the tail of each LOG of var/STACK/log when the run
+# failed. On success nothing is printed after pytest's summary line (CI reads it).
+test_run_begin() {
+    TEST_RUN_STACK=$1 TEST_RUN_LABEL=$2 TEST_RUN_STARTED=0
+    shift 2
+    TEST_RUN_LOGS=("$@")
+    trap test_run_finish EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    mkdir -p "$ROOT/var"
+    exec 8>"$ROOT/var/$TEST_RUN_STACK-run.lock"
+    if ! flock -n 8; then
+        step "another $TEST_RUN_LABEL is running in this folder: waiting for it"
+        flock -w 3600 8 || die "gave up waiting for the other $TEST_RUN_LABEL"
+    fi
+}
+
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+test_run_finish() {
+    local rc=$? log dir=$ROOT/var/$TEST_RUN_STACK
+    if [ "$TEST_RUN_STARTED" = 1 ]; then
+        if [ "$rc" -ne 0 ]; then
+            for log in "${TEST_RUN_LOGS[@]}"; do
+                [ -s "$dir/log/$log" ] || continue
+                say "---- tail of var/$TEST_RUN_STACK/log/$log ----"
+                tail -n 40 "$dir/log/$log" >&2 || true
+            done
+        fi
+        if ! "$ROOT/scripts/stack.sh" "$TEST_RUN_STACK" down >"$dir/stack-down.log" 2>&1; then
+            cat "$dir/stack-down.log" >&2
+            say "stopping the $TEST_RUN_STACK stack failed"
+            rc=1
+        fi
+    fi
+    [ "$rc" -eq 0 ] || say "$TEST_RUN_LABEL: FAILED (exit $rc)"
+    exit "$rc"
+}
+
+# A fresh stack for the run: a leftover one (an interrupted run) is stopped before its folder goes
+# away; var/STACK stays after the run for its logs.
+test_run_fresh_stack() {
+    "$ROOT/scripts/stack.sh" "$TEST_RUN_STACK" down >/dev/null 2>&1 || true
+    rm -rf "${ROOT:?}/var/$TEST_RUN_STACK"
+    TEST_RUN_STARTED=1
+    "$ROOT/scripts/stack.sh" "$TEST_RUN_STACK" up
+}

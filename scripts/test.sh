@@ -29,50 +29,7 @@ cd "$ROOT"
 STACK_SH=$ROOT/scripts/stack.sh
 VENV=$ROOT/.venv
 
-ensure_venv() {
-    if [ ! -x "$VENV/bin/python" ]; then
-        step "creating the test venv .venv"
-        local python=python3
-        python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || python=/usr/bin/python3
-        "$python" -m venv "$VENV"
-    fi
-    pip_install_pinned "$ROOT/tests/integration/requirements.txt"
-}
-
-# Runs on every exit. On success it prints nothing after pytest's summary line (CI reads it).
-STACK_STARTED=0
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-finish() {
-    local rc=$? log
-    if [ "$STACK_STARTED" = 1 ]; then
-        if [ "$rc" -ne 0 ]; then
-            for log in app.log nginx-error.log mariadb.log; do
-                [ -s "$ROOT/var/test/log/$log" ] || continue
-                say "---- tail of var/test/log/$log ----"
-                tail -n 40 "$ROOT/var/test/log/$log" >&2 || true
-            done
-        fi
-        if ! "$STACK_SH" test down >"$ROOT/var/test/stack-down.log" 2>&1; then
-            cat "$ROOT/var/test/stack-down.log" >&2
-            say "stopping the test stack failed"
-            rc=1
-        fi
-    fi
-    [ "$rc" -eq 0 ] || say "make test: FAILED (exit $rc)"
-    exit "$rc"
-}
-trap finish EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# One `make test` at a time per work tree: a second one waits instead of pulling var/test away
-# from under the first. (fd 8; stack.sh closes it for the processes it starts.)
-mkdir -p "$ROOT/var"
-exec 8>"$ROOT/var/test-run.lock"
-if ! flock -n 8; then
-    step "another make test is running in this folder: waiting for it"
-    flock -w 3600 8 || die "gave up waiting for the other make test"
-fi
+test_run_begin test "make test" app.log nginx-error.log mariadb.log
 
 "$ROOT/scripts/deps.sh"
 "$ROOT/scripts/lint.sh"
@@ -85,12 +42,7 @@ swift test --skip InProcess
 FUZZ_JOBS=2 "$ROOT/scripts/fuzz.sh" "${LUFFY_FUZZ_SMOKE_SECONDS:-15}"
 "$ROOT/scripts/deploy-check.sh"
 
-# A leftover test stack (an interrupted run) is stopped before its folder goes away.
-"$STACK_SH" test down >/dev/null 2>&1 || true
-rm -rf "$ROOT/var/test"
-
-STACK_STARTED=1
-"$STACK_SH" test up
+test_run_fresh_stack
 eval "$("$STACK_SH" test info)"
 
 if [ ! -d tests/integration ]; then

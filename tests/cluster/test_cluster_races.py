@@ -41,9 +41,13 @@ def by_instance(responses):
 
 
 def test_one_coupon_twenty_orders_on_two_nodes(db, throwaway):
+    # Twenty courses, one per order: the coupon is all the orders share (with one course for all,
+    # a loser could also be refused for the course, in the winner's unpaid order, depending on
+    # which of its checks its node learnt of the winner before).
     uid = throwaway.user()
     log = throwaway.coupon_log(uid, 1)
-    responses = split_orders(uid, [{"course_ids": [1], "user_coupon_id": log}] * 20)
+    courses = [throwaway.course("998.00") for _ in range(20)]
+    responses = split_orders(uid, [{"course_ids": [c], "user_coupon_id": log} for c in courses])
     assert statuses(responses) == Counter({(201, None): 1, (400, "coupon_used"): 19}), by_instance(responses)
     for r in responses:
         if r.status_code != 201:
