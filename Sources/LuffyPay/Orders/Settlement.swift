@@ -66,12 +66,22 @@ public enum Settlement {
         // FORCE INDEX: the row is found by its id; the status only guards. Left to choose, MariaDB
         // may read through the status index when its statistics count few unpaid orders, and then
         // locks every unpaid order (docs/SCALE.md, "Findings").
-        try db.execute(
+        let marked = try db.execute(
             """
             UPDATE ly_order FORCE INDEX (PRIMARY) SET order_status = 1, pay_time = NOW(6), trade_no = \(tradeNo),
                    updated_time = NOW(6)
             WHERE id = \(orderID) AND order_status = 0
             """)
+        // The conditional update decides, not the read above. On one server the row lock makes
+        // them agree; on a Galera node another node's settlement of this order can be applied
+        // between them (locks are local to a node), and going on would grant the courses a second
+        // time, find them owned and record their refund (seen in tests/cluster). The whole
+        // transaction runs again instead, and reads the order as it is now.
+        guard marked.affectedRows == 1 else {
+            throw DatabaseError(
+                code: DatabaseError.Code.deadlock.rawValue,
+                message: "order \(orderID) was settled by another node after this transaction read it unpaid")
+        }
         try db.execute(
             """
             UPDATE ly_coupon_log SET use_status = 1, use_time = NOW(6), updated_time = NOW(6) WHERE order_id = \(orderID) AND use_status = 0
