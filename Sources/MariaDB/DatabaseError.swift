@@ -16,6 +16,15 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
 
     public static func unexpected(_ message: String) -> DatabaseError { DatabaseError(code: 0, message: message) }
 
+    /// A conditional write found its row no longer as the transaction read it: on a Galera node
+    /// another node's write can be applied between a `SELECT … FOR UPDATE` and the write (locks
+    /// hold on their own node only). Retryable like a deadlock: the whole transaction runs again
+    /// and reads the row as it is now.
+    public static func changedSinceRead(_ what: String) -> DatabaseError {
+        DatabaseError(
+            code: Code.deadlock.rawValue, message: "\(what) changed after this transaction read it (another node's write)")
+    }
+
     /// The server went away or could not be reached: the request may be retried on a new
     /// connection if nothing was written, and otherwise the client gets 503.
     public var isConnectionFailure: Bool { Code.connectionFailures.contains(code) }

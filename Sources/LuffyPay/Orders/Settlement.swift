@@ -77,11 +77,7 @@ public enum Settlement {
         // between them (locks are local to a node), and going on would grant the courses a second
         // time, find them owned and record their refund (seen in tests/cluster). The whole
         // transaction runs again instead, and reads the order as it is now.
-        guard marked.affectedRows == 1 else {
-            throw DatabaseError(
-                code: DatabaseError.Code.deadlock.rawValue,
-                message: "order \(orderID) was settled by another node after this transaction read it unpaid")
-        }
+        guard marked.affectedRows == 1 else { throw DatabaseError.changedSinceRead("order \(orderID)") }
         try db.execute(
             """
             UPDATE ly_coupon_log SET use_status = 1, use_time = NOW(6), updated_time = NOW(6) WHERE order_id = \(orderID) AND use_status = 0

@@ -49,12 +49,16 @@ public enum RefundSettlement {
             }
             let after = refunded + amount
             let full = after == paid
-            try db.execute(
+            // Only from what was read: on a Galera node another node's refund of this order can be
+            // applied after the read above (locks are local), and writing `after` over it would
+            // lose that refund; the transaction runs again instead (Settlement's mark does the same).
+            let added = try db.execute(
                 """
                 UPDATE ly_order SET refunded_amount = \(after), order_status = IF(\(full), \(OrderStatus.refunded.rawValue), order_status),
                                     updated_time = NOW(6)
-                WHERE id = \(orderID)
+                WHERE id = \(orderID) AND refunded_amount = \(refunded)
                 """)
+            guard added.affectedRows == 1 else { throw DatabaseError.changedSinceRead("order \(orderID)") }
             let back = RefundCredit.returned(spent: credit, paid: paid, refundedBefore: refunded, refundedAfter: after)
             if back > 0 {
                 let remark = "退款返还积分,订单号: \(orderNumber),退款号: \(number)"
