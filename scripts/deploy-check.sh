@@ -54,6 +54,8 @@ mapfile -t RUNTIME_LIBRARIES < <(listed_libraries luffy-pay)
 [ ${#RUNTIME_LIBRARIES[@]} -gt 0 ] || die "$README: no library list after <!-- deploy-check: runtime-libraries -->"
 
 # The listed packages and everything they depend on (Depends, Pre-Depends), as installed here.
+# Membership is asked of a bash set, never by `printf … | grep -q`: under pipefail grep's early exit
+# can kill printf with SIGPIPE and turn a package that is there into one that is not.
 closure() {
     apt-cache depends --recurse --installed --no-recommends --no-suggests --no-conflicts \
         --no-breaks --no-replaces --no-enhances "$@" 2>/dev/null |
@@ -134,17 +136,19 @@ while IFS= read -r pkg; do
     [ -n "$pkg" ] && needed[$pkg]=1
 done < <(grep -o '\.apt(\[[^]]*\])' Package.swift | grep -o '"[^"]*"' | tr -d '"')
 
-mapfile -t build_closure < <(closure "${BUILD_PACKAGES[@]}")
+declare -A build_closure=()
+while IFS= read -r pkg; do build_closure[$pkg]=1; done < <(closure "${BUILD_PACKAGES[@]}")
 rc=0
 for pkg in $(printf '%s\n' "${!needed[@]}" | sort); do
-    if ! printf '%s\n' "${build_closure[@]}" | grep -qx "$pkg"; then
+    if [ -z "${build_closure[$pkg]:-}" ]; then
         say "deploy-check: the build needs $pkg, which $README's build packages do not bring"
         rc=1
     fi
 done
 
 # ---------------------------------------------------------------- 4. ldd = the README's list
-mapfile -t runtime_closure < <(closure "${RUNTIME_PACKAGES[@]}")
+declare -A runtime_closure=()
+while IFS= read -r pkg; do runtime_closure[$pkg]=1; done < <(closure "${RUNTIME_PACKAGES[@]}")
 for product in "${PRODUCTS[@]}"; do
     binary=$SCRATCH/release/$product
     # `name => path (address)` or `path (address)`; the kernel's vDSO is no file of any package
@@ -164,7 +168,7 @@ for product in "${PRODUCTS[@]}"; do
     fi
     mapfile -t paths < <(awk '$1 !~ /^linux-vdso/ { for (i = 1; i <= NF; i++) if ($i ~ /^\//) { print $i; break } }' <<<"$ldd_out")
     while IFS=$'\t' read -r pkg path; do
-        if ! printf '%s\n' "${runtime_closure[@]}" | grep -qx "$pkg"; then
+        if [ -z "${runtime_closure[$pkg]:-}" ]; then
             say "deploy-check: $product loads $path (package: $pkg), which $README's runtime packages do not bring"
             rc=1
         fi

@@ -837,9 +837,10 @@ node_start() {
     lines=$(wc -l <"$log")
     node_launch "$n" "${extra[@]}"
     # what this start's log says: the SST script runs for an IST too, and says which it was
-    if tail -n +"$((lines + 1))" "$log" | grep -q 'rsync SST completed on joiner'; then
+    # (grep -c reads to the end: `tail | grep -q` under pipefail may fail with tail's SIGPIPE)
+    if [ "$(tail -n +"$((lines + 1))" "$log" | grep -c 'rsync SST completed on joiner')" -gt 0 ]; then
         transfer="full SST (rsync)"
-    elif tail -n +"$((lines + 1))" "$log" | grep -q 'rsync IST completed on joiner'; then
+    elif [ "$(tail -n +"$((lines + 1))" "$log" | grep -c 'rsync IST completed on joiner')" -gt 0 ]; then
         transfer="IST"
     fi
     say "node $n is Synced (state transfer: $transfer)"

@@ -401,13 +401,18 @@ def test_the_service_retries_until_the_bill_is_ready(db):
     with db.cursor() as cur:
         for table in ("ly_reconcile_item", "ly_bill_row", "ly_reconcile_bill", "ly_reconcile_run"):
             cur.execute(f"DELETE FROM {table} WHERE bill_date = %s", (yesterday,))
-    wait_for(lambda: (run_row(db, yesterday) or {}).get("attempts", 0) >= 2, 20, interval=0.2,
-             what="the service to ask twice")
-    run = run_row(db, yesterday)
+    # `attempts` counts an attempt when it starts (state `running`); its outcome is written when
+    # it ends, and the next one starts LUFFY_RECONCILE_RETRY (1 s) later
+    def asked_twice():
+        run = run_row(db, yesterday) or {}
+        return run if run.get("attempts", 0) >= 2 and run.get("state") != "running" else None
+    run = wait_for(asked_twice, 20, interval=0.1, what="the service to finish asking twice")
     assert (run["state"], run["last_error"]) == ("not_ready", "bill_not_ready"), run
     assert stored(db, yesterday) == (0, 0, 0)
-    assert value(scrape(), "luffy_reconciliation_runs", "luffy_reconciliation_runs_total",
-                 result="bill_not_ready") >= not_ready_before + 2
+    # the counter follows the run's row by a moment (Reconciler.record writes the row first)
+    wait_for(lambda: value(scrape(), "luffy_reconciliation_runs", "luffy_reconciliation_runs_total",
+                           result="bill_not_ready") >= not_ready_before + 2, 5, interval=0.1,
+             what="two bill_not_ready runs counted")
     bill_settings()
     wait_for(lambda: run_row(db, yesterday)["state"] == "done", 20, interval=0.2, what="the service to complete")
     run = run_row(db, yesterday)
