@@ -14,6 +14,11 @@ SET NAMES utf8mb4;
 --    6 699.00 /60  c4 d2    7 299.00 / 0 c3 d2 (was 限时折扣 *0.8 = 239.20 in the FINISHED activity)
 --    8 899.00 / 0  c5 d3    9 199.00 /20 c5 d3   10 1999.00 /150 c6 d3
 --   11 499.00 hidden (is_show 0)   12 99.00 deleted (is_deleted 1)
+-- Validity periods (ly_course_expire; every course also sells permanently, id 0, at its price):
+--    course 1: 1 30 days 199.00, 2 90 days 499.00
+--    course 4: 3 30 days  99.00 -> 79.20 (限时折扣 *0.8), 4 180 days 299.00 -> 239.20
+--    course 5: 5 90 days 699.00 (under the -100 activity's condition 1000), 6 365 days 1199.00 -> 1099.00
+--    course 3: 7 7 days 29.00 hidden (is_show 0), 8 14 days 49.00 deleted (is_deleted 1): not offered
 -- User 1 owns courses 6, 7, 9, 10, 11, 12 (ly_user_course). Still buyable by user 1: 1, 2, 3, 4, 5, 8.
 --
 -- Orders (pay_type 0 everywhere; status 0 unpaid, 1 paid, 2 cancelled, 3 timed out).
@@ -63,6 +68,7 @@ TRUNCATE TABLE ly_activity;
 TRUNCATE TABLE ly_discount_type;
 TRUNCATE TABLE ly_discount;
 TRUNCATE TABLE ly_course_activity_price;
+TRUNCATE TABLE ly_course_expire;
 TRUNCATE TABLE ly_coupon;
 TRUNCATE TABLE ly_coupon_course_direction;
 TRUNCATE TABLE ly_coupon_course_category;
@@ -158,6 +164,18 @@ INSERT INTO ly_course (id, name, is_deleted, orders, is_show, created_time, upda
  (12, 'Python2基础', 1, 12, 1, @now - INTERVAL 100 DAY, @now - INTERVAL 9 DAY,
      'course/cover/12.png', NULL, 0, 0, '已下架删除的旧课程。', CURDATE(), 14,
      NULL, NULL, 0, 32, 20, 20, 99.00, 0, 0, 0, 3, 2, 1);
+
+-- ---------------------------------------------------------------- validity periods
+INSERT INTO ly_course_expire (id, name, is_deleted, orders, is_show, created_time, updated_time,
+                              course_id, expire_time, expire_text, price) VALUES
+ (1, 'TypeScript入门与实战 一个月', 0, 1, 1, @now - INTERVAL 100 DAY, @now - INTERVAL 100 DAY, 1, 30, '一个月有效', 199.00),
+ (2, 'TypeScript入门与实战 三个月', 0, 2, 1, @now - INTERVAL 100 DAY, @now - INTERVAL 100 DAY, 1, 90, '三个月有效', 499.00),
+ (3, 'Python零基础入门 一个月', 0, 1, 1, @now - INTERVAL 100 DAY, @now - INTERVAL 100 DAY, 4, 30, '一个月有效', 99.00),
+ (4, 'Python零基础入门 半年', 0, 2, 1, @now - INTERVAL 100 DAY, @now - INTERVAL 100 DAY, 4, 180, '半年有效', 299.00),
+ (5, 'Django企业级开发 三个月', 0, 1, 1, @now - INTERVAL 100 DAY, @now - INTERVAL 100 DAY, 5, 90, '三个月有效', 699.00),
+ (6, 'Django企业级开发 一年', 0, 2, 1, @now - INTERVAL 100 DAY, @now - INTERVAL 100 DAY, 5, 365, '一年有效', 1199.00),
+ (7, 'Vue3从入门到精通 一周', 0, 1, 0, @now - INTERVAL 100 DAY, @now - INTERVAL 100 DAY, 3, 7, '一周有效', 29.00),
+ (8, 'Vue3从入门到精通 两周', 1, 2, 1, @now - INTERVAL 100 DAY, @now - INTERVAL 100 DAY, 3, 14, '两周有效', 49.00);
 
 -- ---------------------------------------------------------------- activity prices
 INSERT INTO ly_activity (id, name, is_deleted, orders, is_show, created_time, updated_time,

@@ -15,6 +15,8 @@ extension OrderError: HTTPResponseError {
         case .duplicateCourses: APIError(400, "duplicate_courses", "课程ID不能重复")
         case let .courseNotFound(ids):
             APIError(400, "course_not_found", "课程不存在或已下架", details: [("course_ids", .array(ids.map(JSON.int)))])
+        case let .periodNotFound(ids):
+            APIError(400, "period_not_found", "所选课程有效期不存在", details: [("course_ids", .array(ids.map(JSON.int)))])
         case let .courseAlreadyPurchased(ids):
             APIError(400, "course_already_purchased", "已购买过的课程不能重复购买", details: [("course_ids", .array(ids.map(JSON.int)))])
         case let .courseInUnpaidOrder(orderNumbers, courseIDs):
@@ -39,6 +41,14 @@ extension OrderError: HTTPResponseError {
                     ("real_price", .money(quote.realPrice)),
                     ("discount_price", .money(quote.discountPrice)),
                 ])
+        }
+    }
+}
+
+extension CatalogError: HTTPResponseError {
+    public var answer: APIError {
+        switch self {
+        case .courseNotFound: APIError(404, "course_not_found", "课程不存在或已下架")
         }
     }
 }

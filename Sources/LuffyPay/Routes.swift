@@ -11,6 +11,8 @@ extension Router where Context == RequestContext {
         // Alipay's calls and the buyer's browser back from Alipay: signed by Alipay, not by a user.
         router.get("/payments/alipay/result", use: PaymentHandlers.handleResult)
         router.post("/payments/alipay/notify", use: PaymentHandlers.handleNotify)
+        // The catalogue's validity periods: the course page shows them before the buyer signs in.
+        router.get("/courses/:id/periods", use: CoursePeriodHandler.handlePeriods)
         router.group(context: SignedInContext.self) { signedIn in
             signedIn.get("/user/order", use: OrderListHandler.handleList)
             signedIn.get("/orders/list", use: OrderListHandler.handleList)

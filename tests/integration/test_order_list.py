@@ -22,7 +22,8 @@ STATUS_DISPLAY = {0: "未支付", 1: "已支付", 2: "已取消", 3: "超时取�
 ORDER_KEYS = {"id", "order_number", "total_price", "real_price", "pay_time", "created_time", "credit", "coupon",
               "pay_type", "get_pay_type_display", "order_status", "get_order_status_display", "order_courses",
               "refunds", "refunded_amount"}
-COURSE_KEYS = {"id", "price", "real_price", "discount_name", "course_id", "course_name", "course_cover"}
+# expire_text: the line's validity period (README, "Validity periods"; 永久有效 for ever)
+COURSE_KEYS = {"id", "price", "real_price", "discount_name", "course_id", "course_name", "course_cover", "expire_text"}
 COUPON_KEYS = {"id", "name", "sale", "discount", "condition"}
 
 # The story of sql/dev-data.sql (its header comment), by user 1's order status.
@@ -64,12 +65,12 @@ def expected_orders(db, user_id, status=None):
     marks = ",".join(["%s"] * len(ids))
     courses = {}
     for row in db_rows(db, f"""SELECT oc.order_id, oc.id, oc.price, oc.real_price, oc.discount_name, oc.course_id,
-                                      c.name, c.course_cover
+                                      c.name, c.course_cover, oc.expire_text
                                FROM ly_order_course oc JOIN ly_course c ON c.id = oc.course_id
                                WHERE oc.order_id IN ({marks}) ORDER BY oc.id""", ids):
         courses.setdefault(row[0], []).append({
             "id": row[1], "price": money(row[2]), "real_price": money(row[3]), "discount_name": row[4],
-            "course_id": row[5], "course_name": row[6], "course_cover": row[7],
+            "course_id": row[5], "course_name": row[6], "course_cover": row[7], "expire_text": row[8],
         })
     coupons = {}
     for row in db_rows(db, f"""SELECT cl.order_id, cp.id, cp.name, cp.sale, cp.discount, cp.`condition`
@@ -121,6 +122,7 @@ def check_types(order):
         assert set(course) == COURSE_KEYS, set(course) ^ COURSE_KEYS
         for key in ("id", "course_id"):
             assert type(course[key]) is int
+        assert type(course["expire_text"]) is str and course["expire_text"]
         for key in ("price", "real_price"):
             assert isinstance(course[key], Num) and MONEY_RE.match(course[key]), (key, course[key])
         assert type(course["discount_name"]) is str and type(course["course_name"]) is str

@@ -105,7 +105,8 @@ def check_return_location(p, location, trade_no):
 
 def check_result_body(db, r, p):
     """`GET /payments/alipay/result`:
-    200 {"order_number","order_status":1,"pay_time","real_price","course_list":[{id,name,course_cover}]}."""
+    200 {"order_number","order_status":1,"pay_time","real_price",
+         "course_list":[{id,name,course_cover,expire_text}]} (every course here bought for ever)."""
     assert_json_response(r, 200)
     body = loads(r.text)
     assert set(body) == RESULT_KEYS, body
@@ -117,7 +118,8 @@ def check_result_body(db, r, p):
                       % ",".join(str(i) for i in p.course_ids))
     listed = sorted(body["course_list"], key=lambda c: c["id"])
     assert [(c["id"], c["name"], c["course_cover"]) for c in listed] == [tuple(row) for row in courses], body
-    assert all(set(c) == {"id", "name", "course_cover"} for c in listed), body
+    assert all(set(c) == {"id", "name", "course_cover", "expire_text"} for c in listed), body
+    assert all(c["expire_text"] == "永久有效" for c in listed), body
     return body
 
 

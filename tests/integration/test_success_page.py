@@ -437,7 +437,8 @@ def test_purchase_through_the_sandbox_shows_the_paid_order(client, throwaway, db
         assert page.text("paid-time") == pay_time.strftime("%Y-%m-%d %H:%M:%S")
         items = [n for n in page.node("paid-courses").iter() if n.tag == "li"]
         by_id = {int(n.attrs["data-course-id"]): n.text() for n in items}
-        assert by_id == {cid: f"《{name}》" for cid, name in zip(cids, names)}, by_id
+        # each with the validity period it was bought for (README, "Validity periods")
+        assert by_id == {cid: f"《{name}》永久有效" for cid, name in zip(cids, names)}, by_id
         assert not any(n.tag == "b" for n in page.node("paid-courses").iter()), "a course name became markup"
         assert SHOP_ORDERS_URL in page.links(section)
 

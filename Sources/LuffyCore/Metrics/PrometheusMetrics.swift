@@ -1,5 +1,4 @@
 public import CoreMetrics
-
 internal import Synchronization
 
 /// Our Prometheus exporter behind swift-metrics (README "Metrics"): bootstrap it with

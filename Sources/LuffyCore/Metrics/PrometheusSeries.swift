@@ -1,5 +1,4 @@
 import CoreMetrics
-
 internal import Synchronization
 
 // The handlers behind swift-metrics' `Counter`, `FloatingPointCounter`, `Meter`, `Recorder` and

@@ -160,17 +160,23 @@ extension Invariant {
             ORDER BY c.id
             """)
 
-    /// No payment applied twice: one user holds one course through one paid order (unless the
-    /// later order's share was refunded as already owned, or a refund of the course succeeded);
+    /// No payment applied twice: one user holds one course through one paid order at a time (a
+    /// course bought for a period can be bought again once that period ran out: a paid order of it
+    /// before the previous one's access ended is the violation, unless the later order's share was
+    /// refunded as already owned, or a refund of the course succeeded; each pair is one row);
     /// one order settled by at most one notification; the trade that paid an order is not also
     /// refunded as a payment that could not be applied.
     static let orderSettledOnce = Invariant(
         name: "order_settled_once", labels: ["order_ids", "user_id", "course_id", "problem"],
         sql: """
-            SELECT GROUP_CONCAT(o.id ORDER BY o.id), o.user_id, oc.course_id, 'one course paid by several orders'
-            FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id
-            WHERE o.order_status = 1 AND NOT \(refundedCourse)
-            GROUP BY o.user_id, oc.course_id HAVING COUNT(*) > 1
+            SELECT CONCAT(p.previous_order_id, ',', p.order_id), p.user_id, p.course_id, 'one course paid by several orders'
+            FROM (SELECT o.id AS order_id, o.user_id, oc.course_id, o.pay_time,
+                         LAG(o.id) OVER w AS previous_order_id,
+                         LAG(IF(oc.expire_time = 0, NULL, o.pay_time + INTERVAL oc.expire_time DAY)) OVER w AS previous_out_time
+                  FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id
+                  WHERE o.order_status = 1 AND NOT \(refundedCourse)
+                  WINDOW w AS (PARTITION BY o.user_id, oc.course_id ORDER BY o.pay_time, o.id)) p
+            WHERE p.previous_order_id IS NOT NULL AND (p.previous_out_time IS NULL OR p.previous_out_time > p.pay_time)
             UNION ALL
             SELECT n.order_id, NULL, NULL, CONCAT(COUNT(*), ' notifications settled it: ', GROUP_CONCAT(n.id ORDER BY n.id))
             FROM ly_alipay_notification n WHERE n.outcome = 'settled' GROUP BY n.order_id HAVING COUNT(*) > 1

@@ -1,14 +1,15 @@
 import FastCGI
 import LuffyCore
 
-/// `GET /coupon/enable?course_ids=1,2` and `GET /coupon`.
+/// `GET /coupon/enable?course_ids=1,2[&periods=2:7]` and `GET /coupon`.
 enum CouponHandlers {
     static func handleEnabled(_ request: Request, _ context: SignedInContext) throws -> Response {
         let user = context.user
         let ids = try CourseCatalog.parseIDList(request.queryValue("course_ids"))
+        let periods = try CourseCatalog.parsePeriodList(request.queryValue("periods"), courseIDs: ids)
         let db = context.db
         // Only what POST /orders would accept: the same checks, the same prices.
-        let courses = try CourseCatalog.purchasable(ids, userID: user.id, db: db)
+        let courses = try CourseCatalog.purchasable(ids, periods: periods, userID: user.id, db: db)
         let ratio = Int64(context.settings.creditRatio)
         let balance = user.credit
         var items: [JSON] = []

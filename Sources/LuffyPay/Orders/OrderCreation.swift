@@ -20,7 +20,7 @@ struct OrderCreation {
 
     /// Runs inside the transaction; any throw rolls everything back, the idempotency key included.
     func create(_ order: OrderRequest) throws -> (response: Response, orderID: Int64) {
-        let courses = try CourseCatalog.purchasable(order.courseIDs, userID: user.id, db: db)
+        let courses = try CourseCatalog.purchasable(order.courseIDs, periods: order.periods, userID: user.id, db: db)
 
         var discount = Fen.zero
         if let couponID = order.userCouponID {
@@ -125,17 +125,21 @@ struct OrderCreation {
                 [
                     "course_id": .int($0.id), "name": .string($0.name), "price": .money($0.listPrice),
                     "real_price": .money($0.realPrice), "discount_name": .string($0.discountName),
+                    "expire_time": .int($0.period.days), "expire_text": .string($0.period.text),
                 ]
             })
         try db.execute(
             """
             INSERT INTO ly_order_course (name, is_deleted, orders, is_show, created_time, updated_time, price, real_price,
-                                         discount_name, course_id, order_id)
-            SELECT r.name, 0, 0, 1, NOW(6), NOW(6), r.price, r.real_price, r.discount_name, r.course_id, \(orderID)
+                                         discount_name, course_id, order_id, expire_time, expire_text)
+            SELECT r.name, 0, 0, 1, NOW(6), NOW(6), r.price, r.real_price, r.discount_name, r.course_id, \(orderID),
+                   r.expire_time, r.expire_text
             FROM JSON_TABLE(\(String(decoding: rows.serialized, as: UTF8.self)), '$[*]' COLUMNS (ord FOR ORDINALITY, course_id BIGINT PATH '$.course_id',
                                                name VARCHAR(255) PATH '$.name', price DECIMAL(10,2) PATH '$.price',
                                                real_price DECIMAL(10,2) PATH '$.real_price',
-                                               discount_name VARCHAR(120) PATH '$.discount_name')) AS r
+                                               discount_name VARCHAR(120) PATH '$.discount_name',
+                                               expire_time INT PATH '$.expire_time',
+                                               expire_text VARCHAR(150) PATH '$.expire_text')) AS r
             ORDER BY r.ord
             """)
         return (orderID, orderNumber)
@@ -162,10 +166,17 @@ struct OrderCreation {
             "order_status": .int(status.rawValue),
             "order_courses": .array(
                 quote.courses.map {
-                    [
-                        "course_id": .int($0.id), "course_name": .string($0.name), "price": .money($0.listPrice),
-                        "real_price": .money($0.realPrice), "discount_name": .string($0.discountName),
+                    var line: [(String, JSON)] = [
+                        ("course_id", .int($0.id)), ("course_name", .string($0.name)), ("price", .money($0.listPrice)),
+                        ("real_price", .money($0.realPrice)), ("discount_name", .string($0.discountName)),
                     ]
+                    if order.namesPeriods {
+                        line += [
+                            ("expire_id", .int($0.period.id)), ("expire_time", .int($0.period.days)),
+                            ("expire_text", .string($0.period.text)),
+                        ]
+                    }
+                    return .object(line)
                 }),
         ]
     }

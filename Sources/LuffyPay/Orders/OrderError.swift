@@ -9,8 +9,10 @@ public enum OrderError: Error, Equatable, Sendable {
     case duplicateCourses
     /// Ids that are no visible course on sale, in the order the request named them.
     case courseNotFound(courseIDs: [Int64])
-    /// Ids the buyer owns already.
+    /// Ids the buyer owns already (access running).
     case courseAlreadyPurchased(courseIDs: [Int64])
+    /// Courses whose chosen period is not one they offer, by course id.
+    case periodNotFound(courseIDs: [Int64])
     /// Courses held by other unpaid orders of the buyer (not timed out yet), with those orders.
     case courseInUnpaidOrder(orderNumbers: [String], courseIDs: [Int64])
     /// Only Alipay is offered.

@@ -94,12 +94,13 @@ struct OrderListHandler {
             """, as: ListedOrder.self)
         var courses: [Int64: [JSON]] = [:]
         if !orderRows.isEmpty {
-            for (orderID, id, price, realPrice, discountName, courseID, courseName, cover) in try db.query(
+            for (orderID, id, price, realPrice, discountName, courseID, courseName, cover, periodText) in try db.query(
                 """
-                SELECT oc.order_id, oc.id, oc.price, oc.real_price, oc.discount_name, oc.course_id, c.name, c.course_cover
+                SELECT oc.order_id, oc.id, oc.price, oc.real_price, oc.discount_name, oc.course_id, c.name, c.course_cover,
+                       oc.expire_text
                 FROM ly_order_course oc LEFT JOIN ly_course c ON c.id = oc.course_id
                 WHERE oc.order_id IN \(ids: orderRows.map(\.id))
-                """, decoding: (Int64, Int64, Fen, Fen, String, Int64, String?, String?).self
+                """, decoding: (Int64, Int64, Fen, Fen, String, Int64, String?, String?, String).self
             ).sorted(by: { $0.1 < $1.1 }) {
                 // Sorted here rather than by ORDER BY, which costs MariaDB a filesort.
                 courses[orderID, default: []].append([
@@ -110,6 +111,7 @@ struct OrderListHandler {
                     "course_id": .int(courseID),
                     "course_name": .string(courseName ?? ""),
                     "course_cover": cover.map(JSON.string) ?? .null,
+                    "expire_text": .string(periodText),
                 ])
             }
         }

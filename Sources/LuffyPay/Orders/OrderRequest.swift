@@ -10,6 +10,12 @@ public struct OrderRequest: Sendable, Equatable {
     public var userCouponID: Int64?
     public var credit: Int64
     public var expectedRealPrice: Fen?
+    /// The period chosen per course: `ly_course_expire.id` by course id (README, "Validity
+    /// periods"); a course not in it (or with 0) is bought permanently.
+    public var periods: [Int64: Int64] = [:]
+    /// The body had `periods`: its answer names each line's period. Without, a client from before
+    /// periods gets the answer it always got.
+    public var namesPeriods = false
 
     public static func parse(_ body: [UInt8]) throws -> OrderRequest {
         let json = try JSON.requestObject(body)
@@ -54,7 +60,25 @@ public struct OrderRequest: Sendable, Equatable {
             guard let amount = value.fenValue, amount.value >= 0 else { throw OrderError.invalidBody }
             expected = amount
         }
-        return OrderRequest(courseIDs: ids, payType: payType, userCouponID: couponID, credit: credit, expectedRealPrice: expected)
+        var periods: [Int64: Int64] = [:]
+        var namesPeriods = false
+        switch json["periods"] {
+        case nil, .null?: break
+        case let .object(members)?:
+            namesPeriods = true
+            var pairs: [(courseID: Int64, periodID: Int64)] = []
+            for (key, value) in members {
+                guard let courseID = CourseCatalog.positiveID(key), let periodID = value.intValue else {
+                    throw OrderError.invalidBody
+                }
+                pairs.append((courseID, periodID))
+            }
+            periods = try CourseCatalog.validatePeriods(pairs, courseIDs: ids)
+        default: throw OrderError.invalidBody
+        }
+        return OrderRequest(
+            courseIDs: ids, payType: payType, userCouponID: couponID, credit: credit, expectedRealPrice: expected,
+            periods: periods, namesPeriods: namesPeriods)
     }
 
     /// What an Idempotency-Key is bound to: the meaning of the request, not its whitespace.
@@ -62,6 +86,9 @@ public struct OrderRequest: Sendable, Equatable {
         let text =
             "course_ids=\(courseIDs.map(String.init).joined(separator: ","));pay_type=\(payType);"
             + "user_coupon_id=\(userCouponID ?? -1);credit=\(credit);expected_real_price=\(expectedRealPrice?.description ?? "")"
+            // Only when a period is chosen: a key stored before periods existed still matches.
+            + (periods.isEmpty
+                ? "" : ";periods=" + periods.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ","))
         return Hex.encode(Digest.sha256(Array(text.utf8)))
     }
 }

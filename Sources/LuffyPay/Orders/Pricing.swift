@@ -20,12 +20,41 @@ public struct ActivityRule: Sendable, Equatable {
     }
 }
 
-/// A course as the shop sells it right now.
+/// A validity period a course is sold for (README, "Validity periods"): a `ly_course_expire`
+/// option, or the permanent one every course on sale has (id 0, at the course's own price).
+public struct CoursePeriod: Sendable, Equatable, Hashable {
+    /// `ly_course_expire.id`; 0 for permanent.
+    public let id: Int64
+    /// Days of access from the payment; 0 for ever.
+    public let days: Int64
+    /// What the buyer is shown (`expire_text`).
+    public let text: String
+
+    public init(id: Int64, days: Int64, text: String) {
+        self.id = id
+        self.days = days
+        self.text = text
+    }
+
+    public static let permanent = CoursePeriod(id: 0, days: 0, text: "永久有效")
+
+    /// An option as `ly_course_expire` stores it; nil when it offers no period (days missing or not
+    /// positive). A missing text is said from the days.
+    public static func option(id: Int64, days: Int64?, text: String?) -> CoursePeriod? {
+        guard id > 0, let days, days > 0 else { return nil }
+        let shown = text?.trimmingWhitespace() ?? ""
+        return CoursePeriod(id: id, days: days, text: shown.isEmpty ? "\(days)天有效" : shown)
+    }
+}
+
+/// A course as the shop sells it right now, for one of its periods.
 public struct CourseOffer: Sendable, Equatable {
     public let id: Int64
     public let name: String
     public let cover: String?
+    /// The period's price: the course's own for permanent.
     public let listPrice: Fen
+    public let period: CoursePeriod
     /// The most credit this course accepts.
     public let credit: Int64
     public let directionID: Int64?
@@ -35,12 +64,14 @@ public struct CourseOffer: Sendable, Equatable {
 
     public init(
         id: Int64, name: String, cover: String? = nil, listPrice: Fen, credit: Int64 = 0,
-        directionID: Int64? = nil, categoryID: Int64? = nil, activity: (price: Fen, name: String)? = nil
+        directionID: Int64? = nil, categoryID: Int64? = nil, activity: (price: Fen, name: String)? = nil,
+        period: CoursePeriod = .permanent
     ) {
         self.id = id
         self.name = name
         self.cover = cover
         self.listPrice = listPrice
+        self.period = period
         self.credit = credit
         self.directionID = directionID
         self.categoryID = categoryID
@@ -52,7 +83,7 @@ public struct CourseOffer: Sendable, Equatable {
 
     public static func == (a: CourseOffer, b: CourseOffer) -> Bool {
         a.id == b.id && a.listPrice == b.listPrice && a.activity?.price == b.activity?.price
-            && a.activity?.name == b.activity?.name
+            && a.activity?.name == b.activity?.name && a.period == b.period
     }
 }
 

@@ -96,32 +96,37 @@ public enum Settlement {
         return .settled
     }
 
-    /// Grants the order's courses and counts their students, except a course the user owns already
-    /// (another order of it settled first): that one is neither granted nor counted again, and its
-    /// share of the payment (`RefundShares`) is refunded (created approved). The unique key (user,
-    /// course) decides between settlements racing for one course; they insert in course order, so
-    /// two orders of the same courses wait for each other instead of deadlocking.
+    /// Grants the order's courses for their periods and counts their students, except a course
+    /// the user's access to is running (another order of it settled first): that one is neither
+    /// granted nor counted again, and its share of the payment (`RefundShares`) is refunded
+    /// (created approved). A course whose access ran out is renewed: the same row, no new
+    /// student. The unique key (user, course) decides between settlements racing for one course;
+    /// they insert in course order, so two orders of the same courses wait for each other instead
+    /// of deadlocking.
     private static func grantCourses(
         orderID: Int64, orderNumber: String, userID: Int64, tradeNo: String?, paid: Fen,
         source: Source, db: Database
     ) throws {
         let lines = try db.query(
-            "SELECT id, course_id, name, real_price FROM ly_order_course WHERE order_id = \(orderID)",
-            decoding: (Int64, Int64, String, Fen).self
+            "SELECT id, course_id, name, real_price, expire_time FROM ly_order_course WHERE order_id = \(orderID)",
+            decoding: (Int64, Int64, String, Fen, Int64).self
         )
-        .map { (id: $0.0, courseID: $0.1, name: $0.2, realPrice: $0.3) }
+        .map { (id: $0.0, courseID: $0.1, name: $0.2, realPrice: $0.3, days: $0.4) }
         .sorted { $0.id < $1.id }
-        var granted: [Int64] = []
+        var newStudents: [Int64] = []
         var owned: Set<Int64> = []
         for line in lines.sorted(by: { $0.courseID < $1.courseID }) {
-            if try grant(courseID: line.courseID, name: line.name, userID: userID, tradeNo: tradeNo, db: db) {
-                granted.append(line.courseID)
-            } else {
-                owned.insert(line.courseID)
+            switch try grant(
+                courseID: line.courseID, name: line.name, days: line.days, orderID: orderID, userID: userID, tradeNo: tradeNo,
+                db: db)
+            {
+            case .granted: newStudents.append(line.courseID)
+            case .renewed: break
+            case .accessRunning: owned.insert(line.courseID)
             }
         }
-        if !granted.isEmpty {
-            try CourseStudents.countGrants(granted, db: db)
+        if !newStudents.isEmpty {
+            try CourseStudents.countGrants(newStudents, db: db)
         }
         // A free order paid nothing, so there is nothing to give back.
         guard !owned.isEmpty, let tradeNo else { return }
@@ -137,25 +142,46 @@ public enum Settlement {
         }
     }
 
-    /// True when this settlement granted the course: a new `ly_user_course` row, or a deleted one
-    /// brought back (a deleted row is not owned, so the course could be sold again).
-    private static func grant(courseID: Int64, name: String, userID: Int64, tradeNo: String?, db: Database) throws -> Bool {
+    enum Grant: Equatable {
+        /// A new row, or a deleted one brought back (a refund deleted it): a new student.
+        case granted
+        /// A live row whose access had run out, given the new period: the same student.
+        case renewed
+        /// The user's access is running: nothing written.
+        case accessRunning
+    }
+
+    /// The course for `days` (0 for ever) from the order's pay time, which this settlement set
+    /// (README, "Validity periods": `out_time` = pay time + days, in shop time). A renewal starts
+    /// now too: access that has not run out is never renewed, so now is the later of now and the
+    /// old `out_time`; and a permanent row is never run out, so a timed purchase never shortens it.
+    private static func grant(
+        courseID: Int64, name: String, days: Int64, orderID: Int64, userID: Int64, tradeNo: String?, db: Database
+    ) throws -> Grant {
+        let outTime: SQLQuery = days == 0 ? "NULL" : "o.pay_time + INTERVAL \(days) DAY"
         do {
             try db.execute(
                 """
                 INSERT INTO ly_user_course (name, is_deleted, orders, is_show, created_time, updated_time, study_time, chapter_id,
                                             course_id, lesson_id, user_id, trade_no, buy_type, pay_time, out_time)
-                VALUES (\(name), 0, 0, 1, NOW(6), NOW(6), 0, NULL, \(courseID), NULL, \(userID), \(tradeNo), 1, NOW(6), NULL)
+                SELECT \(name), 0, 0, 1, NOW(6), NOW(6), 0, NULL, \(courseID), NULL, \(userID), \(tradeNo), 1, o.pay_time, \(outTime)
+                FROM ly_order o WHERE o.id = \(orderID)
                 """)
-            return true
+            return .granted
         } catch let error as DatabaseError where error.isDuplicateKey {
-            let revived = try db.execute(
-                """
-                UPDATE ly_user_course SET is_deleted = 0, trade_no = \(tradeNo), buy_type = 1, pay_time = NOW(6), out_time = NULL,
-                                          updated_time = NOW(6)
-                WHERE user_id = \(userID) AND course_id = \(courseID) AND is_deleted = 1
-                """)
-            return revived.affectedRows == 1
+            func regrant(where condition: SQLQuery) throws -> Bool {
+                try db.execute(
+                    """
+                    UPDATE ly_user_course uc JOIN ly_order o ON o.id = \(orderID)
+                    SET uc.is_deleted = 0, uc.trade_no = \(tradeNo), uc.buy_type = 1, uc.pay_time = o.pay_time,
+                        uc.out_time = \(outTime), uc.updated_time = NOW(6)
+                    WHERE uc.user_id = \(userID) AND uc.course_id = \(courseID) AND \(condition)
+                    """
+                ).affectedRows == 1
+            }
+            if try regrant(where: "uc.is_deleted = 1") { return .granted }
+            if try regrant(where: "NOT (\(UserCourse.accessRunning))") { return .renewed }
+            return .accessRunning
         }
     }
 }

@@ -10,11 +10,12 @@ enum PaymentHandlers {
     static func handlePayLink(_ request: Request, _ context: SignedInContext) throws -> Response {
         let order = try PaymentOrder.owned(request, context)
         if let refusal = payLinkRefusal(order.status, expired: order.expired) { throw refusal }
-        // A course the buyer has bought through another order since: paying would buy it twice.
+        // A course the buyer has bought through another order since (access running): paying would
+        // buy it twice.
         let owned = try context.db.query(
             """
             SELECT oc.course_id FROM ly_order_course oc
-            JOIN ly_user_course uc ON uc.user_id = \(order.userID) AND uc.course_id = oc.course_id AND uc.is_deleted = 0
+            JOIN ly_user_course uc ON uc.user_id = \(order.userID) AND uc.course_id = oc.course_id AND \(UserCourse.accessRunning)
             WHERE oc.order_id = \(order.id)
             """, decoding: Int64.self)
         if !owned.isEmpty { throw OrderError.courseAlreadyPurchased(courseIDs: owned.sorted()) }
@@ -255,15 +256,16 @@ enum PaymentHandlers {
     static func paidOrderSummary(orderID: Int64, db: Database) throws -> JSON {
         let rows = try db.query(
             """
-            SELECT o.order_number, o.order_status, o.pay_time, o.real_price, c.id, c.name, c.course_cover
+            SELECT o.order_number, o.order_status, o.pay_time, o.real_price, c.id, c.name, c.course_cover, oc.expire_text
             FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id LEFT JOIN ly_course c ON c.id = oc.course_id
             WHERE o.id = \(orderID)
-            """, decoding: (String, Int64, String?, Fen, Int64, String?, String?).self)
+            """, decoding: (String, Int64, String?, Fen, Int64, String?, String?, String).self)
         guard let first = rows.first else { throw OrderError.orderNotFound }
         let courses: [JSON] = rows.sorted { $0.4 < $1.4 }.map { row in
             [
                 "id": .int(row.4), "name": .string(row.5 ?? ""),
                 "course_cover": row.6.map(JSON.string) ?? .null,
+                "expire_text": .string(row.7),
             ]
         }
         return [

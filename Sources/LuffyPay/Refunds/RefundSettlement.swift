@@ -45,7 +45,7 @@ public enum RefundSettlement {
             let paidStates = [OrderStatus.paid.rawValue, OrderStatus.refunded.rawValue]
             guard orderTrade == tradeNo, paidStates.contains(status) else { return true }
             if source != .courseOwned {
-                try revokeCourses(refundID: refundID, userID: userID, db: db)
+                try revokeCourses(refundID: refundID, userID: userID, tradeNo: tradeNo, db: db)
             }
             let after = refunded + amount
             let full = after == paid
@@ -83,10 +83,12 @@ public enum RefundSettlement {
         }
     }
 
-    /// The refund's courses leave the buyer (a live purchase of the course is this order's grant:
-    /// one user holds a course once, and a course the buyer owned through another order is a
-    /// `course_owned` refund), each with its student; in course order, as Settlement grants them.
-    private static func revokeCourses(refundID: Int64, userID: Int64, db: Database) throws {
+    /// The refund's courses leave the buyer, each with its student, in course order as Settlement
+    /// grants them: the purchase row this order's trade wrote. One user holds a course once, and a
+    /// course the buyer owned through another order is a `course_owned` refund; but a course whose
+    /// period ran out may have been bought again since (the row renewed by a later trade, README
+    /// "Validity periods"), and that access is the later order's to keep.
+    private static func revokeCourses(refundID: Int64, userID: Int64, tradeNo: String, db: Database) throws {
         let courseIDs = try db.query(
             "SELECT course_id FROM ly_refund_course WHERE refund_id = \(refundID) ORDER BY course_id", decoding: Int64.self)
         var revoked: [Int64] = []
@@ -94,7 +96,7 @@ public enum RefundSettlement {
             let update = try db.execute(
                 """
                 UPDATE ly_user_course SET is_deleted = 1, out_time = NOW(6), updated_time = NOW(6)
-                WHERE user_id = \(userID) AND course_id = \(courseID) AND buy_type = 1 AND is_deleted = 0
+                WHERE user_id = \(userID) AND course_id = \(courseID) AND buy_type = 1 AND is_deleted = 0 AND trade_no = \(tradeNo)
                 """)
             if update.affectedRows == 1 { revoked.append(courseID) }
         }

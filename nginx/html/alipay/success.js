@@ -79,6 +79,13 @@
       var course = courses[i] || {};
       var item = document.createElement("li");
       item.textContent = "《" + (course.name == null ? "" : String(course.name)) + "》";
+      // the validity period bought (README, "Validity periods"): 一个月有效, 永久有效, …
+      if (typeof course.expire_text === "string" && course.expire_text) {
+        var period = document.createElement("span");
+        period.className = "course-period";
+        period.textContent = course.expire_text;
+        item.appendChild(period);
+      }
       if (course.id != null) item.setAttribute("data-course-id", String(course.id));
       list.appendChild(item);
     }
