@@ -93,6 +93,7 @@ struct OrderListHandler {
             ORDER BY o.id DESC LIMIT \(query.size) OFFSET \(query.offset)
             """, as: ListedOrder.self)
         var courses: [Int64: [JSON]] = [:]
+        let media = context.settings.mediaURL
         if !orderRows.isEmpty {
             for (orderID, id, price, realPrice, discountName, courseID, courseName, cover) in try db.query(
                 """
@@ -109,7 +110,7 @@ struct OrderListHandler {
                     "discount_name": .string(discountName),
                     "course_id": .int(courseID),
                     "course_name": .string(courseName ?? ""),
-                    "course_cover": cover.map(JSON.string) ?? .null,
+                    "course_cover": media.json(cover),
                 ])
             }
         }
