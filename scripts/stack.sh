@@ -302,6 +302,8 @@ EOF
     env_default LUFFY_SHOP_HOME_URL "$BASE_URL/shop/"
     check_shop_url LUFFY_SHOP_ORDERS_URL
     check_shop_url LUFFY_SHOP_HOME_URL
+    # The course covers' base (README, "Configuration"): this stack's nginx serves placeholders there.
+    env_default LUFFY_MEDIA_URL "$BASE_URL/media/"
     # The tests run the refund worker themselves (`luffy-pay refunds run`), so that a refund stays
     # where a test left it; the dev stack's `serve` runs it (README, "Refund worker").
     case "$STACK" in test|cluster-test) env_default LUFFY_REFUND_INTERVAL 0 ;; esac
@@ -484,7 +486,7 @@ sandbox_stop() { svc_stop sandbox TERM 12; }
 # nginx/luffy-pay.conf rewritten for this stack: its listen lines, socket, html root, API contract,
 # logs, and the shop's pages of the return page's buttons.
 render_server_block() {
-    local text
+    local text media
     text=$(sed -e '/^[[:space:]]*listen[[:space:]]*\[::\]/d' \
                -e "s|^\([[:space:]]*\)listen[[:space:]].*|\1listen 127.0.0.1:$NGINX_PORT;|" \
                "$ROOT/nginx/luffy-pay.conf")
@@ -492,6 +494,9 @@ render_server_block() {
     text=${text//'set $luffy_shop_orders_url "/shop/orders";'/"set \$luffy_shop_orders_url \"$(env_get LUFFY_SHOP_ORDERS_URL)\";"}
     # shellcheck disable=SC2016
     text=${text//'set $luffy_shop_home_url   "/shop/";'/"set \$luffy_shop_home_url \"$(env_get LUFFY_SHOP_HOME_URL)\";"}
+    # the placeholder covers of nginx/media on /media/, where the stack's LUFFY_MEDIA_URL points
+    media=$(<"$ROOT/nginx/stack-media.conf.in")
+    text=${text//'    # (here the local stacks serve /media/)'/${media//@MEDIA_DIR@/$ROOT/nginx/media}}
     text=${text//unix:\/run\/luffy-pay\/luffy-pay.sock/unix:$APP_SOCKET}
     text=${text//\/usr\/local\/share\/luffy-pay\/html/$ROOT/nginx/html}
     text=${text//\/usr\/local\/share\/luffy-pay\/openapi.yaml/$ROOT/docs/openapi.yaml}

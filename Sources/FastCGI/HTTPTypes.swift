@@ -41,6 +41,7 @@ public struct HTTPStatus: RawRepresentable, Hashable, Sendable, ExpressibleByInt
     public static let noContent: HTTPStatus = 204
     public static let found: HTTPStatus = 302
     public static let seeOther: HTTPStatus = 303
+    public static let notModified: HTTPStatus = 304
     public static let badRequest: HTTPStatus = 400
     public static let unauthorized: HTTPStatus = 401
     public static let forbidden: HTTPStatus = 403
@@ -62,6 +63,7 @@ public struct HTTPStatus: RawRepresentable, Hashable, Sendable, ExpressibleByInt
         case 204: return "No Content"
         case 302: return "Found"
         case 303: return "See Other"
+        case 304: return "Not Modified"
         case 400: return "Bad Request"
         case 401: return "Unauthorized"
         case 403: return "Forbidden"

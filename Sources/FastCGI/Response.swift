@@ -34,7 +34,9 @@ public struct Response: Sendable {
         var text = "Status: \(status.code) \(status.reasonPhrase)\r\n"
         for (name, value) in headers { text += "\(name): \(value)\r\n" }
         text += "X-Request-Id: \(requestID)\r\n"
-        text += "Content-Length: \(body.count)\r\n\r\n"
+        // A 304's Content-Length would have to be the 200's (RFC 9110 §8.6): it has none.
+        if status != .notModified { text += "Content-Length: \(body.count)\r\n" }
+        text += "\r\n"
         return Array(text.utf8)
     }
 }

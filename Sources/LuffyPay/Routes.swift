@@ -11,12 +11,13 @@ extension Router where Context == RequestContext {
         // Alipay's calls and the buyer's browser back from Alipay: signed by Alipay, not by a user.
         router.get("/payments/alipay/result", use: PaymentHandlers.handleResult)
         router.post("/payments/alipay/notify", use: PaymentHandlers.handleNotify)
+        // The same list for everyone, cacheable: the shop's front end asks without a token.
+        router.get("/orders/pay/choices", use: OrderChoicesHandler.handleChoices)
         // The catalogue's validity periods: the course page shows them before the buyer signs in.
         router.get("/courses/:id/periods", use: CoursePeriodHandler.handlePeriods)
         router.group(context: SignedInContext.self) { signedIn in
             signedIn.get("/user/order", use: OrderListHandler.handleList)
             signedIn.get("/orders/list", use: OrderListHandler.handleList)
-            signedIn.get("/orders/pay/choices", use: OrderChoicesHandler.handleChoices)
             signedIn.post("/orders", use: OrderCreation.handleCreate)
             signedIn.put("/orders/:id", use: OrderClosing.handleCancel)
             signedIn.post("/orders/:id/refund", use: RefundHandlers.handleRequest)

@@ -125,7 +125,7 @@ import Testing
     @Test func signedInRoutesAnswer401WithoutAValidToken() throws {
         let shop = try Shop()
         for request in [
-            Request.test(.get, "/user/order"), .test(.get, "/orders/pay/choices", bearer: "not.a.token"),
+            Request.test(.get, "/user/order"), .test(.get, "/orders/list", bearer: "not.a.token"),
             .test(.put, "/orders/abc"), .test(.get, "/coupon"), .test(.get, "/payments/alipay/20261122000001"),
         ] {
             try expectError(shop.respond(request), .unauthorized, "unauthorized")

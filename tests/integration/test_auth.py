@@ -8,7 +8,7 @@ import pytest
 
 from conftest import JSON_TYPE, UNAUTHORIZED, BASE_URL, auth, b64url, mint_token, new_request_id
 
-PROTECTED = ["/user/order", "/orders/list", "/orders/pay/choices", "/user/order/"]
+PROTECTED = ["/user/order", "/orders/list", "/coupon", "/user/order/"]
 
 
 def _expired():

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import (JSON_TYPE, app_log_request, assert_error, assert_json_response, auth, db_rows,
                       new_request_id)
+from media import cover_url
 
 USER1 = auth(1, username="luffy")
 USER2 = auth(2, username="zoro")
@@ -70,7 +71,7 @@ def expected_orders(db, user_id, status=None):
                                WHERE oc.order_id IN ({marks}) ORDER BY oc.id""", ids):
         courses.setdefault(row[0], []).append({
             "id": row[1], "price": money(row[2]), "real_price": money(row[3]), "discount_name": row[4],
-            "course_id": row[5], "course_name": row[6], "course_cover": row[7], "expire_text": row[8],
+            "course_id": row[5], "course_name": row[6], "course_cover": cover_url(row[7]), "expire_text": row[8],
         })
     coupons = {}
     for row in db_rows(db, f"""SELECT cl.order_id, cp.id, cp.name, cp.sale, cp.discount, cp.`condition`

@@ -29,6 +29,7 @@ from alipay import (APP_ID, GATEWAY_URL, NOTIFY_URL, PAID_ANSWER, RETURN_URL, SE
                     get_result, link_parameters, link_signature_valid, notification, notifications, order_state,
                     pay_link, post_notify, refunds, result_query, sandbox_trade, shop, sync_return, wait_for)
 from conftest import assert_error, assert_json_response, auth, db_connect, db_rows
+from media import cover_url
 from ordering import ORDER_TIMEOUT, SHOP_TZ, loads, raw_money, run_sweep
 
 __all__ = ["shop"]  # the fixture, imported for pytest
@@ -117,7 +118,8 @@ def check_result_body(db, r, p):
     courses = db_rows(db, "SELECT id, name, course_cover FROM ly_course WHERE id IN (%s) ORDER BY id"
                       % ",".join(str(i) for i in p.course_ids))
     listed = sorted(body["course_list"], key=lambda c: c["id"])
-    assert [(c["id"], c["name"], c["course_cover"]) for c in listed] == [tuple(row) for row in courses], body
+    assert [(c["id"], c["name"], c["course_cover"]) for c in listed] == \
+        [(cid, name, cover_url(cover)) for cid, name, cover in courses], body
     assert all(set(c) == {"id", "name", "course_cover", "expire_text"} for c in listed), body
     assert all(c["expire_text"] == "永久有效" for c in listed), body
     return body

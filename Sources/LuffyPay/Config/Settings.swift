@@ -58,6 +58,9 @@ public struct Settings: Sendable {
     /// `LUFFY_RECONCILE_MAX_BYTES`: the largest bill zip downloaded (what it may unpack to is the
     /// bill parser's own limit).
     public var reconcileMaxBytes = 256 << 20
+    /// `LUFFY_MEDIA_URL`: the root URL of the shop's images; every course cover is answered under it
+    /// (README, "Configuration").
+    public var mediaURL = MediaURL.localDefault
 
     public init() {}
 
@@ -121,6 +124,7 @@ public struct Settings: Sendable {
         }
         if let v = try int("LUFFY_RECONCILE_RETRY", 1...86_400) { reconcileRetry = v }
         if let v = try int("LUFFY_RECONCILE_MAX_BYTES", (1 << 20)...(1 << 30)) { reconcileMaxBytes = v }
+        if let v = text("LUFFY_MEDIA_URL") { mediaURL = try MediaURL(parsing: v, key: "LUFFY_MEDIA_URL") }
     }
 
     /// The JWT secret, or a clear start-up error: a service that verifies tokens must not run without one.

@@ -1,3 +1,4 @@
+import Alipay
 public import FastCGI
 import LuffyCore
 import MariaDB
@@ -93,6 +94,7 @@ struct OrderListHandler {
             ORDER BY o.id DESC LIMIT \(query.size) OFFSET \(query.offset)
             """, as: ListedOrder.self)
         var courses: [Int64: [JSON]] = [:]
+        let media = context.settings.mediaURL
         if !orderRows.isEmpty {
             for (orderID, id, price, realPrice, discountName, courseID, courseName, cover, periodText) in try db.query(
                 """
@@ -110,7 +112,7 @@ struct OrderListHandler {
                     "discount_name": .string(discountName),
                     "course_id": .int(courseID),
                     "course_name": .string(courseName ?? ""),
-                    "course_cover": cover.map(JSON.string) ?? .null,
+                    "course_cover": media.json(cover),
                     "expire_text": .string(periodText),
                 ])
             }
@@ -220,8 +222,32 @@ private struct ListedOrder: RowDecodable {
     }
 }
 
-struct OrderChoicesHandler {
-    static func handleChoices(_ request: Request, _ context: SignedInContext) throws -> Response {
-        return .json(.array(OrderStatus.allCases.map { [.int($0.rawValue), .string($0.display)] }))
+/// `GET /orders/pay/choices`: the order statuses and their names. The same for everyone for the
+/// life of a build, so public (the shop's front end asks without a token; an `Authorization` header
+/// is not read at all, a bad one included) and cacheable: `Cache-Control: public` and an ETag, a
+/// matching `If-None-Match` answered 304 (README, "HTTP API").
+enum OrderChoicesHandler {
+    static let body = JSON.array(OrderStatus.allCases.map { [.int($0.rawValue), .string($0.display)] }).serialized
+    /// The first half of the body's SHA-256: the same on every worker and instance of a build.
+    static let etag = "\"" + Hex.encode(Array(Digest.sha256(body).prefix(16))) + "\""
+    /// An hour: a status added by a release reaches a cached list within it.
+    static let cacheControl = "public, max-age=3600"
+
+    static func handleChoices(_ request: Request, _ context: RequestContext) throws -> Response {
+        answer(ifNoneMatch: request.header("if-none-match"))
+    }
+
+    static func answer(ifNoneMatch condition: String?) -> Response {
+        let validators = [("Cache-Control", cacheControl), ("ETag", etag)]
+        if let condition, matches(condition) { return Response(status: .notModified, headers: validators) }
+        return Response(status: .ok, headers: [("Content-Type", "application/json; charset=utf-8")] + validators, body: body)
+    }
+
+    /// RFC 9110 §13.1.2: `*`, or a list of entity tags compared weakly (`W/` ignored).
+    private static func matches(_ condition: String) -> Bool {
+        condition.split(ascii: ",").contains { part in
+            let tag = part.trimmingWhitespace()
+            return tag == "*" || (tag.dropping(asciiPrefix: "W/").map(String.init) ?? tag) == etag
+        }
     }
 }

@@ -224,7 +224,7 @@ enum PaymentHandlers {
             case .refundNeeded?, .closed?: throw PaymentError.orderClosed
             }
         }
-        return .json(try paidOrderSummary(orderID: order.id, db: db))
+        return .json(try paidOrderSummary(orderID: order.id, media: context.settings.mediaURL, db: db))
     }
 
     /// `GET /payments/alipay/query/<order_number>`: the owner asks whether it is paid yet.
@@ -253,7 +253,7 @@ enum PaymentHandlers {
     }
 
     /// What the success page shows: the order and its courses.
-    static func paidOrderSummary(orderID: Int64, db: Database) throws -> JSON {
+    static func paidOrderSummary(orderID: Int64, media: MediaURL, db: Database) throws -> JSON {
         let rows = try db.query(
             """
             SELECT o.order_number, o.order_status, o.pay_time, o.real_price, c.id, c.name, c.course_cover, oc.expire_text
@@ -264,7 +264,7 @@ enum PaymentHandlers {
         let courses: [JSON] = rows.sorted { $0.4 < $1.4 }.map { row in
             [
                 "id": .int(row.4), "name": .string(row.5 ?? ""),
-                "course_cover": row.6.map(JSON.string) ?? .null,
+                "course_cover": media.json(row.6),
                 "expire_text": .string(row.7),
             ]
         }
