@@ -23,8 +23,11 @@ struct OrderCreation {
         let courses = try CourseCatalog.purchasable(order.courseIDs, periods: order.periods, userID: user.id, db: db)
 
         var discount = Fen.zero
+        var couponRead: CouponRead?
         if let couponID = order.userCouponID {
-            discount = try couponDiscount(logID: couponID, courses: courses)
+            let (amount, read) = try couponDiscount(logID: couponID, courses: courses)
+            discount = amount
+            couponRead = read
         } else if order.credit > 0 {
             // The balance read at sign-in gives the clear error; the conditional debit below decides.
             try Pricing.checkCredit(
@@ -39,8 +42,18 @@ struct OrderCreation {
         }
 
         let (orderID, orderNumber) = try insertOrder(quote, order)
-        if let couponID = order.userCouponID {
-            try db.execute("UPDATE ly_coupon_log SET order_id = \(orderID), updated_time = NOW(6) WHERE id = \(couponID)")
+        if let couponID = order.userCouponID, let couponRead {
+            // Bound only as it was read: on a Galera node another node's order can bind the coupon
+            // between the read and this write (a `FOR UPDATE` lock does not stop that node's
+            // applier, docs/ARCHITECTURE.md "Locks on a cluster"), and writing over its binding
+            // would let two orders spend one coupon (seen in tests/cluster). Then the whole
+            // transaction runs again and finds the coupon used.
+            let bound = try db.execute(
+                """
+                UPDATE ly_coupon_log SET order_id = \(orderID), updated_time = NOW(6)
+                WHERE id = \(couponID) AND order_id <=> \(couponRead.orderID) AND use_status <=> \(couponRead.useStatus)
+                """)
+            guard bound.affectedRows == 1 else { throw DatabaseError.changedSinceRead("coupon log \(couponID)") }
         }
         if order.credit > 0 {
             // The balance can never go negative, whatever runs concurrently: the condition decides.
@@ -87,16 +100,28 @@ struct OrderCreation {
             courseIDs: ids.filter(held.contains))
     }
 
+    /// The coupon row's binding as the order read it, which its binding write requires unchanged.
+    private struct CouponRead {
+        let orderID: Int64?
+        let useStatus: Int64?
+    }
+
     /// Locks the user's coupon row (two orders can never bind one coupon), then checks it.
-    private func couponDiscount(logID: Int64, courses: [CourseOffer]) throws -> Fen {
-        let locked = try db.query(
-            "SELECT id FROM ly_coupon_log WHERE id = \(logID) AND user_id = \(user.id) AND is_deleted = 0 FOR UPDATE")
-        guard !locked.isEmpty, let coupon = try CouponWallet.coupons(userID: user.id, logID: logID, db: db).first else {
+    private func couponDiscount(logID: Int64, courses: [CourseOffer]) throws -> (Fen, CouponRead) {
+        guard
+            let (orderID, useStatus) = try db.query(
+                """
+                SELECT order_id, use_status FROM ly_coupon_log WHERE id = \(logID) AND user_id = \(user.id) AND is_deleted = 0
+                FOR UPDATE
+                """, decoding: (Int64?, Int64?).self
+            ).first,
+            let coupon = try CouponWallet.coupons(userID: user.id, logID: logID, db: db).first
+        else {
             throw CouponRefusal.notFound
         }
         if let refusal = coupon.refusal { throw refusal }
         guard let discount = Pricing.couponDiscount(coupon.terms, courses: courses) else { throw CouponRefusal.notApplicable }
-        return discount.amount
+        return (discount.amount, CouponRead(orderID: orderID, useStatus: useStatus))
     }
 
     private func insertOrder(_ quote: OrderQuote, _ order: OrderRequest) throws -> (id: Int64, number: String) {
