@@ -277,7 +277,7 @@ def test_amount_that_changed_under_the_lock_is_refunded_not_settled(db, shop):
         sender.start()
         # the notification's settlement is waiting for the row lock this connection holds
         waiting = wait_for_db(db, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND = 'Execute' "
-                                  "AND INFO LIKE %s", ("%FROM ly_order WHERE id = ? FOR UPDATE%",), 1, timeout=15)
+                                  "AND INFO LIKE %s", ("%LEFT JOIN ly_order_course oc ON oc.order_id = o.id%WHERE o.id = ? FOR UPDATE%",), 1, timeout=15)
         assert waiting == 1, "the notification never reached the order's row lock"
         holder.commit()
         sender.join(30)

@@ -23,15 +23,29 @@ public enum Settlement {
 
     /// `tradeNo`/`amount`: the Alipay trade that paid (nil for a zero-amount order).
     public static func settle(orderID: Int64, tradeNo: String?, amount: Fen?, source: Source, db: Database) throws -> Outcome {
+        // The order row locked, with its courses and whether a coupon is bound to it, in one
+        // statement (README, "The database's ceiling"). The binding is stable under this lock: a
+        // coupon is bound in the order's own INSERT transaction and unbound only by a close,
+        // which takes this lock first.
+        let rows = try db.query(
+            """
+            SELECT o.user_id, o.order_status, o.credit, o.order_number, o.trade_no, o.real_price,
+                   EXISTS (SELECT 1 FROM ly_coupon_log cl WHERE cl.order_id = o.id AND cl.use_status = 0),
+                   oc.id, oc.course_id, oc.name, oc.real_price, oc.expire_time
+            FROM ly_order o LEFT JOIN ly_order_course oc ON oc.order_id = o.id
+            WHERE o.id = \(orderID) FOR UPDATE
+            """, decoding: (Int64, Int64, Int64?, String, String?, Fen, Bool, Int64?, Int64?, String?, Fen?, Int64?).self)
         guard
-            let (userID, statusCode, storedCredit, orderNumber, existingTrade, realPrice) = try db.query(
-                """
-                SELECT user_id, order_status, credit, order_number, trade_no, real_price FROM ly_order WHERE id = \(orderID) FOR UPDATE
-                """, decoding: (Int64, Int64, Int64?, String, String?, Fen).self
-            ).first
+            let (userID, statusCode, storedCredit, orderNumber, existingTrade, realPrice, couponBound, _, _, _, _, _) = rows.first
         else {
             throw InvariantViolation.orderVanished(orderID: orderID)
         }
+        let lines = rows.compactMap { row -> (id: Int64, courseID: Int64, name: String, realPrice: Fen, days: Int64)? in
+            guard let id = row.7, let courseID = row.8, let name = row.9, let price = row.10, let days = row.11 else {
+                return nil
+            }
+            return (id, courseID, name, price, days)
+        }.sorted { $0.id < $1.id }
         let status = OrderStatus(rawValue: statusCode) ?? .cancelled
         func refund(_ reason: String, _ refundSource: RefundSource) throws -> Outcome {
             guard let tradeNo, let amount else { return .closed(status) }
@@ -78,10 +92,12 @@ public enum Settlement {
         // time, find them owned and record their refund (seen in tests/cluster). The whole
         // transaction runs again instead, and reads the order as it is now.
         guard marked.affectedRows == 1 else { throw DatabaseError.changedSinceRead("order \(orderID)") }
-        try db.execute(
-            """
-            UPDATE ly_coupon_log SET use_status = 1, use_time = NOW(6), updated_time = NOW(6) WHERE order_id = \(orderID) AND use_status = 0
-            """)
+        if couponBound {
+            try db.execute(
+                """
+                UPDATE ly_coupon_log SET use_status = 1, use_time = NOW(6), updated_time = NOW(6) WHERE order_id = \(orderID) AND use_status = 0
+                """)
+        }
         if credit > 0 {
             let remark = "购买课程,订单号: \(orderNumber)"
             try db.execute(
@@ -91,7 +107,7 @@ public enum Settlement {
                 """)
         }
         try grantCourses(
-            orderID: orderID, orderNumber: orderNumber, userID: userID, tradeNo: tradeNo, paid: realPrice,
+            lines, orderID: orderID, orderNumber: orderNumber, userID: userID, tradeNo: tradeNo, paid: realPrice,
             source: source, db: db)
         return .settled
     }
@@ -104,15 +120,9 @@ public enum Settlement {
     /// they insert in course order, so two orders of the same courses wait for each other instead
     /// of deadlocking.
     private static func grantCourses(
-        orderID: Int64, orderNumber: String, userID: Int64, tradeNo: String?, paid: Fen,
-        source: Source, db: Database
+        _ lines: [(id: Int64, courseID: Int64, name: String, realPrice: Fen, days: Int64)], orderID: Int64,
+        orderNumber: String, userID: Int64, tradeNo: String?, paid: Fen, source: Source, db: Database
     ) throws {
-        let lines = try db.query(
-            "SELECT id, course_id, name, real_price, expire_time FROM ly_order_course WHERE order_id = \(orderID)",
-            decoding: (Int64, Int64, String, Fen, Int64).self
-        )
-        .map { (id: $0.0, courseID: $0.1, name: $0.2, realPrice: $0.3, days: $0.4) }
-        .sorted { $0.id < $1.id }
         var newStudents: [Int64] = []
         var owned: Set<Int64> = []
         for line in lines.sorted(by: { $0.courseID < $1.courseID }) {
@@ -160,12 +170,15 @@ public enum Settlement {
     ) throws -> Grant {
         let outTime: SQLQuery = days == 0 ? "NULL" : "o.pay_time + INTERVAL \(days) DAY"
         do {
+            // VALUES, not INSERT … SELECT: a statement of unknown row count takes the table's
+            // AUTO-INC lock to its end, and settlements of one course at once then fail with 1467.
             try db.execute(
                 """
                 INSERT INTO ly_user_course (name, is_deleted, orders, is_show, created_time, updated_time, study_time, chapter_id,
                                             course_id, lesson_id, user_id, trade_no, buy_type, pay_time, out_time)
-                SELECT \(name), 0, 0, 1, NOW(6), NOW(6), 0, NULL, \(courseID), NULL, \(userID), \(tradeNo), 1, o.pay_time, \(outTime)
-                FROM ly_order o WHERE o.id = \(orderID)
+                VALUES (\(name), 0, 0, 1, NOW(6), NOW(6), 0, NULL, \(courseID), NULL, \(userID), \(tradeNo), 1,
+                        (SELECT o.pay_time FROM ly_order o WHERE o.id = \(orderID)),
+                        (SELECT \(outTime) FROM ly_order o WHERE o.id = \(orderID)))
                 """)
             return .granted
         } catch let error as DatabaseError where error.isDuplicateKey {
