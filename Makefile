@@ -7,6 +7,7 @@
 #   make lint               swift format lint (.swift-format) and shellcheck on scripts/
 #   make format             swift format the Swift sources in place (fixes make lint's layout findings)
 #   make bench              wrk through nginx against the dev stack
+#   make bench-ceiling      what the database alone sustains for each endpoint's statements (README, "The database's ceiling")
 #   make bench-scale        a year of data (1,000,000 orders) in the dev stack, the bench beside the small data's (docs/SCALE.md)
 #   make fuzz               each libFuzzer target in Fuzz/ for FUZZ_SECONDS (default 300)
 #   make fuzz-api           schemathesis against the test stack, FUZZ_API_EXAMPLES (default 500) per operation
@@ -31,11 +32,11 @@ TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),1)
 STACK_NAME := $(if $(filter command line,$(origin STACK)),$(STACK),dev)
 
 .DEFAULT_GOAL := help
-.PHONY: help up down status token test lint format bench bench-scale fuzz fuzz-api deps deploy-check
+.PHONY: help up down status token test lint format bench bench-ceiling bench-scale fuzz fuzz-api deps deploy-check
 .PHONY: cluster-up cluster-down cluster-status cluster-test bench-cluster
 
 help:
-	@sed -n '2,18s/^# \{0,1\}//p' Makefile
+	@sed -n '2,19s/^# \{0,1\}//p' Makefile
 
 up:
 	@scripts/stack.sh dev up
@@ -61,6 +62,9 @@ format:
 
 bench:
 	@scripts/bench.sh
+
+bench-ceiling:
+	@scripts/bench/ceiling.sh
 
 bench-scale:
 	@scripts/bench/scale.sh

@@ -20,6 +20,7 @@ let package = Package(
     products: [
         .executable(name: "luffy-pay", targets: ["luffy-pay"]),
         .executable(name: "alipay-sandbox", targets: ["alipay-sandbox"]),
+        .executable(name: "luffy-pay-ceiling", targets: ["luffy-pay-ceiling"]),
     ],
     // Logging and metrics through the server ecosystem's APIs (README, "Logs" and "Metrics").
     dependencies: [
@@ -46,12 +47,20 @@ let package = Package(
         .target(
             name: "LuffyPay", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", logging, metrics],
             swiftSettings: strict),
+        // What the database alone sustains for each endpoint's work (README, "The database's
+        // ceiling"): the shop's own functions from many connections, no HTTP.
+        .target(
+            name: "LuffyCeiling", dependencies: ["LuffyCore", "MariaDB", "Alipay", "LuffyPay", logging],
+            swiftSettings: strict),
         // The local stand-in for Alipay's gateway (docs/SANDBOX.md): it knows nothing of the shop.
         .target(name: "AlipaySandbox", dependencies: ["LuffyCore", "FastCGI", "Alipay", logging], swiftSettings: strict),
 
         // Executables only wire.
         .executableTarget(
             name: "luffy-pay", dependencies: ["LuffyCore", "FastCGI", "MariaDB", "Alipay", "LuffyPay", logging, metrics],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "luffy-pay-ceiling", dependencies: ["LuffyCore", "Alipay", "LuffyPay", "LuffyCeiling"],
             swiftSettings: strict),
         .executableTarget(
             name: "alipay-sandbox", dependencies: ["LuffyCore", "FastCGI", "Alipay", "AlipaySandbox", logging],

@@ -3,9 +3,11 @@
 #   GET /user/order?page=1&size=5 with the demo token of user 1, GET /healthz, GET /metrics
 #   (the Prometheus scrape, README "Metrics"; nginx serves it to 127.0.0.1 only),
 #   GET /coupon/enable?course_ids=1,3 as a dedicated bench user (900), GET /courses/4/periods, and
-#   POST /orders (2 courses, 1 and 3, no coupon; scripts/bench/post-order.lua) as a pool of
-#       BENCH_ORDER_USERS bench users, one order each (a user may not order a course again while an
-#       order of it is unpaid), tokens minted by scripts/bench/gen-tokens.py; every answer must be 201
+#   POST /orders (2 courses, 1 and 3; scripts/bench/post-order.lua) as a pool of BENCH_ORDER_USERS
+#       bench users, one order each (a user may not order a course again while an order of it is
+#       unpaid), tokens minted by scripts/bench/gen-tokens.py; every answer must be 201; once with no
+#       discount, once with each user's coupon, once with credit, and
+#   PUT /orders/<id> (cancel; scripts/bench/cancel.lua) of BENCH_CANCEL_ORDERS unpaid orders, each once
 # and the payment runs:
 #   GET /payments/alipay/<order_number>  pay links (RSA signing) for a pool of the bench user's
 #       unpaid orders, cycled (scripts/bench/pay-link.lua); every one must answer 200; compared
@@ -32,8 +34,9 @@
 # Everything the bench users did is removed afterwards (users, orders, order courses, user
 # courses, notifications, refunds, credit rows, the students their settlements added to
 # ly_course, ly_users' AUTO_INCREMENT) and checked against a snapshot.
+# After the table: each database endpoint beside its ceiling (scripts/bench/ceiling.sh, CEILING_SECONDS).
 # Knobs: BENCH_DURATION (20s), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_ORDER_USERS
-#        (100000: 40 s at 2,500 orders/s), BENCH_PAYLINK_ORDERS (1000),
+#        (100000 at most: 40 s at 2,500 orders/s), BENCH_CANCEL_ORDERS (100000), BENCH_PAYLINK_ORDERS (1000),
 #        BENCH_NOTIFY_ORDERS (100000: 20 s at 5,000 settlements/s).
 # wrk's full output goes to var/dev/log/bench-*.txt.
 set -euo pipefail
@@ -50,16 +53,23 @@ STACK_SH=$ROOT/scripts/stack.sh
 BENCH_DIR=$ROOT/scripts/bench
 VENV=$ROOT/.venv
 BENCH_USER=900
+CANCEL_ORDERS=${BENCH_CANCEL_ORDERS:-100000}
 # User ids 1,000,000–1,999,999 are the bench's pools (the dev data's users are 1–3): the POST
-# /orders users from 1,000,000, the notify users from 1,500,000, at most 500,000 each.
+# /orders users from 1,000,000 (with a coupon from 1,100,000, with credit from 1,200,000), the
+# cancel users from 1,300,000, the notify users from 1,500,000; at most 100,000 users each, the
+# notify pool at most 500,000. (luffy-pay-ceiling's users are 3,000,000 and up.)
 POOL_FIRST=1000000
 POOL_LAST=1999999
 ORDER_USERS_FIRST=1000000
+COUPON_USERS_FIRST=1100000
+CREDIT_USERS_FIRST=1200000
+CANCEL_USERS_FIRST=1300000
 NOTIFY_USERS_FIRST=1500000
 POOL_MAX=500000
 
-[[ "$ORDER_USERS" =~ ^[1-9][0-9]{0,5}$ && "$ORDER_USERS" -le $POOL_MAX ]] \
-    || die "BENCH_ORDER_USERS must be 1..$POOL_MAX"
+[[ "$ORDER_USERS" =~ ^[1-9][0-9]{0,5}$ && "$ORDER_USERS" -le 100000 ]] \
+    || die "BENCH_ORDER_USERS must be 1..100000"
+[[ "$CANCEL_ORDERS" =~ ^[1-9][0-9]{0,5}$ ]] || die "BENCH_CANCEL_ORDERS must be 1..999999"
 [[ "$PAYLINK_ORDERS" =~ ^[1-9][0-9]{0,5}$ ]] || die "BENCH_PAYLINK_ORDERS must be 1..999999"
 [[ "$NOTIFY_ORDERS" =~ ^[1-9][0-9]{0,5}$ ]] || die "BENCH_NOTIFY_ORDERS must be 1..999999"
 
@@ -199,6 +209,7 @@ bench_cleanup() {
         bench_sql "ALTER TABLE ly_users AUTO_INCREMENT = $USERS_AUTO_INCREMENT"
     fi
     rm -f "$WORK_DIR"/notify-bodies.txt "$WORK_DIR"/notify-orders.tsv "$WORK_DIR"/order-tokens.txt \
+          "$WORK_DIR"/cancel-tokens.txt "$WORK_DIR"/cancel-pool.txt \
           "$WORK_DIR"/refund-tokens.txt "$WORK_DIR"/refund-pool.txt
 }
 
@@ -206,14 +217,14 @@ users_auto_increment() {
     bench_query "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ly_users'"
 }
 
-# create_users FIRST COUNT: bench users FIRST … FIRST+COUNT-1 (usernames bench<id>, as
-# scripts/bench/gen-tokens.py puts them in their tokens), no credit, no coupons
+# create_users FIRST COUNT [CREDIT]: bench users FIRST … FIRST+COUNT-1 (usernames bench<id>, as
+# scripts/bench/gen-tokens.py puts them in their tokens), CREDIT credits (default none), no coupons
 create_users() {
     bench_sql "
         INSERT INTO ly_users (id, password, last_login, is_superuser, username, first_name, last_name, email, is_staff,
                               is_active, date_joined, mobile, money, credit, avatar, nickname)
         SELECT $1 + seq, '!', NULL, 0, CONCAT('bench', $1 + seq), '', '', CONCAT('bench', $1 + seq, '@luffycity.test'), 0,
-               1, NOW(6), CONCAT('199', LPAD($1 + seq, 8, '0')), 0, 0, NULL, 'bench'
+               1, NOW(6), CONCAT('199', LPAD($1 + seq, 8, '0')), 0, ${3:-0}, NULL, 'bench'
         FROM seq_0_to_$(($2 - 1));"
 }
 
@@ -302,11 +313,18 @@ run course-periods '/courses/4/periods'
 # A user may not order a course again while an order of it is unpaid (course_in_unpaid_order), so
 # each request is another bench user's first order: the same work as a buyer's order of 2 courses.
 # BENCH_ORDER_USERS must exceed the requests of the run (repeats are counted and reported).
+# post_order_run plain|coupon|credit: no discount; each user's own coupon 1 (30 off, every course,
+# from 100 yuan); 100 of the user's 200 credits.
 post_order_run() {
-    local label='/orders (POST)' tokens=$WORK_DIR/order-tokens.txt token code created not201 repeats written extra
-    step "POST /orders pool: $ORDER_USERS bench users (ids from $ORDER_USERS_FIRST), one order each"
-    create_users "$ORDER_USERS_FIRST" "$ORDER_USERS"
-    python3 "$BENCH_DIR/gen-tokens.py" --env-file "$ENV_FILE" --first "$ORDER_USERS_FIRST" --count "$ORDER_USERS" \
+    local kind=$1 first name label tokens=$WORK_DIR/order-tokens.txt token code created not201 repeats written extra
+    case $kind in
+        plain)  first=$ORDER_USERS_FIRST name=post-order label='/orders (POST)' ;;
+        coupon) first=$COUPON_USERS_FIRST name=post-order-coupon label='/orders (POST, coupon)' ;;
+        credit) first=$CREDIT_USERS_FIRST name=post-order-credit label='/orders (POST, credit)' ;;
+    esac
+    step "POST /orders ($kind) pool: $ORDER_USERS bench users (ids from $first), one order each"
+    create_users "$first" "$ORDER_USERS" "$([ "$kind" = credit ] && echo 200 || echo 0)"
+    python3 "$BENCH_DIR/gen-tokens.py" --env-file "$ENV_FILE" --first "$first" --count "$ORDER_USERS" \
         --out "$tokens" || die "scripts/bench/gen-tokens.py failed"
     for token in "$(head -n1 "$tokens")" "$(tail -n1 "$tokens")"; do   # the minted tokens sign in
         code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: jwt $token" "$BASE_URL/user/order?page=1&size=5") \
@@ -316,20 +334,60 @@ post_order_run() {
             return 0
         fi
     done
-    export BENCH_ORDER_TOKENS=$tokens
-    wrk_run post-order "$label ($ORDER_USERS users)" /orders -s "$BENCH_DIR/post-order.lua"
+    if [ "$kind" = coupon ]; then
+        # "token coupon_log_id": line k is user first + k
+        bench_sql "INSERT INTO ly_coupon_log (is_deleted, orders, is_show, created_time, updated_time, name, use_time,
+                                              use_status, coupon_id, order_id, user_id)
+                   SELECT 0, 1, 1, NOW(6), NOW(6), 'bench', NULL, 0, 1, NULL, $first + seq FROM seq_0_to_$((ORDER_USERS - 1))"
+        bench_query "SELECT id FROM ly_coupon_log WHERE user_id BETWEEN $first AND $((first + ORDER_USERS - 1)) ORDER BY user_id" |
+            paste -d' ' "$tokens" - >"$tokens.coupon" && mv "$tokens.coupon" "$tokens"
+    fi
+    BENCH_ORDER_CREDIT=0
+    [ "$kind" != credit ] || BENCH_ORDER_CREDIT=100
+    export BENCH_ORDER_TOKENS=$tokens BENCH_ORDER_CREDIT
+    wrk_run "$name" "$label ($ORDER_USERS users)" /orders -s "$BENCH_DIR/post-order.lua"
     sleep 1   # requests in flight when wrk stopped finish (they may write orders too)
     created=$(check_value created) not201=$(check_value not_201) repeats=$(check_value repeats)
-    written=$(bench_query "SELECT COUNT(*) FROM ly_order WHERE user_id BETWEEN $ORDER_USERS_FIRST AND $((ORDER_USERS_FIRST + ORDER_USERS - 1))")
+    written=$(bench_query "SELECT COUNT(*) FROM ly_order WHERE user_id BETWEEN $first AND $((first + ORDER_USERS - 1))")
     extra="one order per user: ${created:-?} answers 201, $written orders written"
     [ "${repeats:-0}" = 0 ] || extra+="; REPEATED users: $repeats (raise BENCH_ORDER_USERS)"
     if [ "${not201:-?}" != 0 ]; then
         extra+="; answers ≠ 201: ${not201:-?}"
-        check_failed "POST /orders: ${not201:-?} answers were not 201 (first: $(bench_check | sed -n 's/^first answer not 201: //p'))"
+        check_failed "POST /orders ($kind): ${not201:-?} answers were not 201 (first: $(bench_check | sed -n 's/^first answer not 201: //p'))"
     fi
     RESULTS+=("$(row "$label" "$extra")")
 }
-post_order_run
+post_order_run plain
+post_order_run coupon
+post_order_run credit
+
+# ---------------------------------------------------------------- PUT /orders/<id> (cancel)
+# A pool of BENCH_CANCEL_ORDERS unpaid orders without a pay link (no gateway step), each user
+# holding each visible course once; each request cancels another order (200).
+cancel_run() {
+    local label='/orders/<id> (PUT, cancel)' tokens=$WORK_DIR/cancel-tokens.txt pool=$WORK_DIR/cancel-pool.txt
+    local users=$(( (CANCEL_ORDERS + VISIBLE_COURSES - 1) / VISIBLE_COURSES )) cancelled not200 repeats closed extra
+    step "cancel pool: $CANCEL_ORDERS unpaid orders of $users bench users (ids from $CANCEL_USERS_FIRST)"
+    create_users "$CANCEL_USERS_FIRST" "$users"
+    create_orders 92000000 "$CANCEL_ORDERS" "$CANCEL_USERS_FIRST"
+    python3 "$BENCH_DIR/gen-tokens.py" --env-file "$ENV_FILE" --first "$CANCEL_USERS_FIRST" --count "$users" \
+        --out "$tokens" || die "scripts/bench/gen-tokens.py failed"
+    bench_query "SELECT id, user_id - $CANCEL_USERS_FIRST FROM ly_order
+                 WHERE user_id BETWEEN $CANCEL_USERS_FIRST AND $((CANCEL_USERS_FIRST + users - 1)) ORDER BY id" |
+        awk 'NR == FNR { token[NR - 1] = $0; next } { print $1, token[$2] }' "$tokens" - >"$pool"
+    export BENCH_CANCEL_POOL=$pool
+    wrk_run cancel "$label ($CANCEL_ORDERS orders)" /orders/0 -s "$BENCH_DIR/cancel.lua"
+    sleep 1
+    cancelled=$(check_value cancelled) not200=$(check_value not_200) repeats=$(check_value repeats)
+    closed=$(bench_query "SELECT COUNT(*) FROM ly_order WHERE user_id BETWEEN $CANCEL_USERS_FIRST AND $((CANCEL_USERS_FIRST + users - 1)) AND order_status = 2")
+    extra="one cancel per order: ${cancelled:-?} answers 200, $closed orders cancelled"
+    [ "${repeats:-0}" = 0 ] || extra+="; REPEATED orders: $repeats (raise BENCH_CANCEL_ORDERS)"
+    if [ "${not200:-?}" != 0 ] && [ "${repeats:-0}" = 0 ]; then
+        check_failed "PUT /orders/<id>: ${not200:-?} answers were not 200 (first: $(bench_check | sed -n 's/^first answer not 200: //p'))"
+    fi
+    RESULTS+=("$(row "$label" "$extra")")
+}
+cancel_run
 
 # ---------------------------------------------------------------- pay link
 # A pool of BENCH_PAYLINK_ORDERS orders, cycled (not one order over and over): each request reads
@@ -547,6 +605,37 @@ for n in "${NOTES[@]}"; do echo "- $n"; done
 for f in "${FAILED[@]}"; do echo "CHECK FAILED: $f"; done
 echo "(app VmRSS read from /proc/PID/status right after each run; raw output: ${LOG_DIR#"$ROOT"/}/bench-*.txt)"
 
+# ---------------------------------------------------------------- the database's ceiling
+# Each endpoint's figure beside what the database alone sustains for the same statements
+# (scripts/bench/ceiling.sh, README "The database's ceiling"), measured now, after the runs.
+echo
+ceiling_rc=0
+CEILING_SECONDS=${CEILING_SECONDS:-10} "$BENCH_DIR/ceiling.sh" >"$LOG_DIR/bench-ceiling-run.txt" 2>&1 || ceiling_rc=$?
+if [ $ceiling_rc = 0 ]; then
+    printf '%-34s %9s %9s %9s %7s %s\n' endpoint req/s p99 ceiling ratio statements/request
+    while read -r endpoint file; do
+        [ -s "$LOG_DIR/bench-$file.txt" ] || continue
+        awk -v endpoint="$endpoint" '
+            FNR == NR { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+                        if (v["endpoint"] == endpoint) { ceiling = v["per_second"]; statements = v["statements"] } next }
+            $1 == "99%" { p99 = $2 }
+            $1 == "Requests/sec:" { rps = $2 }
+            END { if (ceiling > 0) printf "%-34s %9.0f %9s %9d %7.2f %d\n", endpoint, rps, p99, ceiling, rps / ceiling, statements }
+        ' "$LOG_DIR/bench-ceiling.txt" "$LOG_DIR/bench-$file.txt"
+    done <<'MAP'
+orders post-order
+orders-coupon post-order-coupon
+orders-credit post-order-credit
+notify notify
+order-list user-order
+coupon-enable coupon-enable
+cancel cancel
+MAP
+    echo "(ceiling: luffy-pay-ceiling, the same statements from the app's number of connections, no HTTP; ${LOG_DIR#"$ROOT"/}/bench-ceiling.txt)"
+else
+    echo "CHECK FAILED: the ceiling run failed (exit $ceiling_rc): $(tail -n2 "$LOG_DIR/bench-ceiling-run.txt" | paste -sd ' ' -)"
+fi
+
 echo
 brownout_rc=0
 "$BENCH_DIR/brownout.sh" dev || brownout_rc=$?
@@ -570,5 +659,6 @@ echo "luffy-pay audit of the dev stack after the bench (exit $audit_rc): $(tail 
 [ $brownout_rc = 0 ] || check_failed "scripts/bench/brownout.sh exited $brownout_rc"
 [ $refund_rc = 0 ] || check_failed "scripts/bench/refund-worker.sh exited $refund_rc"
 [ $reconcile_rc = 0 ] || check_failed "scripts/bench/reconcile.sh exited $reconcile_rc"
+[ $ceiling_rc = 0 ] || check_failed "scripts/bench/ceiling.sh exited $ceiling_rc"
 [ $audit_rc = 0 ] || check_failed "luffy-pay audit exits $audit_rc after the bench (${LOG_DIR#"$ROOT"/}/bench-audit-after.txt)"
 [ ${#FAILED[@]} = 0 ] || die "${#FAILED[@]} check(s) failed: the figures above do not measure what they say (CHECK FAILED)"

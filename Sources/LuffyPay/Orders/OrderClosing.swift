@@ -1,7 +1,7 @@
 import FastCGI
 import Logging
 import LuffyCore
-import MariaDB
+package import MariaDB
 
 /// Cancelling (by the buyer) and timing out (by the sweeper) an unpaid order: status 2 or 3,
 /// credit back to the user, coupon freed. Each order closes at most once: the row lock and the
@@ -26,16 +26,27 @@ public enum OrderClosing {
     /// `PUT /orders/<id>`: the owner cancels an unpaid order. When a pay link was issued the trade
     /// is closed at the gateway first; a trade the buyer already paid settles the order instead.
     static func handleCancel(_ request: Request, _ context: SignedInContext) throws -> Response {
-        let user = context.user
         let orderID = try request.parameters.require("id", as: Int64.self, or: OrderError.orderNotFound)
         guard orderID > 0 else { throw OrderError.orderNotFound }
-        let db = context.db
+        try cancel(orderID: orderID, userID: context.user.id, timeout: context.settings.orderTimeout, db: context.db) {
+            PaymentConfirmation(gateway: context.gateway, db: context.db, log: context.log)
+        }
+        context.log.info("order cancelled", metadata: ["order_id": "\(orderID)"])
+        return .json(["errmsg": "当前订单已取消!", "order_status": .int(OrderStatus.cancelled.rawValue)])
+    }
+
+    /// The cancel's work: the gateway step (through `confirmation`, made only when a pay link was
+    /// issued), then the conditional close (also what `luffy-pay-ceiling` replays, for orders
+    /// without a pay link).
+    package static func cancel(
+        orderID: Int64, userID: Int64, timeout: Duration, db: Database, confirmation: () -> PaymentConfirmation
+    ) throws {
         while true {
-            guard let order = try PaymentOrder.find(id: orderID, userID: user.id, timeout: context.settings.orderTimeout, db: db)
+            guard let order = try PaymentOrder.find(id: orderID, userID: userID, timeout: timeout, db: db)
             else { throw OrderError.orderNotFound }
             guard order.status == .unpaid else { throw OrderError.orderNotCancellable }
             if order.payLinkIssued {
-                let confirmation = PaymentConfirmation(gateway: context.gateway, db: db, log: context.log)
+                let confirmation = confirmation()
                 if let outcome = try confirmation.closeTrade(order, source: .cancel) {
                     if outcome == .settled || outcome == .alreadyPaid { throw PaymentError.orderPaid }
                     throw OrderError.orderNotCancellable
@@ -52,13 +63,11 @@ public enum OrderClosing {
                 // A pay link handed out since we looked: its trade must be closed first. Once seen,
                 // a link stays, so the next round takes the gateway step and ends here.
                 if linked, !order.payLinkIssued { return false }
-                try close(orderID: orderID, userID: user.id, credit: credit ?? 0, to: .cancelled, db: db)
+                try close(orderID: orderID, userID: userID, credit: credit ?? 0, to: .cancelled, db: db)
                 return true
             }
-            if cancelled { break }
+            if cancelled { return }
         }
-        context.log.info("order cancelled", metadata: ["order_id": "\(orderID)"])
-        return .json(["errmsg": "当前订单已取消!", "order_status": .int(OrderStatus.cancelled.rawValue)])
     }
 
     /// Times out the expired unpaid orders nobody got a pay link for (so nobody can have paid

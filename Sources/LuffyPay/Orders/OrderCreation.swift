@@ -1,25 +1,33 @@
-import FastCGI
+package import FastCGI
 import LuffyCore
-import MariaDB
+package import MariaDB
 
 /// `POST /orders`: price the courses, check the coupon or credit, and write the order, its
 /// courses, the coupon binding and the credit deduction in one transaction.
-struct OrderCreation {
-    let context: SignedInContext
+package struct OrderCreation {
     let user: AuthenticatedUser
-    var db: Database { context.db }
+    let settings: Settings
+    let db: Database
+
+    /// The database work of one order for `user`, as `POST /orders` does it (also what
+    /// `luffy-pay-ceiling` replays, README "The database's ceiling").
+    package init(user: AuthenticatedUser, settings: Settings, db: Database) {
+        self.user = user
+        self.settings = settings
+        self.db = db
+    }
 
     static func handleCreate(_ request: Request, _ context: SignedInContext) throws -> Response {
         let user = context.user
         let order = try OrderRequest.parse(request.jsonBody())
-        let creation = OrderCreation(context: context, user: user)
+        let creation = OrderCreation(user: user, settings: context.settings, db: context.db)
         return try IdempotencyKeys.respond(to: request, userID: user.id, fingerprint: order.fingerprint, db: context.db) {
             try creation.create(order)
         }
     }
 
     /// Runs inside the transaction; any throw rolls everything back, the idempotency key included.
-    func create(_ order: OrderRequest) throws -> (response: Response, orderID: Int64) {
+    package func create(_ order: OrderRequest) throws -> (response: Response, orderID: Int64) {
         let courses = try CourseCatalog.purchasable(order.courseIDs, periods: order.periods, userID: user.id, db: db)
 
         var discount = Fen.zero
@@ -31,8 +39,8 @@ struct OrderCreation {
         } else if order.credit > 0 {
             // The balance read at sign-in gives the clear error; the conditional debit below decides.
             try Pricing.checkCredit(
-                order.credit, courses: courses, balance: user.credit, ratio: Int64(context.settings.creditRatio))
-            discount = Pricing.creditValue(order.credit, ratio: Int64(context.settings.creditRatio))
+                order.credit, courses: courses, balance: user.credit, ratio: Int64(settings.creditRatio))
+            discount = Pricing.creditValue(order.credit, ratio: Int64(settings.creditRatio))
         }
         // After the coupon's row lock, as the credit debit below: one lock order for the user's rows.
         try refuseCoursesInUnpaidOrders(order.courseIDs)
@@ -90,7 +98,7 @@ struct OrderCreation {
             """
             SELECT o.order_number, oc.course_id FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id
             WHERE o.user_id = \(user.id) AND o.is_deleted = 0 AND o.order_status = 0
-              AND o.created_time + INTERVAL \(context.settings.orderTimeout.wholeSecondsRoundedUp) SECOND > NOW(6)
+              AND o.created_time + INTERVAL \(settings.orderTimeout.wholeSecondsRoundedUp) SECOND > NOW(6)
               AND oc.course_id IN \(ids: ids)
             """, decoding: (String, Int64).self)
         guard !rows.isEmpty else { return }
@@ -181,7 +189,7 @@ struct OrderCreation {
         [
             "id": .int(orderID),
             "order_number": .string(orderNumber),
-            "order_timeout": .int(context.settings.orderTimeout.wholeSecondsRoundedUp),
+            "order_timeout": .int(settings.orderTimeout.wholeSecondsRoundedUp),
             "total_price": .money(quote.totalPrice),
             "real_price": .money(quote.realPrice),
             "discount_price": .money(quote.discountPrice),

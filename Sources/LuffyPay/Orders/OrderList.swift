@@ -1,7 +1,7 @@
 import Alipay
 public import FastCGI
-import LuffyCore
-import MariaDB
+package import LuffyCore
+package import MariaDB
 
 /// `GET /user/order` (and `/orders/list`): the signed-in user's orders, newest first, a page at a
 /// time, in a fixed number of statements whatever the page holds.
@@ -64,13 +64,19 @@ public struct OrderListQuery: Sendable, Equatable {
     }
 }
 
-struct OrderListHandler {
+package struct OrderListHandler {
     static func handleList(_ request: Request, _ context: SignedInContext) throws -> Response {
-        let user = context.user
         let query = try OrderListQuery.parse(request)
-        let db = context.db
+        let (results, count) = try page(query, userID: context.user.id, media: context.settings.mediaURL, db: context.db)
+        return query.answer(results, count: count, request: request)
+    }
 
-        var filter: SQLQuery = "o.user_id = \(user.id) AND o.is_deleted = 0 AND o.is_show = 1"
+    /// The page's orders and how many the user has: the database work of the list (also what
+    /// `luffy-pay-ceiling` replays).
+    package static func page(_ query: OrderListQuery, userID: Int64, media: MediaURL, db: Database) throws
+        -> (results: [JSON], count: Int64)
+    {
+        var filter: SQLQuery = "o.user_id = \(userID) AND o.is_deleted = 0 AND o.is_show = 1"
         if let status = query.status {
             filter.append(" AND o.order_status = \(status.rawValue)")
         }
@@ -94,7 +100,6 @@ struct OrderListHandler {
             ORDER BY o.id DESC LIMIT \(query.size) OFFSET \(query.offset)
             """, as: ListedOrder.self)
         var courses: [Int64: [JSON]] = [:]
-        let media = context.settings.mediaURL
         if !orderRows.isEmpty {
             for (orderID, id, price, realPrice, discountName, courseID, courseName, cover, periodText) in try db.query(
                 """
@@ -124,8 +129,7 @@ struct OrderListHandler {
             fields.append(("refunds", .array(refunds[row.id] ?? [])))
             return .object(fields)
         }
-
-        return query.answer(results, count: count, request: request)
+        return (results, count)
     }
 
     /// The refunds of the page's orders, oldest first, each with the courses it covers (none: a

@@ -93,6 +93,15 @@ public struct OrderRequest: Sendable, Equatable {
     }
 }
 
+extension OrderRequest {
+    /// An order as `luffy-pay-ceiling` makes it, parsed already.
+    package init(courseIDs: [Int64], payType: Int64, userCouponID: Int64?, credit: Int64, expectedRealPrice: Fen?) {
+        self.init(
+            courseIDs: courseIDs, payType: payType, userCouponID: userCouponID, credit: credit,
+            expectedRealPrice: expectedRealPrice, periods: [:], namesPeriods: false)
+    }
+}
+
 extension JSON {
     /// A request's JSON body, which must be an object: 400 `too_many_members` past the parser's
     /// caps, 400 `invalid_body` for anything else that is not a JSON object.

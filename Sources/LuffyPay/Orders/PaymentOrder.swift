@@ -1,15 +1,15 @@
-import Alipay
+package import Alipay
 import FastCGI
-import Logging
-import LuffyCore
-import MariaDB
+package import Logging
+package import LuffyCore
+package import MariaDB
 
 /// An order as the payment steps see it (pay link, callbacks, cancel, sweeper).
-struct PaymentOrder {
-    let id: Int64
+package struct PaymentOrder {
+    package let id: Int64
     let userID: Int64
-    let number: String
-    let realPrice: Fen
+    package let number: String
+    package let realPrice: Fen
     let status: OrderStatus
     let subject: String
     /// Past its timeout, even if the sweeper has not closed it yet.
@@ -40,7 +40,7 @@ struct PaymentOrder {
 
     /// By order number (Alipay's out_trade_no). `userID`: only this user's order (404 for anyone
     /// else's); nil for Alipay's callbacks.
-    static func find(number: String, userID: Int64?, timeout: Duration, causal: Bool = false, db: Database) throws
+    package static func find(number: String, userID: Int64?, timeout: Duration, causal: Bool = false, db: Database) throws
         -> PaymentOrder?
     {
         guard let userID else { return try fetch("order_number = \(number)", timeout: timeout, causal: causal, db: db).first }
@@ -63,7 +63,13 @@ struct PaymentOrder {
 }
 
 /// Asks the gateway about an order and settles it (or records the refund) when it is paid.
-struct PaymentConfirmation {
+package struct PaymentConfirmation {
+    package init(gateway: AlipayGateway, db: Database, log: Logger) {
+        self.gateway = gateway
+        self.db = db
+        self.log = log
+    }
+
     let gateway: AlipayGateway
     let db: Database
     let log: Logger

@@ -1,11 +1,11 @@
 import Alipay
 import FastCGI
 import Logging
-import LuffyCore
-import MariaDB
+package import LuffyCore
+package import MariaDB
 
 /// The Alipay endpoints (README, "HTTP API": the `/payments/alipay/…` sections).
-enum PaymentHandlers {
+package enum PaymentHandlers {
     /// `GET /payments/alipay/<order_number>`: a signed page-pay link for the owner's unpaid order.
     static func handlePayLink(_ request: Request, _ context: SignedInContext) throws -> Response {
         let order = try PaymentOrder.owned(request, context)
@@ -107,8 +107,9 @@ enum PaymentHandlers {
         return .text("success")
     }
 
-    /// Settles (for a paid status) and records the notification, in one transaction.
-    private static func record(
+    /// Settles (for a paid status) and records the notification, in one transaction (also what
+    /// `luffy-pay-ceiling` replays).
+    package static func record(
         _ params: [(String, String)], order: PaymentOrder, tradeNo: String, status: String,
         amount: Fen, paid: Bool, db: Database
     ) throws -> String {

@@ -28,15 +28,20 @@ public struct Authenticator: Sendable {
         } catch let reason as JWTError {
             throw AuthenticationError.invalidToken(reason)
         }
-        // Causal: nginx balances a buyer's requests over the instances, so this request may follow
-        // the buyer's last one, answered through another node a moment ago (an order, then its pay
-        // link). Read first in every signed-in request, it makes the request's later reads on this
-        // node see that write too: one cluster round trip, nothing on a single server
-        // (docs/ARCHITECTURE.md, "Causal reads").
+        return try Authenticator.signIn(userID: claims.userID, db: db)
+    }
+
+    /// The sign-in's database read: the active user the token names. Causal: nginx balances a
+    /// buyer's requests over the instances, so this request may follow the buyer's last one,
+    /// answered through another node a moment ago (an order, then its pay link). Read first in
+    /// every signed-in request, it makes the request's later reads on this node see that write
+    /// too: one cluster round trip, nothing on a single server (docs/ARCHITECTURE.md, "Causal
+    /// reads").
+    package static func signIn(userID: Int64, db: Database) throws -> AuthenticatedUser {
         let rows = try db.query(
-            SQLQuery("SELECT id, username, credit FROM ly_users WHERE id = \(claims.userID) AND is_active = 1").causal,
+            SQLQuery("SELECT id, username, credit FROM ly_users WHERE id = \(userID) AND is_active = 1").causal,
             decoding: (Int64, String, Int64).self)
-        guard let (id, username, credit) = rows.first else { throw AuthenticationError.inactiveUser(id: claims.userID) }
+        guard let (id, username, credit) = rows.first else { throw AuthenticationError.inactiveUser(id: userID) }
         return AuthenticatedUser(id: id, username: username, credit: credit)
     }
 
