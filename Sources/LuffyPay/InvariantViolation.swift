@@ -15,8 +15,6 @@ enum InvariantViolation: Error, Equatable, CustomStringConvertible {
     case settledWithoutPayment(orderNumber: String, realPrice: Fen)
     /// The order's `real_price` is not within 0 and its courses' total (audit `order_price_range`).
     case paidOutsideCourseTotal(orderNumber: String, realPrice: Fen)
-    /// The activity rules' JSON column of `CourseCatalog` is not what its statement builds.
-    case malformedActivityRules(String)
 
     var description: String {
         switch self {
@@ -27,7 +25,6 @@ enum InvariantViolation: Error, Equatable, CustomStringConvertible {
             "invariant violated: order \(number) costs \(price): it cannot be settled without a payment"
         case let .paidOutsideCourseTotal(number, price):
             "invariant violated: order \(number): real_price \(price) is not within its courses' total"
-        case let .malformedActivityRules(text): "invariant violated: activity rules column \(text.prefix(200))"
         }
     }
 }

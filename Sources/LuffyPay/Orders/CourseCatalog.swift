@@ -12,25 +12,25 @@ enum CourseCatalog {
         let courseRows = try db.query(
             """
             SELECT c.id, c.name, c.course_cover, c.price, c.credit, c.direction_id, c.category_id,
-                   EXISTS (SELECT 1 FROM ly_user_course uc WHERE uc.user_id = \(userID) AND uc.course_id = c.id AND \(UserCourse.accessRunning)),
-                   \(activityRules)
+                   EXISTS (SELECT 1 FROM ly_user_course uc WHERE uc.user_id = \(userID) AND uc.course_id = c.id AND \(UserCourse.accessRunning))
             FROM ly_course c
             WHERE c.id IN \(ids: ids) AND c.is_deleted = 0 AND c.is_show = 1 AND c.price IS NOT NULL
-            """, decoding: (Int64, String, String?, Fen, Int64?, Int64?, Int64?, Bool, String?).self)
+            """, decoding: (Int64, String, String?, Fen, Int64?, Int64?, Int64?, Bool).self)
         let found = Set(courseRows.map(\.0))
         if found.count != ids.count { throw OrderError.courseNotFound(courseIDs: ids.filter { !found.contains($0) }) }
         let chosen = try chosenPeriods(periods.filter { $0.value != 0 }, db: db)
         let owned = Set(courseRows.filter(\.7).map(\.0))
         if !owned.isEmpty { throw OrderError.courseAlreadyPurchased(courseIDs: ids.filter(owned.contains)) }
 
+        let rules = try activityRules(ids, db: db)
         var byID: [Int64: CourseOffer] = [:]
-        for (id, name, cover, coursePrice, credit, directionID, categoryID, _, rules) in courseRows {
+        for (id, name, cover, coursePrice, credit, directionID, categoryID, _) in courseRows {
             let (period, listPrice) = chosen[id] ?? (.permanent, coursePrice)
             byID[id] = CourseOffer(
                 id: id, name: name, cover: cover, listPrice: listPrice,
                 credit: credit ?? 0, directionID: directionID,
                 categoryID: categoryID,
-                activity: Pricing.activityPrice(listPrice: listPrice, rules: try ActivityRule.latestFirst(rules)),
+                activity: Pricing.activityPrice(listPrice: listPrice, rules: rules[id] ?? []),
                 period: period)
         }
         return ids.compactMap { byID[$0] }
@@ -40,11 +40,11 @@ enum CourseCatalog {
     /// permanent last (as the 1.x shop listed them); nil when no visible course on sale has `id`.
     static func periods(courseID: Int64, db: Database) throws -> [CourseOffer]? {
         guard
-            let (name, cover, coursePrice, credit, directionID, categoryID, ruleList) = try db.query(
+            let (name, cover, coursePrice, credit, directionID, categoryID) = try db.query(
                 """
-                SELECT c.name, c.course_cover, c.price, c.credit, c.direction_id, c.category_id, \(activityRules) FROM ly_course c
-                WHERE c.id = \(courseID) AND c.is_deleted = 0 AND c.is_show = 1 AND c.price IS NOT NULL
-                """, decoding: (String, String?, Fen, Int64?, Int64?, Int64?, String?).self
+                SELECT name, course_cover, price, credit, direction_id, category_id FROM ly_course
+                WHERE id = \(courseID) AND is_deleted = 0 AND is_show = 1 AND price IS NOT NULL
+                """, decoding: (String, String?, Fen, Int64?, Int64?, Int64?).self
             ).first
         else { return nil }
         let options = try db.query(
@@ -55,7 +55,7 @@ enum CourseCatalog {
         )
         .compactMap { row in CoursePeriod.option(id: row.0, days: row.1, text: row.2).map { ($0, row.3) } }
         .sorted { ($0.0.days, $0.0.id) < ($1.0.days, $1.0.id) }
-        let rules = try ActivityRule.latestFirst(ruleList)
+        let rules = try activityRules([courseID], db: db)[courseID] ?? []
         return (options + [(CoursePeriod.permanent, coursePrice)]).map { period, listPrice in
             CourseOffer(
                 id: courseID, name: name, cover: cover, listPrice: listPrice, credit: credit ?? 0,
@@ -86,20 +86,26 @@ enum CourseCatalog {
         return chosen
     }
 
-    /// The running activities' rules of course `c`, as one JSON array of `[id, condition, sale,
-    /// type name]` (NULL for none): read in the course's own statement, one round trip fewer than
-    /// a statement of their own (README, "The database's ceiling"). No ORDER BY: on the shop's
+    /// The running activities' rules of these courses, latest first. No ORDER BY: on the shop's
     /// small tables MariaDB answers it with a temporary table and a filesort that cost more than
-    /// the query; `ActivityRule.latestFirst` sorts.
-    private static let activityRules: SQLQuery = """
-        (SELECT JSON_ARRAYAGG(JSON_ARRAY(ap.id, d.`condition`, d.sale, dt.name))
-         FROM ly_course_activity_price ap
-         JOIN ly_activity a ON a.id = ap.activity_id
-         JOIN ly_discount d ON d.id = ap.discount_id
-         JOIN ly_discount_type dt ON dt.id = d.discount_type_id
-         WHERE ap.course_id = c.id AND ap.is_deleted = 0 AND a.is_deleted = 0 AND d.is_deleted = 0
-           AND a.start_time <= NOW() AND a.end_time > NOW())
-        """
+    /// the query; Swift sorts instead.
+    private static func activityRules(_ ids: [Int64], db: Database) throws -> [Int64: [ActivityRule]] {
+        let ruleRows = try db.query(
+            """
+            SELECT ap.id, ap.course_id, d.`condition`, d.sale, dt.name
+            FROM ly_course_activity_price ap
+            JOIN ly_activity a ON a.id = ap.activity_id
+            JOIN ly_discount d ON d.id = ap.discount_id
+            JOIN ly_discount_type dt ON dt.id = d.discount_type_id
+            WHERE ap.course_id IN \(ids: ids) AND ap.is_deleted = 0 AND a.is_deleted = 0 AND d.is_deleted = 0
+              AND a.start_time <= NOW() AND a.end_time > NOW()
+            """, decoding: (Int64, Int64, Int64, String, String).self)
+        var rules: [Int64: [(id: Int64, rule: ActivityRule)]] = [:]
+        for (ruleID, courseID, condition, sale, typeName) in ruleRows {
+            rules[courseID, default: []].append((ruleID, ActivityRule(condition: condition, sale: sale, typeName: typeName)))
+        }
+        return rules.mapValues { $0.sorted { $0.id > $1.id }.map(\.rule) }
+    }
 
     /// `course_ids` from a query string: `1,2,3`.
     static func parseIDList(_ raw: String?) throws -> [Int64] {

@@ -47,26 +47,6 @@ public struct CoursePeriod: Sendable, Equatable, Hashable {
     }
 }
 
-extension ActivityRule {
-    /// The rules of `CourseCatalog`'s JSON column (`[[id, condition, sale, type name], …]` or
-    /// NULL), latest (highest id) first, as `Pricing.activityPrice` takes them.
-    static func latestFirst(_ list: String?) throws -> [ActivityRule] {
-        guard let list else { return [] }
-        // The database's own output (JSON_ARRAYAGG), as many rules as the admin made.
-        guard case let .array(rows) = try JSON.parseOwnFile(Array(list.utf8)) else {
-            throw InvariantViolation.malformedActivityRules(list)
-        }
-        var rules: [(id: Int64, rule: ActivityRule)] = []
-        for row in rows {
-            guard case let .array(fields) = row, fields.count == 4, let id = fields[0].intValue,
-                let condition = fields[1].intValue, let sale = fields[2].stringValue, let name = fields[3].stringValue
-            else { throw InvariantViolation.malformedActivityRules(list) }
-            rules.append((id, ActivityRule(condition: condition, sale: sale, typeName: name)))
-        }
-        return rules.sorted { $0.id > $1.id }.map(\.rule)
-    }
-}
-
 /// A course as the shop sells it right now, for one of its periods.
 public struct CourseOffer: Sendable, Equatable {
     public let id: Int64
