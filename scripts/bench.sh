@@ -2,7 +2,8 @@
 # scripts/bench.sh — `make bench`: wrk through nginx against the dev stack (started if needed).
 #   GET /user/order?page=1&size=5 with the demo token of user 1, GET /healthz, GET /metrics
 #   (the Prometheus scrape, README "Metrics"; nginx serves it to 127.0.0.1 only),
-#   GET /coupon/enable?course_ids=1,3 as a dedicated bench user (900), GET /courses/4/periods, and
+#   GET /coupon/enable?course_ids=1,3 as a dedicated bench user (900), GET /courses/4/periods,
+#   GET /orders/pay/choices (no token), and
 #   POST /orders (2 courses, 1 and 3; scripts/bench/post-order.lua) as a pool of BENCH_ORDER_USERS
 #       bench users, one order each (a user may not order a course again while an order of it is
 #       unpaid), tokens minted by scripts/bench/gen-tokens.py; every answer must be 201; once with no
@@ -308,6 +309,8 @@ run metrics '/metrics'
 run coupon-enable '/coupon/enable?course_ids=1,3' -H "Authorization: jwt $BENCH_TOKEN"
 # The catalogue's periods of course 4 (two periods and the permanent one, under a running activity).
 run course-periods '/courses/4/periods'
+# The order statuses, public and the same for everyone (its ETag's 304s are nginx-to-app round trips too).
+run pay-choices '/orders/pay/choices'
 
 # ---------------------------------------------------------------- POST /orders
 # A user may not order a course again while an order of it is unpaid (course_in_unpaid_order), so
