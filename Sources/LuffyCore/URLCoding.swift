@@ -49,7 +49,8 @@ public enum URLCoding {
         pairs.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
     }
 
-    static func hexValue(_ b: UInt8) -> UInt8? {
+    /// The value of a hex digit (`0`–`9`, `A`–`F`, `a`–`f`), nil for any other byte.
+    public static func hexValue(_ b: UInt8) -> UInt8? {
         switch b {
         case 0x30...0x39: return b - 0x30
         case 0x41...0x46: return b - 0x41 + 10

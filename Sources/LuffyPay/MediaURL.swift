@@ -43,7 +43,8 @@ public struct MediaURL: Sendable, Equatable {
         var i = 0
         while i < bytes.count {
             if bytes[i] == UInt8(ascii: "%") {
-                guard i + 2 < bytes.count, bytes[i + 1].isHexDigitASCII, bytes[i + 2].isHexDigitASCII else { return false }
+                guard i + 2 < bytes.count, URLCoding.hexValue(bytes[i + 1]) != nil, URLCoding.hexValue(bytes[i + 2]) != nil
+                else { return false }
                 i += 3
             } else {
                 guard allowed.contains(bytes[i]) else { return false }
@@ -70,11 +71,5 @@ public struct MediaURL: Sendable, Equatable {
     /// `url(for:)` as an answer's field: a NULL column stays `null`.
     public func json(_ stored: String?) -> JSON {
         stored.map { .string(url(for: $0)) } ?? .null
-    }
-}
-
-extension UInt8 {
-    fileprivate var isHexDigitASCII: Bool {
-        (0x30...0x39).contains(self) || (0x41...0x46).contains(self) || (0x61...0x66).contains(self)
     }
 }
