@@ -24,8 +24,8 @@ import pytest
 import requests
 
 from alipay import (Buyer, age_order, assert_notify_answer, get_result, notification, pay_link, post_notify, refunds,
-                    result_query, shop)
-from conftest import BASE_URL, assert_error, assert_json_response, auth, db_rows
+                    result_query, shop, wait_for)
+from conftest import BASE_URL, assert_audit_clean, assert_error, assert_json_response, auth, db_rows
 from ordering import ORDER_TIMEOUT, SHOP_TZ, D, Offer, assert_two_decimals, loads, new_key, post_order, quote, \
     scalar, snapshot
 
@@ -401,3 +401,32 @@ def test_permanent_access_is_never_shortened_by_a_timed_payment(shop, periods):
     # the timed line's share is its own line price (no discount on the order)
     assert [(r["amount"], r["reason"]) for r in owed] == [(D("30.00"), "course_already_owned")], owed
     assert students(shop.conn, course) == 1 and students(shop.conn, other) == 1
+
+
+def test_a_refund_of_a_run_out_purchase_leaves_its_renewal(shop, periods):
+    """The first order's trade is refunded after the course was bought again: the purchase row is
+    the renewal's grant now (its trade_no), so the refund revokes nothing and takes no student."""
+    from test_refund_worker import create_refund, run_until
+    t = shop.t
+    course = t.course("300.00")
+    month = periods.add(course, 30, "30.00", "一个月有效")
+    user = t.user()
+    _, first = create(shop, user, order_body([course], {course: month}))
+    buyer = Buyer()
+    try:
+        buyer.open(pay_link(shop.client, user, first["order_number"]))
+        buyer.pay(first["order_number"])    # a real trade at the sandbox, which can be refunded
+    finally:
+        buyer.close()
+    wait_for(lambda: order_pay_time(shop.conn, first["id"]) is not None, 15, what="the first order to settle")
+    ((row_id, _, _, _, _),) = grants(shop.conn, user, course)
+    run_out(shop.conn, user, course, first["id"], 30)
+    _, second = create(shop, user, order_body([course], {course: month}))
+    trade_no = settle_by_notify(second)
+    paid_at = order_pay_time(shop.conn, second["id"])
+
+    refund_id = create_refund(shop.conn, first["id"])
+    assert run_until(shop.conn, refund_id, {"succeeded"})["state"] == "succeeded"
+    assert grants(shop.conn, user, course) == ((row_id, 0, trade_no, paid_at, paid_at + timedelta(days=30)),)
+    assert students(shop.conn, course) == 1
+    assert_audit_clean()
