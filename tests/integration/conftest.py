@@ -322,6 +322,15 @@ def restore_stack():
         pytest.fail("; ".join(failures))
 
 
+# ---------------------------------------------------------------- settings at start
+def start_with_setting(key, value):
+    """`luffy-pay token 1` with the stack's settings file and `key=value` only (no other LUFFY_
+    variable of this process): how every command reads its settings at start."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LUFFY_")}
+    env.update({"LUFFY_CONFIG": ENV["config"], key: value})
+    return subprocess.run([ENV["app_bin"], "token", "1"], env=env, capture_output=True, text=True, timeout=30)
+
+
 # ---------------------------------------------------------------- the invariant audit
 def run_audit(timeout=120):
     """`luffy-pay audit` on the test stack's database: (exit status, stdout lines, stderr)."""

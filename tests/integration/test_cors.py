@@ -10,8 +10,6 @@ the browser refuses them (TypeError), and the POST never leaves the browser.
 import html as html_text
 import http.server
 import json
-import os
-import subprocess
 import threading
 import urllib.parse
 import uuid
@@ -21,7 +19,8 @@ import pytest
 import requests
 
 from browser import dump_dom
-from conftest import APP_LOG, BASE_URL, ENV, SETTINGS, app_log_request, assert_error, auth, db_rows, mint_token
+from conftest import (APP_LOG, BASE_URL, SETTINGS, app_log_request, assert_error, auth, db_rows, mint_token,
+                      start_with_setting)
 from ordering import post_order, throwaway
 
 __all__ = ["throwaway"]  # the fixture, imported for pytest
@@ -157,13 +156,10 @@ def test_the_notify_endpoint_never_gets_cors_headers():
     ("null", "null"),
 ])
 def test_a_malformed_origin_stops_the_app_at_start(value, bad):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LUFFY_")}
-    env.update(LUFFY_CONFIG=ENV["config"], LUFFY_CORS_ORIGINS=value)
-    out = subprocess.run([ENV["app_bin"], "token", "1"], env=env, capture_output=True, text=True, timeout=30)
+    out = start_with_setting("LUFFY_CORS_ORIGINS", value)
     assert out.returncode == 1 and out.stdout == "", (out.returncode, out.stdout, out.stderr)
     assert f"LUFFY_CORS_ORIGINS={bad} is not valid: expected comma-separated origins" in out.stderr, out.stderr
-    env["LUFFY_CORS_ORIGINS"] = "https://www.luffycity.cn, HTTP://LOCALHOST:8081,"
-    out = subprocess.run([ENV["app_bin"], "token", "1"], env=env, capture_output=True, text=True, timeout=30)
+    out = start_with_setting("LUFFY_CORS_ORIGINS", "https://www.luffycity.cn, HTTP://LOCALHOST:8081,")
     assert out.returncode == 0 and out.stdout.count(".") == 2, (out.returncode, out.stderr)
 
 

@@ -8,9 +8,7 @@
 * `GET /orders/pay/choices` is public (a token, valid or not, is not read) and cacheable.
 """
 
-import os
 import re
-import subprocess
 from contextlib import contextmanager
 from io import BytesIO
 
@@ -20,7 +18,7 @@ from PIL import Image
 
 from alipay import get_result, notification, post_notify, assert_notify_answer, shop, sync_return
 from conftest import (BASE_URL, ENV, SETTINGS, assert_error, assert_json_response, auth, db_rows, mint_token,
-                      stack, stack_healthy, wait_until)
+                      stack, stack_healthy, start_with_setting, wait_until)
 from media import MEDIA_URL, cover_url
 
 __all__ = ["shop"]  # the fixture, imported for pytest
@@ -190,13 +188,10 @@ def test_another_media_base_after_a_restart(client, db, shop, restore_stack):
     'https://media.example/"/', "https://media example/", "https://media.example/a b/", "javascript:alert(1)//",
 ])
 def test_a_malformed_media_url_stops_every_command_at_start(bad):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LUFFY_")}
-    env.update(LUFFY_CONFIG=ENV["config"], LUFFY_MEDIA_URL=bad)
-    out = subprocess.run([ENV["app_bin"], "token", "1"], env=env, capture_output=True, text=True, timeout=30)
+    out = start_with_setting("LUFFY_MEDIA_URL", bad)
     assert out.returncode == 1 and out.stdout == "", (out.returncode, out.stdout, out.stderr)
     assert f"LUFFY_MEDIA_URL={bad} is not valid: expected an absolute http(s) URL" in out.stderr, out.stderr
-    env["LUFFY_MEDIA_URL"] = "https://www.luffycity.cn/media/"
-    out = subprocess.run([ENV["app_bin"], "token", "1"], env=env, capture_output=True, text=True, timeout=30)
+    out = start_with_setting("LUFFY_MEDIA_URL", "https://www.luffycity.cn/media/")
     assert out.returncode == 0 and out.stdout.count(".") == 2, (out.returncode, out.stderr)
 
 
