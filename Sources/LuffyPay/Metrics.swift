@@ -96,7 +96,7 @@ extension PrometheusMetrics.Configuration {
             "luffy_reconciliation_runs_total": "Reconciliation runs, by result (done, or the error's name).",
             "luffy_db_reconnects_total": "MariaDB connections made again after one was lost.",
             "luffy_db_deadlock_retries_total":
-                "Transactions re-run after a deadlock (on Galera also a certification conflict), a lock wait timeout or a rollback-only transaction, by reason.",
+                "Transactions re-run after a deadlock (on Galera also a certification conflict), a lock wait timeout, a rollback-only transaction or a rollback the connection was not told of (lost), by reason.",
             "luffy_db_failovers_total":
                 "Database connections opened on another node than the preferred one and the one before (a node was unreachable or not healthy).",
             "luffy_db_node_connections_total": "Database connections opened, by node (as LUFFY_DB_NODES lists it).",

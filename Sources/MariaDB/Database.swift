@@ -27,6 +27,7 @@ public final class Database {
     private let deadlockRetries: Counter
     private let lockWaitRetries: Counter
     private let rollbackOnlyRetries: Counter
+    private let lostRetries: Counter
     private let failovers: Counter
     private let log = Logger(label: "luffy-pay")
 
@@ -62,6 +63,7 @@ public final class Database {
         deadlockRetries = retries("deadlock")
         lockWaitRetries = retries("lock_wait_timeout")
         rollbackOnlyRetries = retries("rollback_only")
+        lostRetries = retries("lost")
         failovers = Counter(label: "luffy_db_failovers_total", factory: metrics)
     }
 
@@ -152,8 +154,11 @@ public final class Database {
             handle, MYSQL_INIT_COMMAND,
             "SET time_zone = '\(config.timeZoneOffset)', SESSION tx_isolation = 'READ-COMMITTED'")
         // FOUND_ROWS: affected rows count matched rows, so a conditional UPDATE reports whether its
-        // condition held even when it changes nothing.
-        let flags = UInt(CLIENT_FOUND_ROWS) | (config.multiStatements ? UInt(CLIENT_MULTI_STATEMENTS) : 0)
+        // condition held even when it changes nothing. MULTI_STATEMENTS: a transaction's bracket
+        // is one round trip (`Database.begin`, `.commit`) and `migrate` runs whole SQL files. Only
+        // `executeScript` sends text, and only the program's own constant SQL; every statement
+        // with a value from outside is prepared, and a prepared statement is one statement.
+        let flags = UInt(CLIENT_FOUND_ROWS) | UInt(CLIENT_MULTI_STATEMENTS)
         let ok: UnsafeMutablePointer<MYSQL>?
         switch node {
         case let .tcp(host, port):
@@ -335,9 +340,10 @@ public final class Database {
 
     /// Runs `body` in one transaction: COMMIT when it returns, ROLLBACK when it throws. A conflict
     /// the server already rolled back re-runs the whole body after a jittered back-off
-    /// (`RetryBackoff`): a deadlock or a rollback-only transaction (on Galera: a certification
-    /// conflict with another node's write, often at COMMIT) up to 8 attempts in all; a lock-wait
-    /// timeout, which has already waited innodb_lock_wait_timeout, up to 3.
+    /// (`RetryBackoff`): a deadlock, a rollback-only or a lost transaction (on Galera: a
+    /// certification conflict with another node's write, often at COMMIT, or a brute-force abort
+    /// the connection was not told of: `begin`) up to 8 attempts in all; a lock-wait timeout,
+    /// which has already waited innodb_lock_wait_timeout, up to 3.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         precondition(transactionDepth == 0, "transactions do not nest")
         var attempt = 0
@@ -349,6 +355,9 @@ public final class Database {
                 switch error.code {
                 case .deadlock: deadlockRetries.increment()
                 case .rollbackOnly: rollbackOnlyRetries.increment()
+                case .savepointMissing:
+                    lostRetries.increment()
+                    log.warning("transaction rolled back underneath its connection: run again", metadata: ["error": "\(error)"])
                 default: lockWaitRetries.increment()
                 }
                 usleep(useconds_t(clamping: backoff.delay(after: attempt).nanoseconds / 1000))
@@ -359,22 +368,65 @@ public final class Database {
     /// How many attempts a transaction gets in all when one ends with `code`.
     static func attempts(after code: DatabaseError.Code) -> Int { code == .lockWaitTimeout ? 3 : 8 }
 
+    /// A transaction's bracket. On Galera another node's write can roll a transaction back (a
+    /// brute-force abort) without the connection ever getting the error: seen in tests/cluster on
+    /// a node just back by IST, where the statements after it then ran in autocommit (an order
+    /// committed without its coupon) and read the other transaction's rows (a refusal where the
+    /// answer was a replay). So a transaction runs with autocommit off, under a savepoint that any
+    /// rollback removes: what runs after a silent rollback stays uncommitted, and the COMMIT, or
+    /// the ROLLBACK of a refusal, first releases the savepoint; when it is gone the transaction
+    /// was lost and runs again (docs/ARCHITECTURE.md "Locks on a cluster"). Each is one round
+    /// trip, as START TRANSACTION and COMMIT were.
+    static let begin: SQLQuery = "SET autocommit = 0; SAVEPOINT luffy_transaction"
+    static let commit: SQLQuery = "RELEASE SAVEPOINT luffy_transaction; COMMIT; SET autocommit = 1"
+    static let rollbackChecked: SQLQuery = "RELEASE SAVEPOINT luffy_transaction; ROLLBACK; SET autocommit = 1"
+    static let rollback: SQLQuery = "ROLLBACK; SET autocommit = 1"
+
     private func runTransaction<T>(_ body: () throws -> T) throws -> T {
-        try executeScript("START TRANSACTION")
+        try executeScript(Database.begin)
         transactionDepth = 1
         let value: T
         do {
             value = try body()
-        } catch {
+        } catch let error as DatabaseError {
+            // The server's own error: the transaction is over or is ended here.
             transactionDepth = 0
-            if isConnected { try? executeScript("ROLLBACK") }
+            abandonTransaction()
+            throw error
+        } catch {
+            // A refusal (or any error of the caller's) stands only if what it read was this
+            // transaction's: a lost one runs again.
+            transactionDepth = 0
+            try endChecked(Database.rollbackChecked)
             throw error
         }
         transactionDepth = 0
         // From here the outcome is unknown if the connection drops: never retried blindly.
         mayHaveWritten = true
-        try executeScript("COMMIT")
+        try endChecked(Database.commit)
         return value
+    }
+
+    /// Runs `script` (it releases the savepoint first); a missing savepoint means the server
+    /// rolled the transaction back underneath: `DatabaseError.transactionLost`, retried.
+    private func endChecked(_ script: SQLQuery) throws {
+        do {
+            try executeScript(script)
+        } catch let error as DatabaseError {
+            abandonTransaction()
+            throw error.code == .savepointMissing ? DatabaseError.transactionLost : error
+        }
+    }
+
+    /// Rolls back whatever is open and puts the connection back in autocommit; a connection that
+    /// cannot be put back is closed, so that no later statement runs in a forgotten transaction.
+    private func abandonTransaction() {
+        guard isConnected else { return }
+        do {
+            try executeScript(Database.rollback)
+        } catch {
+            close()
+        }
     }
 
     /// `SELECT 1` round trip, for health checks.

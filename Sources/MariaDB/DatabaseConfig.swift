@@ -9,9 +9,6 @@ public struct DatabaseConfig: Sendable {
     public var name: String
     /// `+08:00`: every session runs in the shop's zone so NOW() and stored times agree.
     public var timeZoneOffset: String
-    /// Several statements in one text query: only `migrate` needs it (whole SQL files), so a
-    /// service connection never accepts stacked statements.
-    public var multiStatements = false
     /// Connector/C takes whole seconds: a fraction counts as a whole second.
     public var connectTimeout: Duration = .seconds(2)
     public var readTimeout: Duration = .seconds(30)

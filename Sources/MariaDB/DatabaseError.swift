@@ -25,6 +25,13 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
             code: Code.deadlock.rawValue, message: "\(what) changed after this transaction read it (another node's write)")
     }
 
+    /// The server rolled the transaction back without telling this connection (its savepoint
+    /// was gone at COMMIT: `Database.begin`). Retryable like a deadlock: nothing of it was
+    /// committed, and the whole transaction runs again.
+    public static let transactionLost = DatabaseError(
+        code: Code.savepointMissing.rawValue,
+        message: "the transaction was rolled back underneath this connection (its savepoint is gone)")
+
     /// The server went away or could not be reached: the request may be retried on a new
     /// connection if nothing was written, and otherwise the client gets 503.
     public var isConnectionFailure: Bool { Code.connectionFailures.contains(code) }
@@ -39,9 +46,11 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
     public var isCommitUnknown: Bool { code == .commitUnknown }
 
     /// The server rolled the transaction back to break a deadlock (on Galera also a certification
-    /// conflict with another node's write), a lock wait, or marked it rollback-only: retrying the
-    /// whole transaction is safe.
-    public var isRetryableConflict: Bool { code == .deadlock || code == .lockWaitTimeout || code == .rollbackOnly }
+    /// conflict with another node's write), a lock wait, or marked it rollback-only, or it was
+    /// lost (`transactionLost`): retrying the whole transaction is safe.
+    public var isRetryableConflict: Bool {
+        code == .deadlock || code == .lockWaitTimeout || code == .rollbackOnly || code == .savepointMissing
+    }
 
     public var isDuplicateKey: Bool { code == .duplicateKey }
 
@@ -77,6 +86,9 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
         /// ER_ROLLBACK_ONLY: the transaction was marked to be rolled back (as after a Galera
         /// brute-force abort); it may be run again.
         public static let rollbackOnly = Code(rawValue: 4060)
+        /// ER_SP_DOES_NOT_EXIST, as RELEASE SAVEPOINT uses it: the savepoint is gone, because the
+        /// transaction that held it was rolled back.
+        public static let savepointMissing = Code(rawValue: 1305)
         /// ER_SERVER_SHUTDOWN: the server is shutting down.
         public static let serverShutdown = Code(rawValue: 1053)
         /// ER_CONNECTION_KILLED: KILL ended this connection.

@@ -178,8 +178,7 @@ do {
         runner.add("reconcile", ReconcileService(settings: settings, log: log, gateway: gateway))
         exit(try runner.run())
     case "migrate":
-        var config = DatabaseConfig(settings: settings)
-        config.multiStatements = true
+        let config = DatabaseConfig(settings: settings)
         let db = Database(config: config)
         let migrator = Migrator(
             db: db, log: log, prechecks: Migrator.Precheck.luffyPay, replacements: Migrator.Replacement.luffyPay)

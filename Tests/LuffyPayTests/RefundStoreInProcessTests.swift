@@ -438,9 +438,8 @@ private final class RefundOutcomes: Sendable {
                             """
                         ).insertID))
             }
-            // as `luffy-pay migrate` runs it: one script on a multi-statement connection
-            var config = DatabaseConfig(settings: books.settings)
-            config.multiStatements = true
+            // as `luffy-pay migrate` runs it: one script on its own connection
+            let config = DatabaseConfig(settings: books.settings)
             let migrator = Database(config: config)
             defer { migrator.disconnect() }
             for _ in 0..<2 { try migrator.executeScript(SQLQuery(unsafeSQL: sql)) }

@@ -50,6 +50,13 @@ import Testing
         #expect(!DatabaseError(code: 1047, message: "").isRetryableConflict)
     }
 
+    /// The savepoint gone at COMMIT: the transaction was rolled back underneath (`Database.begin`).
+    @Test func aLostTransactionIsRetried() {
+        #expect(DatabaseError.transactionLost.isRetryableConflict)
+        #expect(DatabaseError(code: 1305, message: "SAVEPOINT luffy_transaction does not exist").isRetryableConflict)
+        #expect(Database.attempts(after: DatabaseError.transactionLost.code) == 8)
+    }
+
     /// 1047 and a lost server: the connection moves to another node (and the request is retried
     /// when nothing was written); 1180 is neither: its COMMIT may have taken effect.
     @Test func whatMovesToAnotherNode() {

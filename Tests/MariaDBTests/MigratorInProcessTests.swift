@@ -28,7 +28,6 @@ import Testing
         Self.library
         var config = DatabaseConfig(
             host: "localhost", port: 0, socket: socket, user: NSUserName(), password: "", name: "", timeZoneOffset: "+08:00")
-        config.multiStatements = true
         let root = Database(config: config)
         defer { root.disconnect() }
         try root.executeScript(SQLQuery(unsafeSQL: "CREATE DATABASE `\(name)`"))
