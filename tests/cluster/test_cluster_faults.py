@@ -42,7 +42,7 @@ def test_node_killed_under_load(restore_cluster):
     assert wait_until(stack_whole, 30), "the cluster is not whole before the burst"
     log = node_log(1)
     t0 = time.monotonic()
-    burst = Burst(deadline=t0 + 120)
+    burst = Burst(deadline=t0 + 120, users_each=15)   # a rejoin by IST can take 20 s and more
     try:
         settle_nodes()                           # its users and courses are on every node
         burst.start()
@@ -56,8 +56,7 @@ def test_node_killed_under_load(restore_cluster):
         t_synced = time.monotonic()
         assert wait_until(stack_whole, 30), "the cluster is not whole after node 1's restart"
         t_recovered = time.monotonic()
-        burst.deadline = min(burst.deadline, t_recovered + 3)
-        burst.finish()
+        burst.run_past(t_recovered)
 
         successes = [t for t, *_ in burst.created] + [t for t, *_ in burst.paid] + [t for t, *_ in burst.cancelled]
         gap, since = longest_silence(successes, t_kill, t_recovered)
