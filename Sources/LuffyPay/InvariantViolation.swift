@@ -5,8 +5,6 @@ import LuffyCore
 /// has no answer for, 500 `internal_error` with an error line in the log (`Application`), and the
 /// transaction it broke is rolled back.
 enum InvariantViolation: Error, Equatable, CustomStringConvertible {
-    /// The order-number statement returned no row.
-    case orderNumberNotIssued
     /// The idempotency key that a duplicate-key error just reported is not there.
     case idempotencyKeyVanished
     /// An order a caller has just read is gone (orders are never deleted).
@@ -18,7 +16,6 @@ enum InvariantViolation: Error, Equatable, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .orderNumberNotIssued: "invariant violated: no order number"
         case .idempotencyKeyVanished: "invariant violated: idempotency key vanished"
         case let .orderVanished(orderID): "invariant violated: order \(orderID) vanished"
         case let .settledWithoutPayment(number, price):

@@ -43,13 +43,19 @@ package struct OrderCreation {
             discount = Pricing.creditValue(order.credit, ratio: Int64(settings.creditRatio))
         }
         // After the coupon's row lock, as the credit debit below: one lock order for the user's rows.
-        try refuseCoursesInUnpaidOrders(order.courseIDs)
+        try lockBuyer()
         let quote = OrderQuote(courses: courses, discount: discount)
         if let expected = order.expectedRealPrice, expected != quote.realPrice {
+            try refuseCoursesInUnpaidOrders(order.courseIDs)  // that refusal comes first
             throw OrderError.priceChanged(quote)
         }
 
-        let (orderID, orderNumber) = try insertOrder(quote, order)
+        guard let (orderID, orderNumber) = try insertOrder(quote, order) else {
+            try refuseCoursesInUnpaidOrders(order.courseIDs)
+            // The unpaid order that stopped the insert is gone already (timed out, or closed by
+            // another transaction): run again.
+            throw DatabaseError.changedSinceRead("unpaid orders of user \(user.id)")
+        }
         if let couponID = order.userCouponID, let couponRead {
             // Bound only as it was read: on a Galera node another node's order can bind the coupon
             // between the read and this write (a `FOR UPDATE` lock does not stop that node's
@@ -81,31 +87,43 @@ package struct OrderCreation {
         return (response, orderID)
     }
 
-    /// A course in another unpaid order of this user (one not timed out yet) would be paid twice:
-    /// refused with those orders' numbers. After writing the user's guard row (sql/022), so that
-    /// this check and the insert are one step against the user's concurrent POST /orders: on one
-    /// server its row lock makes the other wait; on a Galera cluster, where a lock holds on its
-    /// own node only, the other node's transaction writes the same row and the later commit
-    /// fails certification (1213) and runs again, seeing this order (docs/ARCHITECTURE.md,
-    /// "Locks on a cluster"). A `SELECT … FOR UPDATE` of the row would not be certified.
-    private func refuseCoursesInUnpaidOrders(_ ids: [Int64]) throws {
+    /// Writes the buyer's guard row (sql/022) before the order is checked against the buyer's
+    /// unpaid orders and inserted, so that the check and the insert are one step against the
+    /// buyer's concurrent POST /orders: on one server its row lock makes the other wait; on a
+    /// Galera cluster, where a lock holds on its own node only, the other node's transaction
+    /// writes the same row and the later commit fails certification (1213) and runs again, seeing
+    /// this order (docs/ARCHITECTURE.md, "Locks on a cluster"). A `SELECT … FOR UPDATE` of the row
+    /// would not be certified.
+    private func lockBuyer() throws {
         try db.execute(
             """
             INSERT INTO ly_order_user_guard (user_id, orders_created) VALUES (\(user.id), 1)
             ON DUPLICATE KEY UPDATE orders_created = orders_created + 1
             """)
+    }
+
+    /// A course in another unpaid order of this user (one not timed out yet) would be paid twice.
+    /// `insertOrder` writes no order then; this names those orders and courses in the refusal.
+    private func refuseCoursesInUnpaidOrders(_ ids: [Int64]) throws {
         let rows = try db.query(
             """
             SELECT o.order_number, oc.course_id FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id
-            WHERE o.user_id = \(user.id) AND o.is_deleted = 0 AND o.order_status = 0
-              AND o.created_time + INTERVAL \(settings.orderTimeout.wholeSecondsRoundedUp) SECOND > NOW(6)
-              AND oc.course_id IN \(ids: ids)
+            WHERE \(unpaidHolding(ids))
             """, decoding: (String, Int64).self)
         guard !rows.isEmpty else { return }
         let held = Set(rows.map(\.1))
         throw OrderError.courseInUnpaidOrder(
             orderNumbers: Set(rows.map(\.0)).sorted(),
             courseIDs: ids.filter(held.contains))
+    }
+
+    /// The buyer's unpaid orders (not timed out yet) holding one of `ids`, as `o` joined to `oc`.
+    private func unpaidHolding(_ ids: [Int64]) -> SQLQuery {
+        """
+        o.user_id = \(user.id) AND o.is_deleted = 0 AND o.order_status = 0
+          AND o.created_time + INTERVAL \(settings.orderTimeout.wholeSecondsRoundedUp) SECOND > NOW(6)
+          AND oc.course_id IN \(ids: ids)
+        """
     }
 
     /// The coupon row's binding as the order read it, which its binding write requires unchanged.
@@ -132,7 +150,10 @@ package struct OrderCreation {
         return (discount.amount, CouponRead(orderID: orderID, useStatus: useStatus))
     }
 
-    private func insertOrder(_ quote: OrderQuote, _ order: OrderRequest) throws -> (id: Int64, number: String) {
+    /// The order and its courses, or nil (nothing written) when one of its courses is in another
+    /// unpaid order of the buyer: the check is the INSERT's own condition, one statement fewer
+    /// than a SELECT before it (README "The database's ceiling").
+    private func insertOrder(_ quote: OrderQuote, _ order: OrderRequest) throws -> (id: Int64, number: String)? {
         // Order number: YYYYMMDD + %08d user id + %08d from the database sequence, taken in the
         // INSERT itself (one statement fewer than reading it first). The derived table is
         // materialised, so NEXT VALUE is taken once and `s.n` is one number in both places.
@@ -145,11 +166,13 @@ package struct OrderCreation {
                        CONCAT(DATE_FORMAT(NOW(), '%Y%m%d'), \(zeroPadded(user.id)), LPAD(s.n, GREATEST(8, CHAR_LENGTH(s.n)), '0')),
                        0, \(order.payType), NULL, NULL, \(order.credit), \(user.id), NULL
                 FROM (SELECT NEXT VALUE FOR ly_order_number_seq AS n) AS s
+                WHERE NOT EXISTS (SELECT 1 FROM ly_order o JOIN ly_order_course oc ON oc.order_id = o.id
+                                  WHERE \(unpaidHolding(order.courseIDs)))
                 RETURNING id, order_number
                 """, decoding: (Int64, String).self
             ).first
         else {
-            throw InvariantViolation.orderNumberNotIssued
+            return nil
         }
         // Every course row in one statement: the rows travel as one JSON array (money as exact
         // two-decimal numbers), so the statement is prepared once whatever the number of courses.
