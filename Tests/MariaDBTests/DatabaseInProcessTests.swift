@@ -8,35 +8,20 @@ import Testing
 /// test's own (as MigratorInProcessTests: needs LUFFY_CONFIG, scripts/test.sh runs it once the
 /// stack is up).
 @Suite(.serialized) struct DatabaseInProcessTests {
-    static let library: Void = DatabaseConfig.initializeLibrary()
-
-    let config: DatabaseConfig
-    let name = "luffy_stmt_\(UUID().uuidString.prefix(8).lowercased())"
+    let database: TestDatabase
+    var config: DatabaseConfig { database.config }
 
     init() throws {
-        let values = try SettingValues.load()
-        guard let socket = values.text("LUFFY_DB_SOCKET") else {
-            throw ConfigError.invalid(key: "LUFFY_CONFIG", value: "", expected: "the test stack's settings (see InProcessTests)")
-        }
-        Self.library
-        var config = DatabaseConfig(
-            host: "localhost", port: 0, socket: socket, user: NSUserName(), password: "", name: "", timeZoneOffset: "+08:00")
-        let root = Database(config: config)
-        defer { root.disconnect() }
-        try root.executeScript(SQLQuery(unsafeSQL: "CREATE DATABASE `\(name)`"))
-        config.name = name
-        // A statement that waits for an answer that never comes fails in 3 s, not 30.
-        config.readTimeout = .seconds(3)
-        self.config = config
+        database = try TestDatabase(prefix: "luffy_stmt")
     }
 
-    /// Runs `run` on a connection to the test's own database, dropped at the end.
+    /// Runs `run` on a connection to the test's own database (a statement that waits for an answer
+    /// that never comes fails in 3 s, not 30), dropped at the end.
     private func withDatabase(_ run: (Database) throws -> Void) throws {
+        var config = database.config
+        config.readTimeout = .seconds(3)
         let db = Database(config: config)
-        defer {
-            _ = try? db.executeScript(SQLQuery(unsafeSQL: "DROP DATABASE `\(name)`"))
-            db.disconnect()
-        }
+        defer { database.drop(db) }
         try run(db)
     }
 

@@ -12,27 +12,18 @@ import Testing
 /// On a cluster stack (LUFFY_CONFIG=var/cluster-test/app1.env: LUFFY_DB_NODES lists the nodes'
 /// sockets) the second of two migrators at once runs on another node.
 @Suite(.serialized) struct MigratorInProcessTests {
-    static let library: Void = DatabaseConfig.initializeLibrary()
-
-    let config: DatabaseConfig
+    let database: TestDatabase
+    var config: DatabaseConfig { database.config }
     /// The same database through another node when the stack has several, else the same server.
     let otherNode: DatabaseConfig
-    let name = "luffy_migrator_\(UUID().uuidString.prefix(8).lowercased())"
+    var name: String { config.name }
     let log = Logger(label: "migrator-test") { _ in LogfmtLogHandler(sink: LogSink.standardError, level: .warning) }
 
     init() throws {
-        let values = try SettingValues.load()
-        guard let socket = values.text("LUFFY_DB_SOCKET") else {
-            throw ConfigError.invalid(key: "LUFFY_CONFIG", value: "", expected: "the test stack's settings (see InProcessTests)")
-        }
-        Self.library
-        var config = DatabaseConfig(
-            host: "localhost", port: 0, socket: socket, user: NSUserName(), password: "", name: "", timeZoneOffset: "+08:00")
-        let root = Database(config: config)
-        defer { root.disconnect() }
-        try root.executeScript(SQLQuery(unsafeSQL: "CREATE DATABASE `\(name)`"))
-        config.name = name
-        self.config = config
+        database = try TestDatabase(prefix: "luffy_migrator")
+        let config = database.config
+        let socket = config.socket
+        let values = database.values
         let nodes = try DatabaseNode.list(parsing: values.text("LUFFY_DB_NODES") ?? "", key: "LUFFY_DB_NODES")
         var other = config
         for case let .socket(path) in nodes where path != socket {
@@ -43,10 +34,7 @@ import Testing
     }
 
     /// Drops the test's database and closes `db`.
-    func drop(_ db: Database) {
-        _ = try? db.executeScript(SQLQuery(unsafeSQL: "DROP DATABASE `\(name)`"))
-        db.disconnect()
-    }
+    func drop(_ db: Database) { database.drop(db) }
 
     func migration(_ file: String, _ sql: String) -> Migrator.Migration {
         Migrator.Migration(version: String(file.prefix(3)), file: file, sql: sql)
