@@ -294,6 +294,16 @@ class Buyer:
         self.session.close()
 
 
+def pay_through_cashier(client, user_id, order_number, notify=True):
+    """The buyer's whole payment: the shop's pay link opened at the sandbox's cashier, then paid
+    (`notify=False`: the sandbox sends the shop no notification). Returns the 302's Location."""
+    buyer = Buyer()
+    try:
+        buyer.open(pay_link(client, user_id, order_number))
+        return buyer.pay(order_number, notify=notify)
+    finally:
+        buyer.close()
+
 def sandbox_trade(order_number):
     """The sandbox's record of a trade (dict), or None when it does not know it."""
     r = requests.get(f"{SANDBOX_URL}/sandbox/trades/{urllib.parse.quote(order_number)}", timeout=10)

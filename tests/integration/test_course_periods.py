@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
-from alipay import (Buyer, age_order, assert_notify_answer, get_result, notification, pay_link, post_notify, refunds,
-                    result_query, shop, wait_for)
+from alipay import (age_order, assert_notify_answer, get_result, notification, pay_through_cashier, post_notify,
+                    refunds, result_query, shop, wait_for)
 from conftest import BASE_URL, assert_audit_clean, assert_error, assert_json_response, auth, db_rows
 from ordering import ORDER_TIMEOUT, SHOP_TZ, D, Offer, assert_two_decimals, loads, new_key, post_order, quote, \
     scalar, snapshot
@@ -338,12 +338,7 @@ def test_the_return_page_lists_each_course_with_its_period(shop, periods):
     quarter = periods.add(timed, 90, "80.00", "三个月有效")
     user = t.user()
     _, order = create(shop, user, order_body([timed], {timed: quarter}))
-    buyer = Buyer()
-    try:
-        buyer.open(pay_link(shop.client, user, order["order_number"]))
-        location = buyer.pay(order["order_number"], notify=False)
-    finally:
-        buyer.close()
+    location = pay_through_cashier(shop.client, user, order["order_number"], notify=False)
     body = assert_json_response(get_result(result_query(location)), 200)
     assert [(c["id"], c["expire_text"]) for c in body["course_list"]] == [(timed, "三个月有效")], body
 
@@ -412,12 +407,7 @@ def test_a_refund_of_a_run_out_purchase_leaves_its_renewal(shop, periods):
     month = periods.add(course, 30, "30.00", "一个月有效")
     user = t.user()
     _, first = create(shop, user, order_body([course], {course: month}))
-    buyer = Buyer()
-    try:
-        buyer.open(pay_link(shop.client, user, first["order_number"]))
-        buyer.pay(first["order_number"])    # a real trade at the sandbox, which can be refunded
-    finally:
-        buyer.close()
+    pay_through_cashier(shop.client, user, first["order_number"])    # a real trade at the sandbox, refundable
     wait_for(lambda: order_pay_time(shop.conn, first["id"]) is not None, 15, what="the first order to settle")
     ((row_id, _, _, _, _),) = grants(shop.conn, user, course)
     run_out(shop.conn, user, course, first["id"], 30)

@@ -16,7 +16,8 @@ import pytest
 import requests
 
 from alipay import (PAID_ANSWER, SANDBOX_URL, Buyer, age_order, assert_notify_answer, get_result, notification,
-                    order_state, pay_link, post_notify, result_query, sandbox_trade, shop, sync_return)
+                    order_state, pay_link, pay_through_cashier, post_notify, result_query, sandbox_trade, shop,
+                    sync_return)
 from conftest import SETTINGS, assert_error, assert_json_response, auth, stack
 from ordering import ORDER_TIMEOUT, loads, run_sweep
 
@@ -57,12 +58,7 @@ def sandbox_restart():
 
 
 def open_and_pay(client, p, notify=False):
-    buyer = Buyer()
-    try:
-        buyer.open(pay_link(client, p.user_id, p.number))
-        return buyer.pay(p.number, notify=notify)
-    finally:
-        buyer.close()
+    return pay_through_cashier(client, p.user_id, p.number, notify=notify)
 
 
 def test_gateway_down_answers_502_and_changes_nothing_then_completes(client, db, shop, sandbox_restart):

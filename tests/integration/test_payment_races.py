@@ -24,7 +24,7 @@ import pytest
 import requests
 
 from alipay import (PAID_ANSWER, Buyer, age_order, assert_notify_answer, get_result, notification, order_state,
-                    pay_link, post_notify, result_query, sandbox_trade, shop)
+                    pay_link, pay_through_cashier, post_notify, result_query, sandbox_trade, shop)
 from conftest import APP_LOG, BASE_URL, auth, log_fields
 from ordering import ORDER_TIMEOUT, at_once, loads, sweep_cmd
 
@@ -33,12 +33,7 @@ __all__ = ["shop"]  # the fixture, imported for pytest
 
 def paid_without_notification(client, p):
     """Pay link, cashier, pay with `notify=0`: (sandbox trade_no, return location)."""
-    buyer = Buyer()
-    try:
-        buyer.open(pay_link(client, p.user_id, p.number))
-        location = buyer.pay(p.number, notify=False)
-    finally:
-        buyer.close()
+    location = pay_through_cashier(client, p.user_id, p.number, notify=False)
     trade = sandbox_trade(p.number)
     assert trade["trade_status"] == "TRADE_SUCCESS" and not trade["notification"]["enabled"], trade
     return trade["trade_no"], location

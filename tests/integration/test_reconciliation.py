@@ -24,7 +24,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from alipay import GATEWAY_URL, Buyer, SANDBOX_URL, pay_link, sandbox_open_trade, sandbox_trade, shop, \
+from alipay import GATEWAY_URL, SANDBOX_URL, pay_through_cashier, sandbox_open_trade, sandbox_trade, shop, \
     wait_for  # noqa: F401  (shop: the fixture)
 from conftest import ENV, assert_audit_clean, assert_error, assert_json_response, auth, db_rows
 from ordering import SHOP_TZ
@@ -105,12 +105,7 @@ def paid(client, db, shop, prices=("120.00", "80.50"), notify=True):
     """A throwaway order paid at the sandbox's cashier; settled by the notification unless not
     `notify` (then nobody tells the shop: no notification, no return visit)."""
     p = shop.purchase("plain", prices=prices, credits=(0,) * len(prices))
-    buyer = Buyer()
-    try:
-        buyer.open(pay_link(client, p.user_id, p.number))
-        buyer.pay(p.number, notify=notify)
-    finally:
-        buyer.close()
+    pay_through_cashier(client, p.user_id, p.number, notify=notify)
     if notify:
         wait_for(lambda: db_rows(db, "SELECT order_status FROM ly_order WHERE id = %s", (p.id,))[0][0] == 1, 15,
                  what="the notification to settle the order")
