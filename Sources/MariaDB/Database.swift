@@ -155,7 +155,7 @@ public final class Database {
             "SET time_zone = '\(config.timeZoneOffset)', SESSION tx_isolation = 'READ-COMMITTED'")
         // FOUND_ROWS: affected rows count matched rows, so a conditional UPDATE reports whether its
         // condition held even when it changes nothing. MULTI_STATEMENTS: a transaction's bracket
-        // is one round trip (`Database.begin`, `.commit`) and `migrate` runs whole SQL files. Only
+        // is one round trip on a Galera node (`Database.TransactionBracket`) and `migrate` runs whole SQL files. Only
         // `executeScript` sends text, and only the program's own constant SQL; every statement
         // with a value from outside is prepared, and a prepared statement is one statement.
         let flags = UInt(CLIENT_FOUND_ROWS) | UInt(CLIENT_MULTI_STATEMENTS)
@@ -342,7 +342,7 @@ public final class Database {
     /// the server already rolled back re-runs the whole body after a jittered back-off
     /// (`RetryBackoff`): a deadlock, a rollback-only or a lost transaction (on Galera: a
     /// certification conflict with another node's write, often at COMMIT, or a brute-force abort
-    /// the connection was not told of: `begin`) up to 8 attempts in all; a lock-wait timeout,
+    /// the connection was not told of: `TransactionBracket`) up to 8 attempts in all; a lock-wait timeout,
     /// which has already waited innodb_lock_wait_timeout, up to 3.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         precondition(transactionDepth == 0, "transactions do not nest")
@@ -368,22 +368,42 @@ public final class Database {
     /// How many attempts a transaction gets in all when one ends with `code`.
     static func attempts(after code: DatabaseError.Code) -> Int { code == .lockWaitTimeout ? 3 : 8 }
 
-    /// A transaction's bracket. On Galera another node's write can roll a transaction back (a
-    /// brute-force abort) without the connection ever getting the error: seen in tests/cluster on
-    /// a node just back by IST, where the statements after it then ran in autocommit (an order
-    /// committed without its coupon) and read the other transaction's rows (a refusal where the
-    /// answer was a replay). So a transaction runs with autocommit off, under a savepoint that any
-    /// rollback removes: what runs after a silent rollback stays uncommitted, and the COMMIT, or
-    /// the ROLLBACK of a refusal, first releases the savepoint; when it is gone the transaction
-    /// was lost and runs again (docs/ARCHITECTURE.md "Locks on a cluster"). Each is one round
-    /// trip, as START TRANSACTION and COMMIT were.
-    static let begin: SQLQuery = "SET autocommit = 0; SAVEPOINT luffy_transaction"
-    static let commit: SQLQuery = "RELEASE SAVEPOINT luffy_transaction; COMMIT; SET autocommit = 1"
-    static let rollbackChecked: SQLQuery = "RELEASE SAVEPOINT luffy_transaction; ROLLBACK; SET autocommit = 1"
-    static let rollback: SQLQuery = "ROLLBACK; SET autocommit = 1"
+    /// The statements around a transaction. On Galera another node's write can roll a
+    /// transaction back (a brute-force abort) without the connection ever getting the error:
+    /// seen in tests/cluster on a node just back by IST, where the statements after it then ran in
+    /// autocommit (an order committed without its coupon) and read the other transaction's rows
+    /// (a refusal where the answer was a replay). So on a Galera node a transaction runs with
+    /// autocommit off, under a savepoint that any rollback removes (`guarded`): what runs after a
+    /// silent rollback stays uncommitted, and the COMMIT, or the ROLLBACK of a refusal, first
+    /// releases the savepoint; when it is gone the transaction was lost and runs again
+    /// (docs/ARCHITECTURE.md "Locks on a cluster"). Each is one round trip, as START TRANSACTION
+    /// and COMMIT are; the server's extra statements cost 5–10 % of a single server's order
+    /// ceiling, where no abort comes from another node and a deadlock's victim always gets its
+    /// error, so a single server keeps `plain`.
+    struct TransactionBracket {
+        let begin: SQLQuery
+        let commit: SQLQuery
+        /// Ends a transaction whose body threw a refusal: it fails (1305) when the savepoint is gone.
+        let rollbackChecked: SQLQuery
+        let rollback: SQLQuery
+
+        static let plain = TransactionBracket(
+            begin: "START TRANSACTION", commit: "COMMIT", rollbackChecked: "ROLLBACK", rollback: "ROLLBACK")
+        static let guarded = TransactionBracket(
+            begin: "SET autocommit = 0; SAVEPOINT luffy_transaction",
+            commit: "RELEASE SAVEPOINT luffy_transaction; COMMIT; SET autocommit = 1",
+            rollbackChecked: "RELEASE SAVEPOINT luffy_transaction; ROLLBACK; SET autocommit = 1",
+            rollback: "ROLLBACK; SET autocommit = 1")
+    }
+
+    /// `guarded` on every server, not only on a Galera node: for the tests of the bracket on the
+    /// test stack's single server.
+    var guardsEveryTransaction = false
 
     private func runTransaction<T>(_ body: () throws -> T) throws -> T {
-        try executeScript(Database.begin)
+        _ = try check { try connection() }  // the node decides the bracket
+        let bracket = guardsEveryTransaction || nodeHealth?.galera == true ? TransactionBracket.guarded : .plain
+        try executeScript(bracket.begin)
         transactionDepth = 1
         let value: T
         do {
@@ -391,39 +411,40 @@ public final class Database {
         } catch let error as DatabaseError {
             // The server's own error: the transaction is over or is ended here.
             transactionDepth = 0
-            abandonTransaction()
+            abandonTransaction(bracket)
             throw error
         } catch {
             // A refusal (or any error of the caller's) stands only if what it read was this
             // transaction's: a lost one runs again.
             transactionDepth = 0
-            try endChecked(Database.rollbackChecked)
+            try end(bracket, with: bracket.rollbackChecked)
             throw error
         }
         transactionDepth = 0
         // From here the outcome is unknown if the connection drops: never retried blindly.
         mayHaveWritten = true
-        try endChecked(Database.commit)
+        try end(bracket, with: bracket.commit)
         return value
     }
 
-    /// Runs `script` (it releases the savepoint first); a missing savepoint means the server
-    /// rolled the transaction back underneath: `DatabaseError.transactionLost`, retried.
-    private func endChecked(_ script: SQLQuery) throws {
+    /// Runs `script`; a missing savepoint (the guarded bracket releases it first) means the
+    /// server rolled the transaction back underneath: `DatabaseError.transactionLost`, retried.
+    private func end(_ bracket: TransactionBracket, with script: SQLQuery) throws {
         do {
             try executeScript(script)
         } catch let error as DatabaseError {
-            abandonTransaction()
+            abandonTransaction(bracket)
             throw error.code == .savepointMissing ? DatabaseError.transactionLost : error
         }
     }
 
-    /// Rolls back whatever is open and puts the connection back in autocommit; a connection that
-    /// cannot be put back is closed, so that no later statement runs in a forgotten transaction.
-    private func abandonTransaction() {
+    /// Rolls back whatever is open (and puts a guarded connection back in autocommit); a
+    /// connection that cannot be put back is closed, so that no later statement runs in a
+    /// forgotten transaction.
+    private func abandonTransaction(_ bracket: TransactionBracket) {
         guard isConnected else { return }
         do {
-            try executeScript(Database.rollback)
+            try executeScript(bracket.rollback)
         } catch {
             close()
         }

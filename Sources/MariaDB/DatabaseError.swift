@@ -26,7 +26,7 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
     }
 
     /// The server rolled the transaction back without telling this connection (its savepoint
-    /// was gone at COMMIT: `Database.begin`). Retryable like a deadlock: nothing of it was
+    /// was gone at COMMIT: `Database.TransactionBracket`). Retryable like a deadlock: nothing of it was
     /// committed, and the whole transaction runs again.
     public static let transactionLost = DatabaseError(
         code: Code.savepointMissing.rawValue,

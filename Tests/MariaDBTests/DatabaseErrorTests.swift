@@ -50,7 +50,7 @@ import Testing
         #expect(!DatabaseError(code: 1047, message: "").isRetryableConflict)
     }
 
-    /// The savepoint gone at COMMIT: the transaction was rolled back underneath (`Database.begin`).
+    /// The savepoint gone at COMMIT: the transaction was rolled back underneath (`Database.TransactionBracket`).
     @Test func aLostTransactionIsRetried() {
         #expect(DatabaseError.transactionLost.isRetryableConflict)
         #expect(DatabaseError(code: 1305, message: "SAVEPOINT luffy_transaction does not exist").isRetryableConflict)

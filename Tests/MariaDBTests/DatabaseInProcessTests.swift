@@ -46,9 +46,11 @@ import Testing
         }
     }
 
-    /// A table `t (k int PRIMARY KEY)` in the test's own database.
+    /// A table `t (k int PRIMARY KEY)` in the test's own database, on a connection whose
+    /// transactions use the bracket a Galera node's use (the test stack is a single server).
     private func withTable(_ run: (Database) throws -> Void) throws {
         try withDatabase { db in
+            db.guardsEveryTransaction = true
             try db.executeScript("CREATE TABLE t (k int PRIMARY KEY)")
             try run(db)
         }
