@@ -34,8 +34,9 @@ public final class Database {
     /// The index in `config.nodes` of the connection's node, and the node before it.
     private var nodeIndex: Int?
     private var previousNode: Int?
-    /// What the node's health statement said at connect (or at the last `checkNode`).
+    /// What the node's health statement said at connect (or at the last `checkNode`), and when.
     private var nodeHealth: NodeHealth?
+    private var nodeHealthReadAt: ContinuousClock.Instant = .now
     /// Where the next connection starts in `config.nodes`: the preferred node, or the one after a
     /// node that failed.
     private var nextNode: Int
@@ -185,6 +186,7 @@ public final class Database {
         mysql = handle
         nodeIndex = index
         nodeHealth = health
+        nodeHealthReadAt = .now
         if hasConnected { reconnects.increment() }
         hasConnected = true
         let node = config.nodes[index]
@@ -215,25 +217,30 @@ public final class Database {
         return NodeHealth(row: (0..<columns).map { row[$0].map { String(cString: $0) } })
     }
 
-    /// The connection's node and its health now (one statement; connecting first if need be), for
-    /// `/healthz`. A node that is no longer healthy is dropped and `nodeNotReady` thrown, so that the
-    /// next use moves on.
+    /// The connection's node and its health (one statement; connecting first if need be), for
+    /// `/healthz`: a `SELECT 1` round trip, and on a Galera node the health statement again once
+    /// the last read is `NodeHealth.maxAge` old. A node that is no longer healthy is dropped and
+    /// `nodeNotReady` thrown, so that the next use moves on.
     public func checkNode() throws -> (node: DatabaseNode, health: NodeHealth) {
         let fresh = !isConnected
         let handle = try connection()
-        statementCount += 1
         guard let index = nodeIndex, var health = nodeHealth else {
             throw DatabaseError.unexpected("no node after connecting")
         }
-        if !fresh {
-            health = try check { try Database.health(of: handle) }
-            guard health.isHealthy else {
-                let error = DatabaseError(notReady: config.nodes[index], health)
-                dropFailedNode(error)
-                throw error
-            }
-            nodeHealth = health
+        if fresh { return (config.nodes[index], health) }
+        guard health.isStale(age: nodeHealthReadAt.duration(to: .now)) else {
+            try ping()
+            return (config.nodes[index], health)
         }
+        statementCount += 1
+        health = try check { try Database.health(of: handle) }
+        guard health.isHealthy else {
+            let error = DatabaseError(notReady: config.nodes[index], health)
+            dropFailedNode(error)
+            throw error
+        }
+        nodeHealth = health
+        nodeHealthReadAt = .now
         return (config.nodes[index], health)
     }
 
@@ -450,9 +457,13 @@ public final class Database {
         }
     }
 
-    /// `SELECT 1` round trip, for health checks.
+    /// A round trip that runs no statement (COM_PING), for health checks.
     public func ping() throws {
-        _ = try query("SELECT 1")
+        try check {
+            let handle = try connection()
+            statementCount += 1
+            if mysql_ping(handle) != 0 { throw lastError(handle) }
+        }
     }
 }
 

@@ -150,6 +150,17 @@ public struct NodeHealth: Sendable, Equatable {
     }
 
     public var isHealthy: Bool { !galera || (wsrepReady && localState == NodeHealth.synced) }
+
+    /// How long a Galera node's health, once read, answers `/healthz` before the statement runs
+    /// again. The statement costs several times a `SELECT 1` (information_schema's GLOBAL_STATUS
+    /// is built for it), and `/healthz` is open to anyone: a flood of it must not take the
+    /// database's cores from the orders. Monitoring polls every few seconds, and a node that
+    /// stops serving fails the requests themselves at once (1047), which moves them on.
+    public static let maxAge: Duration = .seconds(1)
+
+    /// Whether `checkNode` reads the health again, `age` after it last did: a plain server stays
+    /// one while connected, so a round trip is its whole check.
+    public func isStale(age: Duration) -> Bool { galera && age >= NodeHealth.maxAge }
 }
 
 /// The pause before a transaction runs again after a conflict: exponential from `base`, capped, and

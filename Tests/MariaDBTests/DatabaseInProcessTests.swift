@@ -107,4 +107,24 @@ import Testing
             #expect(try db.query("SELECT k FROM t ORDER BY k", decoding: Int64.self) == [2])
         }
     }
+
+    /// `/healthz` asks `checkNode` on every request, and anyone can send it. On a single server
+    /// that is a round trip and no more: the node health statement (information_schema's
+    /// GLOBAL_STATUS, a temporary table each time, several times a `SELECT 1`'s work) ran at
+    /// connect, and a server that is no Galera node stays one while connected.
+    @Test func checkingASingleServerReadsNoStatus() throws {
+        try withDatabase { db in
+            func temporaryTables() throws -> Int64 {
+                let rows = try db.query("SHOW SESSION STATUS LIKE 'Created_tmp_tables'", decoding: (String, String).self)
+                return Int64(rows.first?.1 ?? "") ?? -1
+            }
+            _ = try db.checkNode()
+            let before = try temporaryTables()
+            for _ in 0..<20 {
+                let (_, health) = try db.checkNode()
+                #expect(!health.galera && health.isHealthy)
+            }
+            #expect(try temporaryTables() == before)
+        }
+    }
 }

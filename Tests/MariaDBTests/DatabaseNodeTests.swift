@@ -80,6 +80,14 @@ import Testing
         #expect(!NodeHealth(row: ["1", nil, nil, nil]).isHealthy)
     }
 
+    /// `/healthz` reads a Galera node's health again once a second at most, a plain server's never.
+    @Test func healthGoesStaleOnAGaleraNodeOnly() {
+        let synced = NodeHealth(galera: true, wsrepReady: true, localState: 4, clusterSize: 3)
+        let plain = NodeHealth(galera: false, wsrepReady: false, localState: 0, clusterSize: nil)
+        #expect(!synced.isStale(age: .milliseconds(999)) && synced.isStale(age: .seconds(1)))
+        #expect(!plain.isStale(age: .seconds(3600)))
+    }
+
     @Test func theBackoffGrowsIsCappedAndJittered() {
         let backoff = RetryBackoff()
         #expect((1...8).map { backoff.delay(after: $0, unit: 1) }.map { $0.milliseconds } == [2, 4, 8, 16, 32, 64, 64, 64])
