@@ -38,7 +38,10 @@
 # After the table: each database endpoint beside its ceiling (scripts/bench/ceiling.sh, CEILING_SECONDS).
 # Knobs: BENCH_DURATION (20s), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_ORDER_USERS
 #        (100000 at most: 40 s at 2,500 orders/s), BENCH_CANCEL_ORDERS (100000), BENCH_PAYLINK_ORDERS (1000),
-#        BENCH_NOTIFY_ORDERS (100000: 20 s at 5,000 settlements/s).
+#        BENCH_NOTIFY_ORDERS (100000: 20 s at 5,000 settlements/s),
+#        BENCH_ONLY (the runs to make, comma-separated, by the names of their var/dev/log/bench-NAME.txt:
+#        e.g. BENCH_ONLY=post-order,notify for the before/after of a change, a few minutes instead of
+#        the whole bench; the ceiling then measures only their endpoints; empty: every run).
 # wrk's full output goes to var/dev/log/bench-*.txt.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -67,6 +70,14 @@ CREDIT_USERS_FIRST=1200000
 CANCEL_USERS_FIRST=1300000
 NOTIFY_USERS_FIRST=1500000
 POOL_MAX=500000
+
+RUN_NAMES=(user-order healthz metrics coupon-enable course-periods pay-choices post-order post-order-coupon
+           post-order-credit cancel pay-link notify refund-request ceiling brownout refund-worker reconcile)
+ONLY=${BENCH_ONLY:-}
+for name in ${ONLY//,/ }; do
+    [[ " ${RUN_NAMES[*]} " == *" $name "* ]] || die "BENCH_ONLY: no run named '$name' (runs: ${RUN_NAMES[*]})"
+done
+wanted() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
 [[ "$ORDER_USERS" =~ ^[1-9][0-9]{0,5}$ && "$ORDER_USERS" -le 100000 ]] \
     || die "BENCH_ORDER_USERS must be 1..100000"
@@ -149,6 +160,7 @@ check_value() { bench_check | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n1; }
 run() {   # run NAME PATH [wrk header args…]
     local name=$1 path=$2
     shift 2
+    wanted "$name" || return 0
     check_target "$path" "$@" || return 0
     wrk_run "$name" "$path" "$path" "$@"
     RESULTS+=("$(row "$path" "")")
@@ -325,6 +337,7 @@ post_order_run() {
         coupon) first=$COUPON_USERS_FIRST name=post-order-coupon label='/orders (POST, coupon)' ;;
         credit) first=$CREDIT_USERS_FIRST name=post-order-credit label='/orders (POST, credit)' ;;
     esac
+    wanted "$name" || return 0
     step "POST /orders ($kind) pool: $ORDER_USERS bench users (ids from $first), one order each"
     create_users "$first" "$ORDER_USERS" "$([ "$kind" = credit ] && echo 200 || echo 0)"
     python3 "$BENCH_DIR/gen-tokens.py" --env-file "$ENV_FILE" --first "$first" --count "$ORDER_USERS" \
@@ -370,6 +383,7 @@ post_order_run credit
 cancel_run() {
     local label='/orders/<id> (PUT, cancel)' tokens=$WORK_DIR/cancel-tokens.txt pool=$WORK_DIR/cancel-pool.txt
     local users=$(( (CANCEL_ORDERS + VISIBLE_COURSES - 1) / VISIBLE_COURSES )) cancelled not200 repeats closed extra
+    wanted cancel || return 0
     step "cancel pool: $CANCEL_ORDERS unpaid orders of $users bench users (ids from $CANCEL_USERS_FIRST)"
     create_users "$CANCEL_USERS_FIRST" "$users"
     create_orders 92000000 "$CANCEL_ORDERS" "$CANCEL_USERS_FIRST"
@@ -416,6 +430,7 @@ openssl_speed() {
 
 paylink_run() {
     local prefix first_number code body bad requests linked ratio="" extra
+    wanted pay-link || return 0
     if [ -z "$APP_ID" ] || [ -z "$APP_KEY" ] || [ ! -r "$APP_KEY" ]; then
         skip "$PAYLINK_LABEL" "the app's Alipay settings are missing (LUFFY_ALIPAY_APP_ID, LUFFY_ALIPAY_APP_PRIVATE_KEY=${APP_KEY:-unset} in ${ENV_FILE#"$ROOT"/})"
         return 0
@@ -486,6 +501,7 @@ notify_run() {
     local last_user=$((NOTIFY_USERS_FIRST + NOTIFY_USERS - 1))
     local pool_users="user_id BETWEEN $NOTIFY_USERS_FIRST AND $last_user"
     NOTIFY_WHY=""
+    wanted notify || return 0
     if [ -z "$SANDBOX_KEY" ] || [ ! -r "$SANDBOX_KEY" ]; then
         skip "$NOTIFY_LABEL" "the sandbox's Alipay private key is missing (LUFFY_SANDBOX_PRIVATE_KEY=${SANDBOX_KEY:-unset} in ${ENV_FILE#"$ROOT"/}): cannot sign notifications"
         return 0
@@ -551,6 +567,7 @@ notify_run() {
 refund_request_run() {
     local label='/orders/<id>/refund (POST)' tokens=$WORK_DIR/refund-tokens.txt pool=$WORK_DIR/refund-pool.txt
     local created not201 repeats written extra
+    wanted refund-request || return 0
     if [ "$NOTIFY_USERS" -lt 1 ] || [ "$(bench_query "SELECT COUNT(*) FROM ly_order WHERE user_id BETWEEN $NOTIFY_USERS_FIRST AND $((NOTIFY_USERS_FIRST + NOTIFY_USERS - 1)) AND order_status = 1")" = 0 ]; then
         skip "$label" "no paid orders: the notify run did not settle any"
         return 0
@@ -611,47 +628,56 @@ echo "(app VmRSS read from /proc/PID/status right after each run; raw output: ${
 # ---------------------------------------------------------------- the database's ceiling
 # Each endpoint's figure beside what the database alone sustains for the same statements
 # (scripts/bench/ceiling.sh, README "The database's ceiling"), measured now, after the runs.
-echo
-ceiling_rc=0
-CEILING_SECONDS=${CEILING_SECONDS:-10} "$BENCH_DIR/ceiling.sh" >"$LOG_DIR/bench-ceiling-run.txt" 2>&1 || ceiling_rc=$?
-if [ $ceiling_rc = 0 ]; then
-    printf '%-34s %9s %9s %9s %7s %s\n' endpoint req/s p99 ceiling ratio statements/request
-    while read -r endpoint file; do
-        [ -s "$LOG_DIR/bench-$file.txt" ] || continue
-        awk -v endpoint="$endpoint" '
-            FNR == NR { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-                        if (v["endpoint"] == endpoint) { ceiling = v["per_second"]; statements = v["statements"] } next }
-            $1 == "99%" { p99 = $2 }
-            $1 == "Requests/sec:" { rps = $2 }
-            END { if (ceiling > 0) printf "%-34s %9.0f %9s %9d %7.2f %d\n", endpoint, rps, p99, ceiling, rps / ceiling, statements }
-        ' "$LOG_DIR/bench-ceiling.txt" "$LOG_DIR/bench-$file.txt"
-    done <<'MAP'
-orders post-order
+# The ceiling's endpoint of each run that has one.
+CEILING_MAP='orders post-order
 orders-coupon post-order-coupon
 orders-credit post-order-credit
 notify notify
 order-list user-order
 coupon-enable coupon-enable
-cancel cancel
-MAP
-    echo "(ceiling: luffy-pay-ceiling, the same statements from the app's number of connections, no HTTP; ${LOG_DIR#"$ROOT"/}/bench-ceiling.txt)"
+cancel cancel'
+ceiling_endpoints=()   # empty: every endpoint
+if [ -n "$ONLY" ]; then
+    while read -r endpoint file; do
+        if wanted "$file"; then ceiling_endpoints+=("$endpoint"); fi
+    done <<<"$CEILING_MAP"
+fi
+echo
+ceiling_rc=0
+if ! wanted ceiling && [ ${#ceiling_endpoints[@]} = 0 ]; then
+    echo "(the ceiling is not measured: BENCH_ONLY=$ONLY names no run that has one)"
 else
-    echo "CHECK FAILED: the ceiling run failed (exit $ceiling_rc): $(tail -n2 "$LOG_DIR/bench-ceiling-run.txt" | paste -sd ' ' -)"
+    CEILING_SECONDS=${CEILING_SECONDS:-10} "$BENCH_DIR/ceiling.sh" "${ceiling_endpoints[@]}" \
+        >"$LOG_DIR/bench-ceiling-run.txt" 2>&1 || ceiling_rc=$?
+    if [ $ceiling_rc = 0 ]; then
+        printf '%-34s %9s %9s %9s %7s %s\n' endpoint req/s p99 ceiling ratio statements/request
+        while read -r endpoint file; do
+            wanted "$file" || continue
+            [ -s "$LOG_DIR/bench-$file.txt" ] || continue
+            awk -v endpoint="$endpoint" '
+                FNR == NR { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+                            if (v["endpoint"] == endpoint) { ceiling = v["per_second"]; statements = v["statements"] } next }
+                $1 == "99%" { p99 = $2 }
+                $1 == "Requests/sec:" { rps = $2 }
+                END { if (ceiling > 0) printf "%-34s %9.0f %9s %9d %7.2f %d\n", endpoint, rps, p99, ceiling, rps / ceiling, statements }
+            ' "$LOG_DIR/bench-ceiling.txt" "$LOG_DIR/bench-$file.txt"
+        done <<<"$CEILING_MAP"
+        echo "(ceiling: luffy-pay-ceiling, the same statements from the app's number of connections, no HTTP; ${LOG_DIR#"$ROOT"/}/bench-ceiling.txt)"
+    else
+        echo "CHECK FAILED: the ceiling run failed (exit $ceiling_rc): $(tail -n2 "$LOG_DIR/bench-ceiling-run.txt" | paste -sd ' ' -)"
+    fi
 fi
 
-echo
 brownout_rc=0
-"$BENCH_DIR/brownout.sh" dev || brownout_rc=$?
+if wanted brownout; then echo; "$BENCH_DIR/brownout.sh" dev || brownout_rc=$?; fi
 
 # ---------------------------------------------------------------- the refund worker
-echo
 refund_rc=0
-"$BENCH_DIR/refund-worker.sh" dev || refund_rc=$?
+if wanted refund-worker; then echo; "$BENCH_DIR/refund-worker.sh" dev || refund_rc=$?; fi
 
 # ---------------------------------------------------------------- the daily reconciliation
-echo
 reconcile_rc=0
-"$BENCH_DIR/reconcile.sh" dev || reconcile_rc=$?
+if wanted reconcile; then echo; "$BENCH_DIR/reconcile.sh" dev || reconcile_rc=$?; fi
 
 # The books after everything the bench did and removed (brownout.sh's user included).
 echo
