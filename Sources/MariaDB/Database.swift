@@ -227,7 +227,10 @@ public final class Database {
         guard let index = nodeIndex, var health = nodeHealth else {
             throw DatabaseError.unexpected("no node after connecting")
         }
-        if fresh { return (config.nodes[index], health) }
+        if fresh {
+            statementCount += 1  // the connect's health statement was the check
+            return (config.nodes[index], health)
+        }
         guard health.isStale(age: nodeHealthReadAt.duration(to: .now)) else {
             try ping()
             return (config.nodes[index], health)
