@@ -26,6 +26,8 @@ public enum Ceiling {
         public let p99: Duration
         /// Statements one request runs (BEGIN and COMMIT included), as the request log counts them.
         public let statements: Int
+        /// How long the run waited for idle cores before it started (`CeilingData.settle`).
+        public var settled: Duration = .zero
 
         public var perSecond: Double { Double(requests) / seconds }
     }
@@ -46,9 +48,11 @@ public enum Ceiling {
         }
     }
 
-    /// Makes `endpoint`'s data, runs it for `seconds` from `connections` threads, removes the data.
+    /// Makes `endpoint`'s data, waits at most `settle` for idle cores, runs it for `seconds` from
+    /// `connections` threads, removes the data.
     public static func run(
-        endpoint: String, connections: Int, seconds: Double, pool: Int, settings: Settings, gateway: AlipayGateway
+        endpoint: String, connections: Int, seconds: Double, pool: Int, settle: Duration, settings: Settings,
+        gateway: AlipayGateway
     ) throws -> Result {
         guard let workload = Workload.named(endpoint, pool: pool, settings: settings, gateway: gateway) else {
             throw Failure.unknownEndpoint(endpoint)
@@ -62,7 +66,9 @@ public enum Ceiling {
             try? CeilingData.restore(students: students, db: db)
         }
         try workload.prepare(db)
-        let result = try measure(workload, connections: connections, seconds: seconds, settings: settings)
+        let settled = CeilingData.settle(limit: settle)
+        var result = try measure(workload, connections: connections, seconds: seconds, settings: settings)
+        result.settled = settled
         if workload.items > 0, result.requests >= workload.items {
             throw Failure.poolExhausted(endpoint: endpoint, pool: workload.items)
         }

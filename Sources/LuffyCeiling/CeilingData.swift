@@ -1,3 +1,4 @@
+import Foundation
 import LuffyCore
 import MariaDB
 
@@ -98,6 +99,21 @@ enum CeilingData {
         }
     }
 
+    /// Waits (at most `limit`) until the machine's cores are idle again (`idleShare` of a 500 ms
+    /// sample of /proc/stat): MariaDB purging and flushing what came before — `make bench`'s
+    /// cleanup, the previous endpoint's data, this one's — would otherwise share the cores with the
+    /// run, and the ceiling would not be one. The time waited.
+    static func settle(limit: Duration, idleShare: Double = 0.8) -> Duration {
+        let clock = ContinuousClock()
+        let start = clock.now
+        while start.duration(to: clock.now) < limit {
+            guard let before = CPUTimes.now() else { break }
+            Thread.sleep(forTimeInterval: 0.5)
+            guard let after = CPUTimes.now(), after.idleShare(since: before) < idleShare else { break }
+        }
+        return start.duration(to: clock.now)
+    }
+
     /// Everything of the ceiling's users, and the users.
     static func remove(db: Database) throws {
         try db.execute(
@@ -113,5 +129,31 @@ enum CeilingData {
             try db.execute("DELETE FROM \(unsafeRaw: table) WHERE user_id \(userRange)")
         }
         try db.execute("DELETE FROM ly_users WHERE id \(userRange)")
+    }
+}
+
+/// The machine's CPU time so far, from the first line of /proc/stat (in clock ticks).
+struct CPUTimes {
+    let idle: UInt64
+    let total: UInt64
+
+    static func now() -> CPUTimes? {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8) else { return nil }
+        return CPUTimes(statLine: stat.prefix { $0 != "\n" })
+    }
+
+    /// `cpu user nice system idle iowait irq softirq steal …`: idle and iowait are idle time.
+    init?(statLine: Substring) {
+        let fields = statLine.split(separator: " ")
+        guard fields.first == "cpu", fields.count >= 6 else { return nil }
+        let ticks = fields.dropFirst().compactMap { UInt64($0) }
+        guard ticks.count == fields.count - 1 else { return nil }
+        idle = ticks[3] + ticks[4]
+        total = ticks.reduce(0, +)
+    }
+
+    func idleShare(since earlier: CPUTimes) -> Double {
+        guard total > earlier.total else { return 1 }
+        return Double(idle - earlier.idle) / Double(total - earlier.total)
     }
 }

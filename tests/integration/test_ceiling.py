@@ -19,7 +19,7 @@ CEILING_BIN = Path(ENV["app_bin"]).with_name("luffy-pay-ceiling")
 ENDPOINTS = ["orders", "orders-coupon", "orders-credit", "notify", "order-list", "coupon-enable", "cancel"]
 LINE = re.compile(r"^ceiling endpoint=(?P<endpoint>[a-z-]+) per_second=(?P<rate>\d+) requests=(?P<requests>\d+) "
                   r"seconds=[0-9.]+ connections=(?P<connections>\d+) statements=(?P<statements>\d+) "
-                  r"p50_ms=[0-9.]+ p99_ms=[0-9.]+$")
+                  r"p50_ms=[0-9.]+ p99_ms=[0-9.]+ settled_s=[0-9.]+$")
 
 
 def ceiling(*args, timeout=120):
@@ -38,7 +38,7 @@ def leftovers(conn):
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_each_endpoint_runs_and_leaves_nothing_behind(db, endpoint):
     students = db_rows(db, "SELECT id, students FROM ly_course ORDER BY id")
-    out = ceiling(endpoint, "--seconds", "0.3", "--connections", "4", "--pool", "20000")
+    out = ceiling(endpoint, "--seconds", "0.3", "--connections", "4", "--pool", "20000", "--settle", "5")
     assert out.returncode == 0, (out.stdout, out.stderr)
     (line,) = out.stdout.splitlines()
     m = LINE.match(line)
@@ -56,7 +56,7 @@ def test_an_exhausted_pool_is_an_error_not_a_figure(db):
 
 
 @pytest.mark.parametrize("args", [["nothing"], ["--seconds"], ["--seconds", "0"], ["--connections", "-1"],
-                                  ["--pool", "x"]])
+                                  ["--pool", "x"], ["--settle", "0"]])
 def test_bad_arguments_are_refused(args):
     out = ceiling(*args)
     assert out.returncode == 1 and out.stderr.startswith("luffy-pay-ceiling: "), (out.stdout, out.stderr)
