@@ -118,6 +118,16 @@ public final class Database {
     /// The node of the connection, while connected.
     public var node: DatabaseNode? { nodeIndex.map { config.nodes[$0] } }
 
+    /// Whether the connection's node is a Galera node (`@@wsrep_on`, read at connect); false
+    /// while not connected.
+    private var isGaleraNode: Bool { nodeHealth?.galera == true }
+
+    /// Whether the connection's node, connecting first if need be, is a Galera node.
+    public func onGaleraNode() throws -> Bool {
+        try check { _ = try connection() }
+        return isGaleraNode
+    }
+
     func connection() throws -> UnsafeMutablePointer<MYSQL> {
         if let mysql { return mysql }
         let nodes = config.nodes
@@ -269,7 +279,7 @@ public final class Database {
     /// The query's prepared statement (cached by its text, so a causal query is prepared once too).
     private func statement(_ query: SQLQuery) throws -> PreparedStatement {
         let handle = try connection()
-        let sql = Database.text(of: query, galera: nodeHealth?.galera == true)
+        let sql = Database.text(of: query, galera: isGaleraNode)
         if let stmt = statements[sql] { return stmt }
         let stmt = try PreparedStatement(connection: handle, sql: sql)
         statements[sql] = stmt
@@ -412,7 +422,7 @@ public final class Database {
 
     private func runTransaction<T>(_ body: () throws -> T) throws -> T {
         _ = try check { try connection() }  // the node decides the bracket
-        let bracket = guardsEveryTransaction || nodeHealth?.galera == true ? TransactionBracket.guarded : .plain
+        let bracket = guardsEveryTransaction || isGaleraNode ? TransactionBracket.guarded : .plain
         try executeScript(bracket.begin)
         transactionDepth = 1
         let value: T

@@ -5,16 +5,19 @@ import MariaDB
 /// is the one every settlement of the course writes, so two settlements of one course through two
 /// nodes at once fail certification and one runs again whole: there each node adds to its own row of
 /// `ly_course_students_delta` (sql/023) instead, and the sweeper folds the rows into
-/// `ly_course.students` (docs/ARCHITECTURE.md, "Hot rows"). Which of the two: `@@wsrep_on`, a
-/// constant of the connection, so the statement that does not apply touches no row.
+/// `ly_course.students` (docs/ARCHITECTURE.md, "Hot rows"). Which of the two: the connection's node
+/// (`Database.onGaleraNode`, read at connect), so a settlement sends one statement for it.
 enum CourseStudents {
     /// One student more for each of `courseIDs`, inside the settlement's transaction.
     static func countGrants(_ courseIDs: [Int64], db: Database) throws {
-        try db.execute("UPDATE ly_course SET students = students + 1 WHERE id IN \(ids: courseIDs) AND @@wsrep_on = 0")
+        guard try db.onGaleraNode() else {
+            try db.execute("UPDATE ly_course SET students = students + 1 WHERE id IN \(ids: courseIDs)")
+            return
+        }
         try db.execute(
             """
             INSERT INTO ly_course_students_delta (course_id, slot, students)
-            SELECT id, @@auto_increment_offset, 1 FROM ly_course WHERE id IN \(ids: courseIDs) AND @@wsrep_on = 1
+            SELECT id, @@auto_increment_offset, 1 FROM ly_course WHERE id IN \(ids: courseIDs)
             ON DUPLICATE KEY UPDATE students = ly_course_students_delta.students + 1
             """)
     }
