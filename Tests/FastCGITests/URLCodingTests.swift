@@ -10,6 +10,14 @@ import Testing
         #expect(pairs.map(\.1) == ["1", "x y", "中+", "%41", "", "z"])
     }
 
+    @Test func decodesTheEdgesOfAForm() {
+        let pairs = URLCoding.decodeForm("&&a=b=c&%3D=%&x=%4&%FF=%E4%B8&=&k=v&")
+        #expect(pairs.map(\.0) == ["a", "=", "x", "\u{FFFD}", "", "k"])
+        #expect(pairs.map(\.1) == ["b=c", "%", "%4", "\u{FFFD}", "", "v"])
+        #expect(URLCoding.decodeForm("").isEmpty && URLCoding.decodeForm("&").isEmpty)
+        #expect(URLCoding.decodeForm("a=1&b=2".dropFirst(4)).map(\.1) == ["2"])
+    }
+
     @Test func keepsInvalidEscapesLiterally() {
         #expect(URLCoding.decode("100%zz%4", plusIsSpace: true) == "100%zz%4")
     }
