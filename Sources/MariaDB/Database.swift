@@ -227,9 +227,9 @@ public final class Database {
         return NodeHealth(row: (0..<columns).map { row[$0].map { String(cString: $0) } })
     }
 
-    /// The connection's node and its health (one statement; connecting first if need be), for
-    /// `/healthz`: a `SELECT 1` round trip, and on a Galera node the health statement again once
-    /// the last read is `NodeHealth.maxAge` old. A node that is no longer healthy is dropped and
+    /// The connection's node and its health (one round trip; connecting first if need be), for
+    /// `/healthz`: a ping, or on a Galera node the health statement again once the last read is
+    /// `NodeHealth.maxAge` old. A node that is no longer healthy is dropped and
     /// `nodeNotReady` thrown, so that the next use moves on.
     public func checkNode() throws -> (node: DatabaseNode, health: NodeHealth) {
         let fresh = !isConnected
