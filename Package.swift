@@ -84,6 +84,7 @@ let package = Package(
                 "LuffyTestSupport", logging, metrics, metricsTestKit,
             ],
             swiftSettings: strict),
+        .testTarget(name: "LuffyCeilingTests", dependencies: ["LuffyCeiling"], swiftSettings: strict),
         .testTarget(
             name: "AlipaySandboxTests",
             dependencies: [

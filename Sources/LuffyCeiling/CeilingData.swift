@@ -142,18 +142,20 @@ struct CPUTimes {
         return CPUTimes(statLine: stat.prefix { $0 != "\n" })
     }
 
-    /// `cpu user nice system idle iowait irq softirq steal …`: idle and iowait are idle time.
+    /// `cpu user nice system idle iowait irq softirq steal guest guest_nice`: idle and iowait are
+    /// idle time; the total ends at steal, because guest time is counted in user already (and
+    /// guest_nice in nice).
     init?(statLine: Substring) {
-        let fields = statLine.split(separator: " ")
+        let fields = statLine.split(ascii: " ")
         guard fields.first == "cpu", fields.count >= 6 else { return nil }
         let ticks = fields.dropFirst().compactMap { UInt64($0) }
         guard ticks.count == fields.count - 1 else { return nil }
         idle = ticks[3] + ticks[4]
-        total = ticks.reduce(0, +)
+        total = ticks.prefix(8).reduce(0, +)
     }
 
     func idleShare(since earlier: CPUTimes) -> Double {
-        guard total > earlier.total else { return 1 }
+        guard total > earlier.total, idle >= earlier.idle else { return 1 }
         return Double(idle - earlier.idle) / Double(total - earlier.total)
     }
 }
