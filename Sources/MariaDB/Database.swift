@@ -421,8 +421,8 @@ public final class Database {
     var guardsEveryTransaction = false
 
     private func runTransaction<T>(_ body: () throws -> T) throws -> T {
-        _ = try check { try connection() }  // the node decides the bracket
-        let bracket = guardsEveryTransaction || isGaleraNode ? TransactionBracket.guarded : .plain
+        let galera = try onGaleraNode()  // the node decides the bracket
+        let bracket = guardsEveryTransaction || galera ? TransactionBracket.guarded : .plain
         try executeScript(bracket.begin)
         transactionDepth = 1
         let value: T
