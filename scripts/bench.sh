@@ -479,7 +479,8 @@ paylink_run() {
 # Each order is another (user, course): NOTIFY_USERS bench users × the visible courses, so every
 # settlement grants its course (one the buyer owned already would be refunded instead).
 python_ready() {
-    [ -x "$VENV/bin/python" ] || { NOTIFY_WHY="no project venv .venv (make test creates it)"; return 1; }
+    # After `make up` alone (no `make test` yet) there is no venv: the bench makes it.
+    make_venv || { NOTIFY_WHY="python3 -m venv could not create the project venv .venv"; return 1; }
     if ! pip_install_pinned "$BENCH_DIR/requirements.txt"; then
         NOTIFY_WHY="pip could not install scripts/bench/requirements.txt (cryptography) into .venv"
         return 1

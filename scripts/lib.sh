@@ -51,15 +51,19 @@ pip_install_pinned() {
     printf '%s\n' "$hash" >"$stamp"
 }
 
+# make_venv — the project venv .venv (the tests' and the bench's Python), created when missing.
+make_venv() {
+    [ ! -x "$ROOT/.venv/bin/python" ] || return 0
+    step "creating the project venv .venv"
+    local python=python3
+    python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || python=/usr/bin/python3
+    "$python" -m venv "$ROOT/.venv"
+}
+
 # ---------------------------------------------------------------- test runs (test.sh, cluster-test.sh)
 # The project venv .venv with the integration tests' pinned requirements.
 ensure_venv() {
-    if [ ! -x "$ROOT/.venv/bin/python" ]; then
-        step "creating the test venv .venv"
-        local python=python3
-        python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || python=/usr/bin/python3
-        "$python" -m venv "$ROOT/.venv"
-    fi
+    make_venv
     pip_install_pinned "$ROOT/tests/integration/requirements.txt"
 }
 

@@ -82,7 +82,7 @@ trap finish EXIT
 cleanup   # what an interrupted run left behind
 AUDIT_BEFORE=$(LUFFY_CONFIG=$ENV_FILE "$APP_BIN" audit 2>&1 | tail -n1) && AUDIT_BEFORE_OK=1 || AUDIT_BEFORE_OK=0
 STUDENTS_BEFORE=$(bench_query "SELECT id, students FROM ly_course ORDER BY id")
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+make_venv || die "python3 -m venv could not create the project venv .venv"
 pip_install_pinned "$BENCH_DIR/requirements.txt" || die "pip could not install scripts/bench/requirements.txt into .venv"
 
 create_users() {   # create_users FIRST COUNT (bench<id>, as gen-tokens.py names them)

@@ -25,7 +25,7 @@ BENCH_USER=902        # scripts/bench.sh uses 900, brownout.sh 901
 case "$STACK" in dev|test) ;; *) die "usage: scripts/bench/refund-worker.sh [dev|test]" ;; esac
 [[ "$REFUNDS" =~ ^[1-9][0-9]{0,4}$ ]] || die "BENCH_REFUNDS must be 1..99999"
 [[ "$WORKERS" =~ ^[1-8]$ ]] || die "BENCH_REFUND_WORKERS must be 1..8"
-[ -x "$VENV/bin/python" ] || die "no project venv .venv (make test creates it)"
+make_venv || die "python3 -m venv could not create the project venv .venv"
 pip_install_pinned "$BENCH_DIR/requirements.txt" || die "pip could not install scripts/bench/requirements.txt into .venv"
 
 "$STACK_SH" "$STACK" up

@@ -304,6 +304,7 @@ def pay_through_cashier(client, user_id, order_number, notify=True):
     finally:
         buyer.close()
 
+
 def sandbox_trade(order_number):
     """The sandbox's record of a trade (dict), or None when it does not know it."""
     r = requests.get(f"{SANDBOX_URL}/sandbox/trades/{urllib.parse.quote(order_number)}", timeout=10)
